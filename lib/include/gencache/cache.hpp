@@ -1,0 +1,212 @@
+#pragma once
+/// \file
+/// The Cache facade: the direct interface (the seed's gen_cache.get/set/invalidate/delete)
+/// over any store.
+///
+///     gencache::cache cache;                                   // in-process memory store
+///     auto html = cache.get<std::string>({"nav", {"nav_portal:user_id", 53}}, "header");
+///     if (!html) cache.set({"nav", {"nav_portal:user_id", 53}}, render(53), "header");
+///     cache.invalidate({"nav_portal:user_id", 53});             // user 53's entries only
+///
+/// Keys are built from the *current* values of the generations named, then the key parts
+/// (see key.hpp). To compute a value and store it race-free, take the key first, compute,
+/// then set under that key (contract G3: a value computed before an invalidation lands under
+/// the old generation and is never read):
+///
+///     auto key = cache.key({"nav"}, "header");   // reads generations now
+///     cache.set(key, render(), std::chrono::minutes(5));
+///
+/// Thread-safety: every member function may be called from any number of threads at once.
+/// Copies of a cache share its store.
+
+#include <chrono>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <boost/container/small_vector.hpp>
+#include <fmt/format.h>
+
+#include "gencache/generation.hpp"
+#include "gencache/key.hpp"
+#include "gencache/stats.hpp"
+#include "gencache/status.hpp"
+#include "gencache/store.hpp"
+
+namespace gencache {
+
+class memory_store;
+
+/// Which front end built a key. Keys of different domains never compare equal, so a direct
+/// key can never address a memoized function's entry.
+enum class key_domain : char { direct = 'D', memoized = 'M' };
+
+/// A fully built key: generation values read at build time, then the key parts. Build it
+/// with `basic_cache::key`. Copyable; allocation-free up to 120 encoded bytes.
+class cache_key {
+ public:
+  cache_key() = default;
+
+  /// Starts a key: the domain, a scope within it (a memoized function's identity; empty for
+  /// direct keys) and the number of generation values that follow.
+  cache_key(key_domain domain, std::string_view scope, std::size_t generation_count) {
+    bytes_.push_back(static_cast<char>(domain));
+    detail::binary_sink sink(bytes_);
+    sink.string(scope);
+    sink.varint(generation_count);
+  }
+  void add_generation(std::uint64_t value) {
+    generations_.push_back(value);
+    detail::binary_sink(bytes_).fixed(value);
+  }
+  template <class... Parts>
+  void add_parts(const Parts&... parts) {
+    encode_key_parts(bytes_, parts...);
+  }
+  void finish() noexcept { hash_ = hash_bytes(bytes()); }
+
+  [[nodiscard]] std::string_view bytes() const noexcept { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
+  [[nodiscard]] key_view view() const noexcept { return {bytes(), hash_}; }
+  /// The generation values the key was built with, in the order named.
+  [[nodiscard]] std::span<const std::uint64_t> generations() const noexcept {
+    return {generations_.data(), generations_.size()};
+  }
+  friend bool operator==(const cache_key& a, const cache_key& b) noexcept {
+    return a.bytes() == b.bytes();
+  }
+
+ private:
+  key_bytes bytes_;
+  boost::container::small_vector<std::uint64_t, 4> generations_;
+  std::uint64_t hash_ = 0;
+};
+
+/// The generations of one call, e.g. `{"nav", {"nav_portal:user_id", 53}}`. A key with no
+/// key parts is valid; so is one with no generations.
+using generation_list = std::initializer_list<generation_ref>;
+
+template <class Store = memory_store>
+class basic_cache {
+ public:
+  using store_type = Store;
+
+  /// A cache over a new store with default options.
+  basic_cache() : basic_cache(std::make_shared<Store>()) {}
+  /// A cache over a store built from `options`.
+  template <class Options>
+    requires std::constructible_from<Store, Options>
+  explicit basic_cache(Options&& options)
+      : basic_cache(std::make_shared<Store>(std::forward<Options>(options))) {}
+  /// A cache over a shared store. Throws std::invalid_argument if `store` is null.
+  explicit basic_cache(std::shared_ptr<Store> store) : store_(std::move(store)) {
+    static_assert(gencache::store<Store>, "gencache: Store does not model gencache::store");
+    if (!store_) throw std::invalid_argument("gencache: basic_cache needs a store, got null");
+  }
+
+  /// Resolves a plain generation once; reading it through the handle is one atomic load.
+  [[nodiscard]] generation_handle generation(std::string_view spec)
+    requires pinning_store<Store>
+  {
+    const generation_ref ref(spec);
+    return generation_handle(std::string(spec), store_->pin_generation(ref.id()));
+  }
+
+  /// The current value of a generation (created with a fresh value if it has none).
+  [[nodiscard]] std::uint64_t generation_value(const generation_ref& g) const {
+    if constexpr (pinning_store<Store>) {
+      if (const auto* counter = g.pinned_counter()) {
+        return counter->load(std::memory_order_acquire);
+      }
+    }
+    return store_->read_generation(g.id());
+  }
+
+  /// Builds the key of `parts` under the current values of `gens`.
+  template <class... Parts>
+  [[nodiscard]] cache_key key(generation_list gens, const Parts&... parts) const {
+    return make_key(key_domain::direct, {}, {gens.begin(), gens.size()}, parts...);
+  }
+  /// Builds a key in any domain; what `key` and the other front ends use.
+  template <class... Parts>
+  [[nodiscard]] cache_key make_key(key_domain domain, std::string_view scope,
+                                   std::span<const generation_ref> gens,
+                                   const Parts&... parts) const {
+    cache_key k(domain, scope, gens.size());
+    for (const generation_ref& g : gens) k.add_generation(generation_value(g));
+    k.add_parts(parts...);
+    k.finish();
+    return k;
+  }
+
+  /// The value stored under `gens` and `parts`; nullopt if not cached (an empty value that
+  /// was cached is returned as such). Refreshes the entry's recency.
+  template <class T, class... Parts>
+  [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
+    return get<T>(key(gens, parts...));
+  }
+  template <class T>
+  [[nodiscard]] std::optional<T> get(const cache_key& key) {
+    return store_->template get<T>(key.view());
+  }
+  /// Like `get`, without refreshing recency.
+  template <class T>
+  [[nodiscard]] std::optional<T> peek(const cache_key& key) {
+    return store_->template peek<T>(key.view());
+  }
+
+  /// Stores `value` under `gens` and `parts`, without expiry.
+  template <class V, class... Parts>
+  status set(generation_list gens, V&& value, const Parts&... parts) {
+    return set(key(gens, parts...), std::forward<V>(value));
+  }
+  /// Stores `value` under a key built earlier; `ttl`, if given, must be positive
+  /// (std::invalid_argument otherwise).
+  template <class V>
+  status set(const cache_key& key, V&& value,
+             std::optional<std::chrono::nanoseconds> ttl = std::nullopt) {
+    detail::check_ttl(ttl);
+    return store_->set(key.view(), std::forward<V>(value), ttl);
+  }
+
+  /// Removes the entry under `gens` and `parts`; true if there was one.
+  template <class... Parts>
+  bool erase(generation_list gens, const Parts&... parts) {
+    return erase(key(gens, parts...));
+  }
+  bool erase(const cache_key& key) { return store_->erase(key.view()); }
+
+  /// Gives `g` a new, never-used value; every entry built under the old one becomes
+  /// unreachable. O(1): touches only the counter. Returns the new value.
+  std::uint64_t invalidate(const generation_ref& g) { return store_->bump_generation(g.id()); }
+
+  /// The readable form of a key, for logs:
+  /// `direct("header") nav@1732498923123456789 nav_portal:user_id=53@1732498923123456790`.
+  template <class... Parts>
+  [[nodiscard]] std::string describe(generation_list gens, const Parts&... parts) const {
+    std::string out = "direct";
+    render_key_parts(out, parts...);
+    for (const generation_ref& g : gens) {
+      out += ' ';
+      g.render(out);
+      fmt::format_to(std::back_inserter(out), "@{}", generation_value(g));
+    }
+    return out;
+  }
+
+  [[nodiscard]] store_stats stats() const { return store_->stats(); }
+  [[nodiscard]] Store& store() const noexcept { return *store_; }
+
+ private:
+  std::shared_ptr<Store> store_;
+};
+
+/// The default cache: over an in-process `memory_store` (include <gencache/gencache.hpp>).
+using cache = basic_cache<>;
+
+}  // namespace gencache

@@ -1,0 +1,15 @@
+#pragma once
+/// \file
+/// Everything of gencache's core, plus the default in-process store. Link gencache::core and
+/// gencache::memory (find_package(gencache CONFIG REQUIRED)).
+
+#include "gencache/bound_cache.hpp"
+#include "gencache/cache.hpp"
+#include "gencache/clock.hpp"
+#include "gencache/generation.hpp"
+#include "gencache/key.hpp"
+#include "gencache/memory_store.hpp"
+#include "gencache/stats.hpp"
+#include "gencache/status.hpp"
+#include "gencache/store.hpp"
+#include "gencache/value.hpp"

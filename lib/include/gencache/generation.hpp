@@ -1,0 +1,170 @@
+#pragma once
+/// \file
+/// Generations: named counters whose current value is part of every key built with them.
+/// Invalidating a generation gives it a new value, so every entry built under the old value
+/// is never looked up again (contracts G1–G4 in docs/design.md).
+///
+/// A generation is named by a *spec*:
+/// - plain, `"project"`: one counter;
+/// - value-based, `"nav_portal:user_id"`: one counter per value of the parameter `user_id`,
+///   so invalidating user 53 leaves user 999's entries cached. The whole spec is the name:
+///   `"nav_portal:user_id"` and `"foo:user_id"` for the same user are different generations.
+///
+/// Generation values are compared by value, not by C++ type, for integers: user 53 given as
+/// `int` and as `std::int64_t` is the same generation (invalidating one must reach the
+/// other). Strings compare by content whatever their string type. Other value types (enums,
+/// aggregates, …) are encoded like key parts, type included.
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "gencache/key.hpp"
+
+namespace gencache {
+
+namespace detail {
+
+/// Next value of the process-wide generation source: unique across every generation of the
+/// process and increasing; seeded from the wall clock in nanoseconds so that values do not
+/// repeat across restarts either (G2). Thread-safe, lock-free.
+[[nodiscard]] std::uint64_t next_generation_value() noexcept;
+
+/// The parameter of a value-based spec ("user_id" for "nav_portal:user_id"), empty for a
+/// plain one. Throws std::invalid_argument for an empty spec, name or parameter.
+[[nodiscard]] std::string_view parse_generation_spec(std::string_view spec);
+
+/// Appends the encoding of a generation value, normalized as the file comment says.
+template <class V>
+void encode_generation_value(key_bytes& out, const V& value) {
+  if constexpr (key_integer<V>) {
+    if constexpr (std::is_signed_v<V>) {
+      encode_key_parts(out, static_cast<std::int64_t>(value));
+    } else if (value <= static_cast<std::make_unsigned_t<std::int64_t>>(
+                            std::numeric_limits<std::int64_t>::max())) {
+      encode_key_parts(out, static_cast<std::int64_t>(value));
+    } else {
+      encode_key_parts(out, static_cast<std::uint64_t>(value));
+    }
+  } else {
+    encode_key_parts(out, value);
+  }
+}
+
+/// The identity of one generation (its counter's key): spec, then the encoded value if any.
+inline void encode_generation_id(key_bytes& out, std::string_view spec,
+                                 std::string_view encoded_value) {
+  encode_key_parts(out, spec);
+  out.insert(out.end(), encoded_value.begin(), encoded_value.end());
+}
+
+template <class V>
+void render_value(std::string& out, const void* value) {
+  render_key_parts(out, *static_cast<const V*>(value));
+}
+
+}  // namespace detail
+
+/// A plain generation resolved once to its counter, so that reading it costs one atomic
+/// load. Get one from `cache.generation("project")`. The counter is pinned in its store (never
+/// evicted) and stays valid as long as the store lives. Copyable; thread-safe to read.
+class generation_handle {
+ public:
+  generation_handle(std::string spec, const std::atomic<std::uint64_t>& counter)
+      : spec_(std::move(spec)), counter_(&counter) {
+    detail::encode_generation_id(id_, spec_, {});
+    hash_ = hash_bytes({id_.data(), id_.size()});
+  }
+
+  [[nodiscard]] const std::string& spec() const noexcept { return spec_; }
+  /// The current value (one acquire load).
+  [[nodiscard]] std::uint64_t value() const noexcept {
+    return counter_->load(std::memory_order_acquire);
+  }
+  [[nodiscard]] key_view id() const noexcept { return {{id_.data(), id_.size()}, hash_}; }
+  [[nodiscard]] const std::atomic<std::uint64_t>& counter() const noexcept { return *counter_; }
+
+ private:
+  std::string spec_;
+  key_bytes id_;
+  std::uint64_t hash_ = 0;
+  const std::atomic<std::uint64_t>* counter_;
+};
+
+/// One generation as a call names it: `"project"`, `{"nav_portal:user_id", 53}`, or a
+/// `generation_handle`. A view, like `std::string_view`: build it in the call that uses it.
+/// Construction throws std::invalid_argument when a value-based spec has no value or a plain
+/// one has a value. Allocation-free for specs and values that encode in 120 bytes.
+class generation_ref {
+ public:
+  generation_ref(const char* spec) : generation_ref(std::string_view(spec)) {}
+  generation_ref(const std::string& spec) : generation_ref(std::string_view(spec)) {}
+  generation_ref(std::string_view spec) : spec_(spec) {
+    if (!detail::parse_generation_spec(spec).empty()) {
+      throw std::invalid_argument("gencache: generation '" + std::string(spec) +
+                                  "' is value-based: give it a value, {\"" + std::string(spec) +
+                                  "\", value}");
+    }
+    detail::encode_generation_id(id_, spec, {});
+    hash_ = hash_bytes({id_.data(), id_.size()});
+  }
+  template <class V>
+  generation_ref(std::string_view spec, const V& value)
+      : spec_(spec), value_(&value), render_value_(&detail::render_value<V>) {
+    if (detail::parse_generation_spec(spec).empty()) {
+      throw std::invalid_argument("gencache: generation '" + std::string(spec) +
+                                  "' is plain and takes no value; name its parameter, e.g. '" +
+                                  std::string(spec) + ":user_id'");
+    }
+    encode_key_parts(id_, spec);
+    detail::encode_generation_value(id_, value);
+    hash_ = hash_bytes({id_.data(), id_.size()});
+  }
+  generation_ref(const generation_handle& handle) noexcept
+      : spec_(handle.spec()), counter_(&handle.counter()) {
+    const auto id = handle.id();
+    id_.assign(id.bytes.begin(), id.bytes.end());
+    hash_ = id.hash;
+  }
+
+  /// Value-based generation from an already encoded value (see `named_value`).
+  struct encoded_t {};
+  generation_ref(encoded_t, std::string_view spec, std::string_view encoded_value,
+                 const void* value, void (*render_value)(std::string&, const void*))
+      : spec_(spec), value_(value), render_value_(render_value) {
+    detail::encode_generation_id(id_, spec, encoded_value);
+    hash_ = hash_bytes({id_.data(), id_.size()});
+  }
+
+  [[nodiscard]] std::string_view spec() const noexcept { return spec_; }
+  /// The counter's identity in its store.
+  [[nodiscard]] key_view id() const noexcept { return {{id_.data(), id_.size()}, hash_}; }
+  /// The pinned counter of a handle, else nullptr.
+  [[nodiscard]] const std::atomic<std::uint64_t>* pinned_counter() const noexcept {
+    return counter_;
+  }
+  /// Appends "project" or "nav_portal:user_id=53".
+  void render(std::string& out) const {
+    out += spec_;
+    if (render_value_ != nullptr) {
+      std::string value;
+      render_value_(value, value_);
+      out += '=';
+      out.append(value, 1, value.size() - 2);  // drop the parentheses of a part list
+    }
+  }
+
+ private:
+  std::string_view spec_;
+  key_bytes id_;
+  std::uint64_t hash_ = 0;
+  const std::atomic<std::uint64_t>* counter_ = nullptr;
+  const void* value_ = nullptr;
+  void (*render_value_)(std::string&, const void*) = nullptr;
+};
+
+}  // namespace gencache

@@ -1,0 +1,59 @@
+#pragma once
+/// \file
+/// What the Cache needs from a store. The memory store meets it directly (static dispatch:
+/// a hit is inlined into the caller); remote stores meet it too.
+
+#include <atomic>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "gencache/key.hpp"
+#include "gencache/stats.hpp"
+#include "gencache/status.hpp"
+
+namespace gencache {
+
+/// A store of values under canonical keys, plus the generation counters keys embed.
+///
+/// - `get<T>(key)` / `peek<T>(key)`: the value, or nullopt when absent, expired or of another
+///   type (counted as an error). `peek` does not refresh recency.
+/// - `set(key, value, ttl)`: stores; a `status` says why not (e.g. too large).
+/// - `erase(key)`: true if an entry was removed.
+/// - `read_generation(id)`: the counter's value, created with a never-used value if absent.
+/// - `bump_generation(id)`: gives the counter a never-used value and returns it.
+/// - `stats()`: a snapshot.
+/// Stores may also offer `pin_generation(id)`, returning a counter that stays valid for the
+/// store's lifetime, so that plain generations cost one atomic load to read.
+namespace detail {
+/// A ttl, when given, must be positive: std::invalid_argument otherwise.
+inline void check_ttl(const std::optional<std::chrono::nanoseconds>& ttl) {
+  if (ttl && ttl->count() <= 0) {
+    throw std::invalid_argument(
+        fmt::format("gencache: ttl must be positive, got {}ns", ttl->count()));
+  }
+}
+}  // namespace detail
+
+template <class S>
+concept store = requires(S& s, const S& cs, key_view k, std::uint64_t v,
+                         std::optional<std::chrono::nanoseconds> ttl) {
+  { s.template get<std::uint64_t>(k) } -> std::same_as<std::optional<std::uint64_t>>;
+  { s.template peek<std::uint64_t>(k) } -> std::same_as<std::optional<std::uint64_t>>;
+  { s.set(k, v, ttl) } -> std::same_as<status>;
+  { s.erase(k) } -> std::same_as<bool>;
+  { s.read_generation(k) } -> std::same_as<std::uint64_t>;
+  { s.bump_generation(k) } -> std::same_as<std::uint64_t>;
+  { cs.stats() } -> std::same_as<store_stats>;
+};
+
+template <class S>
+concept pinning_store = store<S> && requires(S& s, key_view k) {
+  { s.pin_generation(k) } -> std::same_as<const std::atomic<std::uint64_t>&>;
+};
+
+}  // namespace gencache

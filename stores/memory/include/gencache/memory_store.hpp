@@ -1,0 +1,297 @@
+#pragma once
+// Concurrency of the memory store.
+//
+// Locks: one std::mutex per value shard and one per generation shard. A thread holds at
+// most one of them at a time, and never while running user code: boxed values are copied
+// out, and evicted or replaced values destroyed, after the lock is released.
+//
+// Invariants of a value shard, under its mutex:
+// - `index` maps exactly the entries linked in `lru` (front = most recently used), and each
+//   index key views its own entry's key bytes;
+// - `bytes` is the sum of the entries' weights, and after every insert the shard holds at
+//   most its share of `max_entries` and of `max_bytes`;
+// - the shard's counters are written only under the mutex (relaxed load + store, no RMW)
+//   and read by `stats()` without it.
+// Invariants of a generation shard, under its mutex:
+// - `index` maps every counter; `lru` links exactly the unpinned ones, which may be evicted;
+// - pinned counters live until the store dies, so handles read them lock-free (acquire);
+// - a counter's value only grows: bumps are serialized by the shard lock and take their
+//   values from the process-wide increasing source, and a re-created counter starts from
+//   that source too, so a value is never reused (G2).
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <boost/intrusive/list.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "gencache/clock.hpp"
+#include "gencache/key.hpp"
+#include "gencache/stats.hpp"
+#include "gencache/status.hpp"
+#include "gencache/store.hpp"
+#include "gencache/value.hpp"
+
+namespace gencache {
+
+/// Options of a `memory_store`, validated at construction (std::invalid_argument).
+struct memory_store_options {
+  /// Bound on entries, shared equally by the shards (each holds max_entries / shards).
+  std::size_t max_entries = 1'000'000;
+  /// Bound on accounted bytes (keys + values + `memory_store::entry_overhead` per entry),
+  /// shared equally by the shards. A value heavier than one shard's share is rejected.
+  std::size_t max_bytes = std::size_t{256} << 20;
+  /// Number of lock shards, a power of two; 0 picks 4 × hardware threads (rounded up to a
+  /// power of two, and down to at most max_entries).
+  std::size_t shards = 0;
+  /// Bound on generation counters that may be evicted (value-based ones and plain ones not
+  /// pinned by a handle). An evicted counter comes back with a new value: its entries are
+  /// lost, never served stale.
+  std::size_t max_generations = 1'000'000;
+  /// A hit moves an entry to the front of its shard's LRU list only if this many entries
+  /// were inserted into the shard since it was last moved (CacheLib's delayed promotion: hot
+  /// entries stop writing the list on every hit). 0 = exact LRU; nullopt = 1/16 of a
+  /// shard's entry bound.
+  std::optional<std::uint32_t> lru_promotion_window{};
+  /// Time source for TTLs; null = the steady clock.
+  std::shared_ptr<const ::gencache::clock> clock{};
+};
+
+namespace detail {
+
+using lru_hook = boost::intrusive::list_base_hook<
+    boost::intrusive::link_mode<boost::intrusive::normal_link>>;
+
+struct key_view_hash {
+  std::size_t operator()(const key_view& k) const noexcept { return k.hash; }
+};
+struct key_view_equal {
+  bool operator()(const key_view& a, const key_view& b) const noexcept {
+    return a.hash == b.hash && a.bytes == b.bytes;
+  }
+};
+
+/// A counter written only under its shard's lock and read anywhere: relaxed load + store
+/// instead of a locked RMW keeps counting off the contention path.
+class shard_counter {
+ public:
+  void increment() noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t load() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+/// A node followed by its key bytes, in one allocation.
+template <class Node>
+Node* allocate_node_with_key(key_view key) {
+  void* memory = ::operator new(sizeof(Node) + key.bytes.size());
+  std::memcpy(static_cast<char*>(memory) + sizeof(Node), key.bytes.data(), key.bytes.size());
+  return static_cast<Node*>(memory);
+}
+
+struct entry : lru_hook {
+  entry(key_view k, value_slot&& v, std::size_t w, std::int64_t expires) noexcept
+      : hash(k.hash), expires_at(expires), weight(w),
+        key_size(static_cast<std::uint32_t>(k.bytes.size())), value(std::move(v)) {}
+
+  [[nodiscard]] key_view key() const noexcept {
+    return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
+  }
+  static entry* create(key_view k, value_slot&& v, std::size_t weight, std::int64_t expires) {
+    entry* memory = allocate_node_with_key<entry>(k);
+    return new (memory) entry(k, std::move(v), weight, expires);
+  }
+  static void destroy(entry* e) noexcept {
+    e->~entry();
+    ::operator delete(e);
+  }
+
+  std::uint64_t hash;
+  std::int64_t expires_at;  // on the store's clock, in ns; memory_store::never if none
+  std::size_t weight;
+  std::uint32_t promoted_at = 0;
+  std::uint32_t key_size;
+  value_slot value;
+};
+
+using entry_list = boost::intrusive::list<entry>;
+
+struct alignas(64) value_shard {
+  std::mutex mutex;
+  boost::unordered_flat_map<key_view, entry*, key_view_hash, key_view_equal> index;
+  entry_list lru;
+  std::size_t bytes = 0;
+  std::uint32_t inserts = 0;
+  shard_counter hits, misses, sets, evictions, expirations, errors;
+};
+
+struct generation_node : lru_hook {
+  generation_node(key_view id, std::uint64_t initial) noexcept
+      : hash(id.hash), value(initial), id_size(static_cast<std::uint32_t>(id.bytes.size())) {}
+
+  [[nodiscard]] key_view id() const noexcept {
+    return {{reinterpret_cast<const char*>(this + 1), id_size}, hash};
+  }
+
+  std::uint64_t hash;
+  std::atomic<std::uint64_t> value;
+  std::uint32_t promoted_at = 0;
+  std::uint32_t id_size;
+  bool pinned = false;
+};
+
+struct alignas(64) generation_shard {
+  std::mutex mutex;
+  boost::unordered_flat_map<key_view, generation_node*, key_view_hash, key_view_equal> index;
+  boost::intrusive::list<generation_node> lru;  // unpinned counters only
+  std::uint32_t inserts = 0;
+  shard_counter invalidations;
+};
+
+}  // namespace detail
+
+/// The in-process store: lock-sharded, bounded by entries and bytes, LRU with delayed
+/// promotion, per-entry TTL, and its own sharded table of generation counters.
+///
+/// Complexity: get, peek, set, erase are O(1) expected (one hash lookup in one shard; a set
+/// may evict several entries to make room). Thread-safety: all members may be called
+/// concurrently. A hit for an inline value (see value.hpp) allocates nothing.
+///
+///     gencache::memory_store store({.max_entries = 100'000, .max_bytes = 64 << 20});
+class memory_store {
+ public:
+  using options_type = memory_store_options;
+  /// "No expiry".
+  static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+  /// Accounted bytes per entry beyond key and value: the entry node, its index slot and the
+  /// allocator's bookkeeping.
+  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48;
+
+  memory_store() : memory_store(memory_store_options{}) {}
+  explicit memory_store(memory_store_options options);
+  ~memory_store();
+  memory_store(const memory_store&) = delete;
+  memory_store& operator=(const memory_store&) = delete;
+
+  /// The value under `key` if present, unexpired and of type T; refreshes recency. A value
+  /// of another type counts as a miss and an error.
+  template <class T>
+  [[nodiscard]] std::optional<T> get(key_view key) {
+    return lookup<T, true>(key);
+  }
+  /// Like `get`, but changes nothing: no recency refresh, no statistics, no reclaiming.
+  template <class T>
+  [[nodiscard]] std::optional<T> peek(key_view key) {
+    return lookup<T, false>(key);
+  }
+
+  /// Stores `value` under `key`, replacing any entry there, evicting least recently used
+  /// entries of the shard as needed. Fails with errc::too_large, storing nothing, if the
+  /// entry outweighs one shard's byte share. String literals and `const char*` are stored as
+  /// std::string. Throws std::invalid_argument for a ttl that is not positive.
+  template <class V>
+  status set(key_view key, V&& value, std::optional<std::chrono::nanoseconds> ttl = std::nullopt) {
+    using T = std::remove_cvref_t<V>;
+    if constexpr (std::is_array_v<T> || std::is_same_v<std::decay_t<T>, const char*> ||
+                  std::is_same_v<std::decay_t<T>, char*>) {
+      return set(key, std::string(value), ttl);
+    } else {
+      detail::check_ttl(ttl);
+      const std::size_t weight = key.bytes.size() + detail::weigh(value) + entry_overhead;
+      const std::int64_t expires = ttl ? expiry_after(*ttl) : never;
+      if (weight > shard_max_bytes_) return reject_too_large(key, weight);
+      return insert(detail::entry::create(key, detail::value_slot::make(std::forward<V>(value)),
+                                          weight, expires));
+    }
+  }
+
+  /// Removes the entry under `key`; true if there was one.
+  bool erase(key_view key);
+  /// Removes every entry (generation counters stay).
+  void clear();
+
+  /// The counter's value, created from the process-wide source if absent.
+  [[nodiscard]] std::uint64_t read_generation(key_view id);
+  /// Gives the counter a new value from the process-wide source and returns it.
+  std::uint64_t bump_generation(key_view id);
+  /// The counter, pinned: never evicted, valid until the store is destroyed.
+  [[nodiscard]] const std::atomic<std::uint64_t>& pin_generation(key_view id);
+
+  [[nodiscard]] store_stats stats() const;
+  [[nodiscard]] const memory_store_options& options() const noexcept { return options_; }
+  [[nodiscard]] std::size_t shard_count() const noexcept { return mask_ + 1; }
+
+ private:
+  template <class T, bool Refresh>
+  std::optional<T> lookup(key_view key) {
+    detail::value_shard& s = values_[key.hash & mask_];
+    std::unique_lock lock(s.mutex);
+    const auto it = s.index.find(key);
+    if (it == s.index.end()) {
+      if constexpr (Refresh) s.misses.increment();
+      return std::nullopt;
+    }
+    detail::entry* e = it->second;
+    if (e->expires_at != never && clock_->now().count() >= e->expires_at) {
+      if constexpr (Refresh) {
+        unlink(s, e);
+        s.expirations.increment();
+        s.misses.increment();
+        lock.unlock();
+        detail::entry::destroy(e);
+      }
+      return std::nullopt;
+    }
+    if (e->value.type() != detail::type_fingerprint<T>) {
+      if constexpr (Refresh) {
+        s.errors.increment();
+        s.misses.increment();
+      }
+      return std::nullopt;
+    }
+    if constexpr (Refresh) {
+      if (s.inserts - e->promoted_at >= promotion_window_) {
+        s.lru.splice(s.lru.begin(), s.lru, s.lru.iterator_to(*e));
+        e->promoted_at = s.inserts;
+      }
+      s.hits.increment();
+    }
+    auto read = e->value.template read<T>();
+    lock.unlock();
+    return detail::value_slot::unbox<T>(std::move(read));
+  }
+
+  static void unlink(detail::value_shard& s, detail::entry* e) noexcept;
+  [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) const noexcept;
+  status insert(detail::entry* e);
+  status reject_too_large(key_view key, std::size_t weight);
+  detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
+
+  memory_store_options options_;
+  std::shared_ptr<const clock> clock_;
+  std::size_t mask_ = 0;
+  std::size_t shard_max_entries_ = 0;
+  std::size_t shard_max_bytes_ = 0;
+  std::size_t shard_max_generations_ = 0;
+  std::uint32_t promotion_window_ = 0;
+  std::unique_ptr<detail::value_shard[]> values_;
+  std::unique_ptr<detail::generation_shard[]> generations_;
+};
+
+static_assert(pinning_store<memory_store>);
+
+}  // namespace gencache

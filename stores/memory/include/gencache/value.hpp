@@ -1,0 +1,158 @@
+#pragma once
+/// \file
+/// How the memory store holds values in process, and how it weighs them for its byte bound.
+///
+/// - Trivially copyable values up to `inline_value_capacity` (32) bytes live inside the
+///   entry: a hit copies them out with memcpy and allocates nothing.
+/// - `std::shared_ptr<const T>` values are stored as that pointer: a hit hands out another
+///   reference (one atomic increment), never a deep copy. Cache heavy objects this way.
+/// - Any other copyable value (strings, vectors, maps, aggregates of those) is boxed once at
+///   set time in a `std::shared_ptr<const T>`; a hit for `T` copies the object (what asking
+///   for a `T` means), so ask for `std::shared_ptr<const T>` where copies are costly... and
+///   store it as one.
+///
+/// Weight (for the byte bound) is sizeof plus owned heap bytes for strings, contiguous and
+/// other ranges, tuples and aggregates (recursively), and the pointee for shared_ptr.
+/// Types that own memory some other way can specialize `gencache::value_weight`.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <ranges>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <boost/pfr/core.hpp>
+
+#include "gencache/detail/type_name.hpp"
+
+namespace gencache {
+
+/// Customization point: `static std::size_t of(const T&)` giving the bytes a value holds.
+template <class T>
+struct value_weight;
+
+inline constexpr std::size_t inline_value_capacity = 32;
+
+namespace detail {
+
+template <class T>
+struct shared_const_ptr : std::false_type {};
+template <class U>
+struct shared_const_ptr<std::shared_ptr<const U>> : std::true_type {
+  using element = U;
+};
+
+template <class T>
+concept inline_value = std::is_trivially_copyable_v<T> && sizeof(T) <= inline_value_capacity &&
+                       alignof(T) <= alignof(std::max_align_t);
+
+template <class T>
+concept flat_range = std::ranges::contiguous_range<const T> &&
+                     std::is_trivially_copyable_v<std::ranges::range_value_t<const T>>;
+
+template <class T>
+std::size_t weigh(const T& v) {
+  if constexpr (requires { value_weight<T>::of(v); }) {
+    return value_weight<T>::of(v);
+  } else if constexpr (shared_const_ptr<T>::value) {
+    constexpr std::size_t control_block = 16;
+    return sizeof(T) + control_block + (v ? weigh(*v) : 0);
+  } else if constexpr (std::is_trivially_copyable_v<T>) {
+    return sizeof(T);
+  } else if constexpr (flat_range<T>) {
+    return sizeof(T) + std::ranges::size(v) * sizeof(std::ranges::range_value_t<const T>);
+  } else if constexpr (std::ranges::forward_range<const T>) {
+    std::size_t total = sizeof(T);
+    for (const auto& e : v) total += weigh(e);
+    return total;
+  } else if constexpr (requires { std::tuple_size<T>::value; }) {
+    return std::apply([](const auto&... e) { return (std::size_t{0} + ... + weigh(e)); }, v);
+  } else if constexpr (std::is_aggregate_v<T>) {
+    std::size_t total = 0;
+    boost::pfr::for_each_field(v, [&](const auto& f) { total += weigh(f); });
+    return total;
+  } else {
+    return sizeof(T);
+  }
+}
+
+/// One value, inline or boxed, tagged with its type's fingerprint.
+class value_slot {
+ public:
+  template <class V>
+  static value_slot make(V&& value) {
+    using T = std::remove_cvref_t<V>;
+    value_slot slot;
+    slot.type_ = type_fingerprint<T>;
+    if constexpr (inline_value<T>) {
+      std::memcpy(slot.inline_, std::addressof(value), sizeof(T));
+    } else if constexpr (shared_const_ptr<T>::value) {
+      slot.boxed_ = true;
+      new (&slot.ptr_) std::shared_ptr<const void>(std::forward<V>(value));
+    } else {
+      static_assert(std::is_copy_constructible_v<T>,
+                    "gencache: a value the memory store hands out by copy must be copyable; "
+                    "store a std::shared_ptr<const T> instead");
+      slot.boxed_ = true;
+      new (&slot.ptr_) std::shared_ptr<const void>(std::make_shared<const T>(std::forward<V>(value)));
+    }
+    return slot;
+  }
+
+  value_slot(value_slot&& other) noexcept : type_(other.type_), boxed_(other.boxed_) {
+    if (boxed_) {
+      new (&ptr_) std::shared_ptr<const void>(std::move(other.ptr_));
+    } else {
+      std::memcpy(inline_, other.inline_, sizeof inline_);
+    }
+  }
+  value_slot& operator=(value_slot&&) = delete;
+  ~value_slot() {
+    if (boxed_) ptr_.~shared_ptr();
+  }
+
+  [[nodiscard]] std::uint64_t type() const noexcept { return type_; }
+
+  /// For inline types: the value itself. For the others: a reference that keeps the value
+  /// alive once the store's lock is released; `unbox` turns it into the result.
+  template <class T>
+  [[nodiscard]] auto read() const noexcept {
+    if constexpr (inline_value<T>) {
+      struct bytes {
+        unsigned char b[sizeof(T)];
+      } raw;
+      std::memcpy(raw.b, inline_, sizeof(T));
+      return std::bit_cast<T>(raw);
+    } else {
+      return ptr_;
+    }
+  }
+  template <class T, class Read>
+  static T unbox(Read&& read) {
+    if constexpr (inline_value<T>) {
+      return read;
+    } else if constexpr (shared_const_ptr<T>::value) {
+      return std::static_pointer_cast<const typename shared_const_ptr<T>::element>(std::move(read));
+    } else {
+      return *static_cast<const T*>(read.get());
+    }
+  }
+
+ private:
+  value_slot() noexcept {}
+
+  std::uint64_t type_ = 0;
+  bool boxed_ = false;
+  union {
+    alignas(std::max_align_t) unsigned char inline_[inline_value_capacity];
+    std::shared_ptr<const void> ptr_;
+  };
+};
+
+}  // namespace detail
+}  // namespace gencache

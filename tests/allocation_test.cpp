@@ -1,0 +1,73 @@
+// Proves that hits allocate nothing, with a counting global operator new. (A binary of its
+// own: replacing operator new is program-wide.)
+#include <gencache/gencache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+
+namespace {
+thread_local bool counting = false;
+thread_local std::size_t allocations = 0;
+
+template <class F>
+std::size_t allocations_of(F&& f) {
+  allocations = 0;
+  counting = true;
+  f();
+  counting = false;
+  return allocations;
+}
+
+struct query {
+  int page;
+  int size;
+};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (counting) ++allocations;
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("allocation: a direct get hit of an inline value allocates nothing",
+          "[allocation][cache]") {
+  gencache::cache cache;
+  REQUIRE(cache.set({"nav", {"nav_portal:user_id", 53}}, std::uint64_t{7}, "header", query{1, 20})
+              .ok());
+  std::optional<std::uint64_t> hit;
+  const auto n = allocations_of(
+      [&] { hit = cache.get<std::uint64_t>({"nav", {"nav_portal:user_id", 53}}, "header", query{1, 20}); });
+  CHECK(hit == 7u);
+  CHECK(n == 0);
+
+  const auto project = cache.generation("project");
+  REQUIRE(cache.set({project}, std::uint64_t{8}, 1).ok());
+  CHECK(allocations_of([&] { hit = cache.get<std::uint64_t>({project}, 1); }) == 0);
+  CHECK(hit == 8u);
+
+  // A miss allocates nothing either.
+  CHECK(allocations_of([&] { hit = cache.get<std::uint64_t>({project}, 2); }) == 0);
+  CHECK_FALSE(hit);
+}
+
+TEST_CASE("allocation: a shared_ptr<const T> hit shares, a T hit copies", "[allocation][value]") {
+  gencache::cache cache;
+  auto text = std::make_shared<const std::string>(1000, 'x');
+  REQUIRE(cache.set({"g"}, text, "shared").ok());
+  REQUIRE(cache.set({"g"}, *text, "copied").ok());
+
+  std::optional<std::shared_ptr<const std::string>> shared;
+  CHECK(allocations_of([&] { shared = cache.get<std::shared_ptr<const std::string>>({"g"}, "shared"); }) == 0);
+  CHECK(shared->get() == text.get());
+
+  std::optional<std::string> copied;
+  CHECK(allocations_of([&] { copied = cache.get<std::string>({"g"}, "copied"); }) == 1);
+  CHECK(copied == *text);
+}

@@ -1,0 +1,65 @@
+#include <gencache/gencache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+TEST_CASE("bound_cache: the seed's CustomUseGenCache, in C++", "[bound_cache][seed]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"customgenz:user_id", "customgenz:blog_id"});
+  const int blog_id = 17;
+  const int key = 20'000;
+
+  CHECK_FALSE(custom.get<std::string>({{"blog_id", blog_id}, {"user_id", 123}}, key));
+  REQUIRE(custom.set({{"blog_id", blog_id}, {"user_id", 123}}, std::string("first"), key).ok());
+  CHECK(custom.get<std::string>({{"user_id", 123}, {"blog_id", blog_id}}, key) == "first");
+  custom.invalidate({{"user_id", 123}});
+  CHECK_FALSE(custom.get<std::string>({{"blog_id", blog_id}, {"user_id", 123}}, key));
+
+  REQUIRE(custom.set({{"blog_id", blog_id}, {"user_id", 123}}, std::string("again"), key).ok());
+  CHECK(custom.erase({{"blog_id", blog_id}, {"user_id", 123}}, key));
+  CHECK_FALSE(custom.get<std::string>({{"blog_id", blog_id}, {"user_id", 123}}, key));
+}
+
+TEST_CASE("bound_cache: invalidating a subset reaches exactly the matching generation",
+          "[bound_cache][g1]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"project", "customgenz:user_id", "customgenz:blog_id"});
+  REQUIRE(custom.set({{"blog_id", 1}, {"user_id", 10}}, 110).ok());
+  REQUIRE(custom.set({{"blog_id", 1}, {"user_id", 20}}, 120).ok());
+  REQUIRE(custom.set({{"blog_id", 2}, {"user_id", 10}}, 210).ok());
+
+  custom.invalidate({{"user_id", 10}});
+  CHECK_FALSE(custom.get<int>({{"blog_id", 1}, {"user_id", 10}}));
+  CHECK_FALSE(custom.get<int>({{"blog_id", 2}, {"user_id", 10}}));
+  CHECK(custom.get<int>({{"blog_id", 1}, {"user_id", 20}}) == 120);
+
+  custom.invalidate({{"blog_id", 1}});
+  CHECK_FALSE(custom.get<int>({{"blog_id", 1}, {"user_id", 20}}));
+
+  REQUIRE(custom.set({{"blog_id", 3}, {"user_id", 30}}, 330).ok());
+  cache.invalidate("project");  // plain generations are invalidated through the cache
+  CHECK_FALSE(custom.get<int>({{"blog_id", 3}, {"user_id", 30}}));
+}
+
+TEST_CASE("bound_cache: shares entries with the direct interface", "[bound_cache]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"nav", "nav_portal:user_id"});
+  REQUIRE(custom.set({{"user_id", 53}}, std::string("<html>"), "header").ok());
+  CHECK(cache.get<std::string>({"nav", {"nav_portal:user_id", 53}}, "header") == "<html>");
+  CHECK(custom.key({{"user_id", 53}}, "header") ==
+        cache.key({"nav", {"nav_portal:user_id", 53}}, "header"));
+}
+
+TEST_CASE("bound_cache: missing, unknown and empty values are errors", "[bound_cache][errors]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"customgenz:user_id", "customgenz:blog_id"});
+  CHECK_THROWS_WITH(custom.get<int>({{"user_id", 1}}), Catch::Contains("no value for 'blog_id'"));
+  CHECK_THROWS_WITH(custom.get<int>({{"user_id", 1}, {"blog_id", 2}, {"usr_id", 3}}),
+                    Catch::Contains("'usr_id' is not the parameter"));
+  CHECK_THROWS_WITH(custom.invalidate({{"usr_id", 1}}), Catch::Contains("'usr_id'"));
+  CHECK_THROWS_AS(custom.invalidate({}), std::invalid_argument);
+  CHECK_THROWS_WITH(gencache::bound_cache(cache, {"a:user_id", "a:user_id"}),
+                    Catch::Contains("bound twice"));
+  CHECK_THROWS_AS(gencache::bound_cache(cache, {"bad:"}), std::invalid_argument);
+}

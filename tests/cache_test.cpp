@@ -1,0 +1,137 @@
+#include <gencache/gencache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("cache: the seed's direct methods, in C++", "[cache][seed]") {
+  // html = gen_cache.get(('nav', 'nav_portal:user_id'), user_id=1)
+  // gen_cache.set('<html>', ('nav', 'nav_portal:user_id'), user_id=1)
+  // gen_cache.invalidate(('nav', 'nav_portal:user_id'), user_id=1)
+  gencache::cache cache;
+  CHECK_FALSE(cache.get<std::string>({"nav", {"nav_portal:user_id", 1}}));
+  REQUIRE(cache.set({"nav", {"nav_portal:user_id", 1}}, std::string("<html>")).ok());
+  CHECK(cache.get<std::string>({"nav", {"nav_portal:user_id", 1}}) == "<html>");
+  cache.invalidate({"nav_portal:user_id", 1});
+  CHECK_FALSE(cache.get<std::string>({"nav", {"nav_portal:user_id", 1}}));
+}
+
+TEST_CASE("cache: get tells 'not cached' from a cached empty value", "[cache]") {
+  gencache::cache cache;
+  CHECK_FALSE(cache.get<std::string>({"g"}, "empty").has_value());
+  REQUIRE(cache.set({"g"}, std::string(), "empty").ok());
+  const auto hit = cache.get<std::string>({"g"}, "empty");
+  REQUIRE(hit.has_value());
+  CHECK(hit->empty());
+
+  REQUIRE(cache.set({"g"}, std::optional<int>{}, "nothing").ok());
+  const auto nothing = cache.get<std::optional<int>>({"g"}, "nothing");
+  REQUIRE(nothing.has_value());  // cached ...
+  CHECK_FALSE(nothing->has_value());  // ... and the cached value is empty
+}
+
+TEST_CASE("cache: invalidating a plain generation drops every key built with it",
+          "[cache][g1]") {
+  gencache::cache cache;
+  for (int page = 0; page < 5; ++page) {
+    REQUIRE(cache.set({"whatever", {"other:user_id", page}}, page, "page", page).ok());
+  }
+  REQUIRE(cache.set({"unrelated"}, 1, "page").ok());
+  cache.invalidate("whatever");
+  for (int page = 0; page < 5; ++page) {
+    CHECK_FALSE(cache.get<int>({"whatever", {"other:user_id", page}}, "page", page));
+  }
+  CHECK(cache.get<int>({"unrelated"}, "page") == 1);
+}
+
+TEST_CASE("cache: invalidating one value of a value-based generation keeps the others",
+          "[cache][g1]") {
+  gencache::cache cache;
+  REQUIRE(cache.set({"project", {"foo_per_user_id:user_id", 53}}, 53, "foobar").ok());
+  REQUIRE(cache.set({"project", {"foo_per_user_id:user_id", 999}}, 999, "foobar").ok());
+  cache.invalidate({"foo_per_user_id:user_id", 999});
+  CHECK(cache.get<int>({"project", {"foo_per_user_id:user_id", 53}}, "foobar") == 53);
+  CHECK_FALSE(cache.get<int>({"project", {"foo_per_user_id:user_id", 999}}, "foobar"));
+  // Another generation with the same parameter name is another generation.
+  REQUIRE(cache.set({{"bar_per_user_id:user_id", 53}}, 1).ok());
+  cache.invalidate({"foo_per_user_id:user_id", 53});
+  CHECK(cache.get<int>({{"bar_per_user_id:user_id", 53}}) == 1);
+}
+
+TEST_CASE("cache: keys with no parts, or no generations, are valid and distinct", "[cache]") {
+  gencache::cache cache;
+  REQUIRE(cache.set({"g"}, 1).ok());
+  REQUIRE(cache.set({}, 2).ok());
+  REQUIRE(cache.set({}, 3, "part").ok());
+  CHECK(cache.get<int>({"g"}) == 1);
+  CHECK(cache.get<int>({}) == 2);
+  CHECK(cache.get<int>({}, "part") == 3);
+  CHECK(cache.key({"g"}) != cache.key({}));
+  CHECK(cache.key({"g", "h"}) != cache.key({"h", "g"}));
+}
+
+TEST_CASE("cache: erase removes exactly one entry", "[cache]") {
+  gencache::cache cache;
+  REQUIRE(cache.set({"g"}, 1, "a").ok());
+  REQUIRE(cache.set({"g"}, 2, "b").ok());
+  CHECK(cache.erase({"g"}, "a"));
+  CHECK_FALSE(cache.erase({"g"}, "a"));
+  CHECK_FALSE(cache.get<int>({"g"}, "a"));
+  CHECK(cache.get<int>({"g"}, "b") == 2);
+}
+
+TEST_CASE("cache: direct keys never equal memoized keys", "[cache][key]") {
+  gencache::cache cache;
+  const auto direct = cache.key({"g"}, 1, "x");
+  const gencache::generation_ref gens[] = {"g"};
+  const auto memoized = cache.make_key(gencache::key_domain::memoized, "", gens, 1, "x");
+  CHECK(direct.bytes().front() == 'D');
+  CHECK(memoized.bytes().front() == 'M');
+  CHECK(direct != memoized);
+  CHECK(direct == cache.make_key(gencache::key_domain::direct, "", gens, 1, "x"));
+}
+
+TEST_CASE("cache: a value computed before an invalidation is never read after it (G3)",
+          "[cache][g3]") {
+  gencache::cache cache;
+  const auto key = cache.key({"catalog"}, "item", 7);  // generations read before computing
+  cache.invalidate("catalog");                         // data changes meanwhile
+  REQUIRE(cache.set(key, std::string("stale"), 1min).ok());
+  CHECK_FALSE(cache.get<std::string>({"catalog"}, "item", 7));
+  CHECK(cache.get<std::string>(key) == "stale");  // it landed under the old generation
+  CHECK(key.generations().size() == 1);
+  CHECK(key.generations()[0] != cache.generation_value("catalog"));
+}
+
+TEST_CASE("cache: ttl on set, with an injected clock", "[cache][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::cache cache(gencache::memory_store_options{.clock = time});
+  REQUIRE(cache.set(cache.key({"g"}, "k"), 5, 30s).ok());
+  time->advance(29s);
+  CHECK(cache.get<int>({"g"}, "k") == 5);
+  time->advance(1s);
+  CHECK_FALSE(cache.get<int>({"g"}, "k"));
+  CHECK_THROWS_AS(cache.set(cache.key({"g"}, "k"), 5, 0s), std::invalid_argument);
+}
+
+TEST_CASE("cache: describe renders the key for people", "[cache][text]") {
+  gencache::cache cache;
+  const auto nav = cache.generation_value("nav");
+  const auto user = cache.generation_value({"nav_portal:user_id", 53});
+  CHECK(cache.describe({"nav", {"nav_portal:user_id", 53}}, "header", 2) ==
+        fmt::format(R"(direct("header", 2) nav@{} nav_portal:user_id=53@{})", nav, user));
+}
+
+TEST_CASE("cache: copies share the store; a null store is rejected", "[cache]") {
+  gencache::cache a;
+  gencache::cache b = a;
+  REQUIRE(a.set({"g"}, 1).ok());
+  CHECK(b.get<int>({"g"}) == 1);
+  CHECK(&a.store() == &b.store());
+  CHECK_THROWS_AS(gencache::cache(std::shared_ptr<gencache::memory_store>()),
+                  std::invalid_argument);
+}

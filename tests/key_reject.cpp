@@ -1,0 +1,27 @@
+// Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
+#include <gencache/key.hpp>
+
+#include <unordered_map>
+
+namespace {
+class opaque {
+ public:
+  explicit opaque(int v) : v_(v) {}
+
+ private:
+  int v_;
+};
+}  // namespace
+
+int main() {
+  gencache::key_bytes out;
+#if defined(GENCACHE_REJECT_pointer)
+  int x = 1;
+  gencache::encode_key_parts(out, &x);
+#elif defined(GENCACHE_REJECT_unordered)
+  gencache::encode_key_parts(out, std::unordered_map<int, int>{});
+#elif defined(GENCACHE_REJECT_private_class)
+  gencache::encode_key_parts(out, opaque(1));
+#endif
+  return static_cast<int>(out.size());
+}

@@ -1,0 +1,267 @@
+#include <gencache/gencache.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <list>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using namespace std::chrono_literals;
+using gencache::memory_store;
+using gencache::memory_store_options;
+
+namespace {
+
+/// Keys for direct store tests: the canonical encoding of one string part.
+struct test_key {
+  explicit test_key(std::string_view name) {
+    gencache::encode_key_parts(bytes, name);
+    hash = gencache::hash_bytes({bytes.data(), bytes.size()});
+  }
+  operator gencache::key_view() const { return {{bytes.data(), bytes.size()}, hash}; }
+  gencache::key_bytes bytes;
+  std::uint64_t hash = 0;
+};
+
+memory_store_options exact_lru(std::size_t max_entries) {
+  return {.max_entries = max_entries, .shards = 1, .lru_promotion_window = 0};
+}
+
+struct big {
+  std::vector<double> samples;
+};
+
+}  // namespace
+
+TEST_CASE("memory_store: holds inline, boxed and shared values", "[memory_store]") {
+  memory_store store;
+  REQUIRE(store.set(test_key("int"), 42).ok());
+  REQUIRE(store.set(test_key("string"), std::string(100, 'x')).ok());
+  REQUIRE(store.set(test_key("literal"), "abc").ok());  // stored as std::string
+  REQUIRE(store.set(test_key("empty"), std::string()).ok());
+  CHECK(store.get<int>(test_key("int")) == 42);
+  CHECK(store.get<std::string>(test_key("string")) == std::string(100, 'x'));
+  CHECK(store.get<std::string>(test_key("literal")) == "abc");
+  CHECK(store.get<std::string>(test_key("empty")) == std::string());  // cached, and empty
+  CHECK_FALSE(store.get<std::string>(test_key("absent")));
+}
+
+TEST_CASE("memory_store: shared_ptr<const T> values are shared, never deep-copied",
+          "[memory_store][value]") {
+  memory_store store;
+  auto heavy = std::make_shared<const big>(big{std::vector<double>(1000, 1.5)});
+  REQUIRE(store.set(test_key("heavy"), heavy).ok());
+  const auto hit = store.get<std::shared_ptr<const big>>(test_key("heavy"));
+  REQUIRE(hit);
+  CHECK(hit->get() == heavy.get());  // the same object
+  CHECK(store.stats().bytes > 1000 * sizeof(double));  // weighed by what it holds
+}
+
+TEST_CASE("memory_store: a value of another type is a miss and an error",
+          "[memory_store][value]") {
+  memory_store store;
+  REQUIRE(store.set(test_key("k"), std::uint64_t{7}).ok());
+  CHECK_FALSE(store.get<std::int64_t>(test_key("k")));
+  CHECK_FALSE(store.get<std::string>(test_key("k")));
+  CHECK(store.get<std::uint64_t>(test_key("k")) == 7u);
+  const auto stats = store.stats();
+  CHECK(stats.errors == 2);
+  CHECK(stats.misses == 2);
+  CHECK(stats.hits == 1);
+}
+
+TEST_CASE("memory_store: evicts the least recently used entry when full",
+          "[memory_store][eviction]") {
+  memory_store store(exact_lru(3));
+  for (const char* k : {"a", "b", "c"}) REQUIRE(store.set(test_key(k), 1).ok());
+  CHECK(store.get<int>(test_key("a")));  // a is now the most recent; b the least
+  REQUIRE(store.set(test_key("d"), 1).ok());
+  CHECK_FALSE(store.peek<int>(test_key("b")));
+  CHECK(store.peek<int>(test_key("a")));
+  CHECK(store.peek<int>(test_key("c")));
+  CHECK(store.peek<int>(test_key("d")));
+  CHECK(store.stats().evictions == 1);
+  CHECK(store.stats().entries == 3);
+}
+
+TEST_CASE("memory_store: peek neither refreshes recency nor counts", "[memory_store][eviction]") {
+  memory_store store(exact_lru(2));
+  REQUIRE(store.set(test_key("a"), 1).ok());
+  REQUIRE(store.set(test_key("b"), 2).ok());
+  CHECK(store.peek<int>(test_key("a")) == 1);
+  REQUIRE(store.set(test_key("c"), 3).ok());
+  CHECK_FALSE(store.peek<int>(test_key("a")));  // a stayed least recent
+  CHECK(store.stats().hits == 0);
+  CHECK(store.stats().misses == 0);
+}
+
+TEST_CASE("memory_store: delayed promotion moves a hit entry only once per window",
+          "[memory_store][eviction]") {
+  // Window 5: `a`, inserted 4 inserts ago, is not moved by a hit yet, so it still ages out;
+  // exact LRU moves it and evicts `b` instead.
+  memory_store delayed({.max_entries = 4, .shards = 1, .lru_promotion_window = 5});
+  memory_store exact(exact_lru(4));
+  for (memory_store* store : {&delayed, &exact}) {
+    for (const char* k : {"a", "b", "c", "d"}) REQUIRE(store->set(test_key(k), 1).ok());
+    CHECK(store->get<int>(test_key("a")));
+    REQUIRE(store->set(test_key("e"), 1).ok());
+  }
+  CHECK_FALSE(delayed.peek<int>(test_key("a")));
+  CHECK(delayed.peek<int>(test_key("b")));
+  CHECK(exact.peek<int>(test_key("a")));
+  CHECK_FALSE(exact.peek<int>(test_key("b")));
+}
+
+TEST_CASE("memory_store: the byte bound holds and counts keys, values and overhead",
+          "[memory_store][eviction]") {
+  const std::size_t bound = 8 * (memory_store::entry_overhead + 200);
+  memory_store store({.max_entries = 1000, .max_bytes = bound, .shards = 1});
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(store.set(test_key(std::to_string(i)), std::string(static_cast<std::size_t>(i), 'v')).ok());
+    REQUIRE(store.stats().bytes <= bound);
+  }
+  const auto stats = store.stats();
+  CHECK(stats.evictions > 0);
+  CHECK(stats.entries + stats.evictions == 100);
+  CHECK(stats.bytes > stats.entries * memory_store::entry_overhead);
+}
+
+TEST_CASE("memory_store: an entry larger than a shard's share is rejected, not stored",
+          "[memory_store][errors]") {
+  const std::size_t bound = 2 * (memory_store::entry_overhead + 100);
+  memory_store store({.max_entries = 10, .max_bytes = bound, .shards = 2});
+  REQUIRE(store.set(test_key("small"), 1).ok());
+  const auto result = store.set(test_key("huge"), std::string(bound, 'x'));
+  CHECK(result.code() == gencache::errc::too_large);
+  CHECK_THAT(result.message(), Catch::Contains("exceeds"));
+  CHECK_FALSE(store.get<std::string>(test_key("huge")));
+  CHECK(store.get<int>(test_key("small")) == 1);  // nothing evicted for it
+  CHECK(store.stats().errors == 1);
+}
+
+TEST_CASE("memory_store: entries expire after their ttl on the injected clock",
+          "[memory_store][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  memory_store store({.clock = time});
+  REQUIRE(store.set(test_key("short"), 1, 10s).ok());
+  REQUIRE(store.set(test_key("forever"), 2).ok());
+  REQUIRE(store.set(test_key("huge ttl"), 3, std::chrono::nanoseconds::max()).ok());
+  time->advance(9s);
+  CHECK(store.get<int>(test_key("short")) == 1);
+  time->advance(1s);
+  CHECK_FALSE(store.get<int>(test_key("short")));
+  CHECK_FALSE(store.peek<int>(test_key("short")));
+  time->advance(std::chrono::hours(24 * 365));
+  CHECK(store.get<int>(test_key("forever")) == 2);
+  CHECK(store.get<int>(test_key("huge ttl")) == 3);
+  const auto stats = store.stats();
+  CHECK(stats.expirations == 1);
+  CHECK(stats.entries == 2);
+}
+
+TEST_CASE("memory_store: expired entries reclaimed by eviction count as expirations",
+          "[memory_store][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  memory_store store({.max_entries = 2, .shards = 1, .clock = time});
+  REQUIRE(store.set(test_key("a"), 1, 1s).ok());
+  REQUIRE(store.set(test_key("b"), 1).ok());
+  time->advance(2s);
+  REQUIRE(store.set(test_key("c"), 1).ok());
+  CHECK(store.stats().expirations == 1);
+  CHECK(store.stats().evictions == 0);
+}
+
+TEST_CASE("memory_store: bad options and ttls are rejected with the bad value",
+          "[memory_store][errors]") {
+  CHECK_THROWS_WITH(memory_store({.shards = 3}), Catch::Contains("got 3"));
+  CHECK_THROWS_WITH(memory_store({.max_entries = 2, .shards = 4}),
+                    Catch::Contains("max_entries (2)"));
+  CHECK_THROWS_WITH(memory_store({.max_bytes = 100, .shards = 1}),
+                    Catch::Contains("max_bytes (100)"));
+  CHECK_THROWS_AS(memory_store({.max_generations = 0}), std::invalid_argument);
+  memory_store store;
+  CHECK_THROWS_WITH(store.set(test_key("k"), 1, 0s), Catch::Contains("ttl must be positive"));
+  CHECK_THROWS_AS(store.set(test_key("k"), 1, -5ms), std::invalid_argument);
+  CHECK_FALSE(store.peek<int>(test_key("k")));
+}
+
+TEST_CASE("memory_store: erase and clear remove entries", "[memory_store]") {
+  memory_store store;
+  REQUIRE(store.set(test_key("a"), 1).ok());
+  REQUIRE(store.set(test_key("b"), 2).ok());
+  CHECK(store.erase(test_key("a")));
+  CHECK_FALSE(store.erase(test_key("a")));
+  CHECK_FALSE(store.get<int>(test_key("a")));
+  store.clear();
+  CHECK_FALSE(store.get<int>(test_key("b")));
+  CHECK(store.stats().entries == 0);
+  CHECK(store.stats().bytes == 0);
+}
+
+TEST_CASE("memory_store: matches a reference LRU on random operations",
+          "[memory_store][differential]") {
+  // Reference: std::list in recency order + std::unordered_map, bounded by the same entry
+  // count and byte bound, with the store's documented weights.
+  const std::size_t max_entries = 8;
+  const std::size_t max_bytes = 6 * (memory_store::entry_overhead + 64);
+  memory_store store({.max_entries = max_entries, .max_bytes = max_bytes, .shards = 1,
+                      .lru_promotion_window = 0});
+  struct ref_entry {
+    std::string key;
+    std::string value;
+    std::size_t weight;
+  };
+  std::list<ref_entry> order;  // front = most recent
+  std::unordered_map<std::string, std::list<ref_entry>::iterator> index;
+  std::size_t ref_bytes = 0;
+
+  std::mt19937 rng(7);
+  for (int step = 0; step < 20000; ++step) {
+    const std::string name = "k" + std::to_string(rng() % 16);
+    const test_key key(name);
+    const auto op = rng() % 10;
+    if (op < 5) {
+      const auto got = store.get<std::string>(key);
+      const auto it = index.find(name);
+      REQUIRE(got.has_value() == (it != index.end()));
+      if (got) {
+        REQUIRE(*got == it->second->value);
+        order.splice(order.begin(), order, it->second);
+      }
+    } else if (op < 9) {
+      std::string value(rng() % 120, static_cast<char>('a' + step % 26));
+      const std::size_t weight = key.bytes.size() + gencache::detail::weigh(value) +
+                                 memory_store::entry_overhead;
+      REQUIRE(store.set(key, value).ok());
+      if (const auto it = index.find(name); it != index.end()) {
+        ref_bytes -= it->second->weight;
+        order.erase(it->second);
+        index.erase(it);
+      }
+      order.push_front({name, value, weight});
+      index[name] = order.begin();
+      ref_bytes += weight;
+      while (index.size() > max_entries || ref_bytes > max_bytes) {
+        ref_bytes -= order.back().weight;
+        index.erase(order.back().key);
+        order.pop_back();
+      }
+    } else {
+      const bool erased = store.erase(key);
+      const auto it = index.find(name);
+      REQUIRE(erased == (it != index.end()));
+      if (erased) {
+        ref_bytes -= it->second->weight;
+        order.erase(it->second);
+        index.erase(it);
+      }
+    }
+    const auto stats = store.stats();
+    REQUIRE(stats.entries == index.size());
+    REQUIRE(stats.bytes == ref_bytes);
+  }
+}
