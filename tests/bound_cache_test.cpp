@@ -1,7 +1,5 @@
-#include <gencache/gencache.hpp>
-
 #include <catch2/catch.hpp>
-
+#include <gencache/gencache.hpp>
 #include <string>
 
 TEST_CASE("bound_cache: the seed's CustomUseGenCache, in C++", "[bound_cache][seed]") {

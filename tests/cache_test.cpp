@@ -1,7 +1,5 @@
-#include <gencache/gencache.hpp>
-
 #include <catch2/catch.hpp>
-
+#include <gencache/gencache.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,12 +28,11 @@ TEST_CASE("cache: get tells 'not cached' from a cached empty value", "[cache]") 
 
   REQUIRE(cache.set({"g"}, std::optional<int>{}, "nothing").ok());
   const auto nothing = cache.get<std::optional<int>>({"g"}, "nothing");
-  REQUIRE(nothing.has_value());  // cached ...
+  REQUIRE(nothing.has_value());       // cached ...
   CHECK_FALSE(nothing->has_value());  // ... and the cached value is empty
 }
 
-TEST_CASE("cache: invalidating a plain generation drops every key built with it",
-          "[cache][g1]") {
+TEST_CASE("cache: invalidating a plain generation drops every key built with it", "[cache][g1]") {
   gencache::cache cache;
   for (int page = 0; page < 5; ++page) {
     REQUIRE(cache.set({"whatever", {"other:user_id", page}}, page, "page", page).ok());

@@ -1,8 +1,6 @@
-#include <gencache/gencache.hpp>
-
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 #include <latch>
 #include <random>
 #include <thread>

@@ -1,8 +1,6 @@
-#include <gencache/gencache.hpp>
-
 #include <catch2/catch.hpp>
-
 #include <chrono>
+#include <gencache/gencache.hpp>
 #include <string>
 
 using gencache::generation_ref;

@@ -1,6 +1,5 @@
 // Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
 #include <gencache/key.hpp>
-
 #include <unordered_map>
 
 namespace {

@@ -1,10 +1,8 @@
-#include <gencache/key.hpp>
-
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <gencache/key.hpp>
 #include <limits>
 #include <map>
 #include <random>
@@ -87,7 +85,8 @@ TEST_CASE("key: integers of different types are different keys", "[key][injectiv
                           encode(1.0f), encode(true), encode('\1'), encode(char8_t{1}),
                           encode(char16_t{1}), encode(char32_t{1}), encode(wchar_t{1}));
   CHECK(encode(1) == encode(1));
-  CHECK(encode(std::int64_t{-1}) != encode(std::uint64_t{std::numeric_limits<std::uint64_t>::max()}));
+  CHECK(encode(std::int64_t{-1}) !=
+        encode(std::uint64_t{std::numeric_limits<std::uint64_t>::max()}));
 }
 
 TEST_CASE("key: a string is one type whatever spells it", "[key]") {
@@ -190,19 +189,27 @@ TEST_CASE("key: encoding is injective on random part lists", "[key][injective][d
   const std::string strings[] = {"", "a", "b", "ab", std::string(1, '\0')};
   auto random_part = [&]() -> part {
     switch (pick(9)) {
-      case 0: return std::int32_t{pick(2)};
-      case 1: return std::uint32_t(pick(2));
-      case 2: return std::int64_t{pick(2)};
-      case 3: return pick(2) * 0.5;
-      case 4: return strings[pick(5)];
+      case 0:
+        return std::int32_t{pick(2)};
+      case 1:
+        return std::uint32_t(pick(2));
+      case 2:
+        return std::int64_t{pick(2)};
+      case 3:
+        return pick(2) * 0.5;
+      case 4:
+        return strings[pick(5)];
       case 5: {
         std::vector<std::int32_t> v(static_cast<std::size_t>(pick(3)));
         for (auto& e : v) e = pick(2);
         return v;
       }
-      case 6: return pick(2) ? std::optional<std::int32_t>(pick(2)) : std::nullopt;
-      case 7: return std::pair(strings[pick(3)], std::int32_t{pick(2)});
-      default: return keytest::point{pick(2), pick(2)};
+      case 6:
+        return pick(2) ? std::optional<std::int32_t>(pick(2)) : std::nullopt;
+      case 7:
+        return std::pair(strings[pick(3)], std::int32_t{pick(2)});
+      default:
+        return keytest::point{pick(2), pick(2)};
     }
   };
   auto same = [](const part& a, const part& b) {
@@ -229,7 +236,8 @@ TEST_CASE("key: encoding is injective on random part lists", "[key][injective][d
     std::vector<part> parts(static_cast<std::size_t>(pick(4)));
     for (auto& p : parts) p = random_part();
     gencache::key_bytes out;
-    for (const auto& p : parts) std::visit([&](const auto& x) { gencache::encode_key_parts(out, x); }, p);
+    for (const auto& p : parts)
+      std::visit([&](const auto& x) { gencache::encode_key_parts(out, x); }, p);
     const auto [it, inserted] = seen.try_emplace(std::string(out.data(), out.size()), parts);
     if (!inserted) {
       ++collisions_checked;

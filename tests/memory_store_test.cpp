@@ -1,7 +1,5 @@
-#include <gencache/gencache.hpp>
-
 #include <catch2/catch.hpp>
-
+#include <gencache/gencache.hpp>
 #include <list>
 #include <map>
 #include <memory>
@@ -57,12 +55,11 @@ TEST_CASE("memory_store: shared_ptr<const T> values are shared, never deep-copie
   REQUIRE(store.set(test_key("heavy"), heavy).ok());
   const auto hit = store.get<std::shared_ptr<const big>>(test_key("heavy"));
   REQUIRE(hit);
-  CHECK(hit->get() == heavy.get());  // the same object
+  CHECK(hit->get() == heavy.get());                    // the same object
   CHECK(store.stats().bytes > 1000 * sizeof(double));  // weighed by what it holds
 }
 
-TEST_CASE("memory_store: a value of another type is a miss and an error",
-          "[memory_store][value]") {
+TEST_CASE("memory_store: a value of another type is a miss and an error", "[memory_store][value]") {
   memory_store store;
   REQUIRE(store.set(test_key("k"), std::uint64_t{7}).ok());
   CHECK_FALSE(store.get<std::int64_t>(test_key("k")));
@@ -121,7 +118,8 @@ TEST_CASE("memory_store: the byte bound holds and counts keys, values and overhe
   const std::size_t bound = 8 * (memory_store::entry_overhead + 200);
   memory_store store({.max_entries = 1000, .max_bytes = bound, .shards = 1});
   for (int i = 0; i < 100; ++i) {
-    REQUIRE(store.set(test_key(std::to_string(i)), std::string(static_cast<std::size_t>(i), 'v')).ok());
+    REQUIRE(
+        store.set(test_key(std::to_string(i)), std::string(static_cast<std::size_t>(i), 'v')).ok());
     REQUIRE(store.stats().bytes <= bound);
   }
   const auto stats = store.stats();
@@ -208,8 +206,8 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
   // count and byte bound, with the store's documented weights.
   const std::size_t max_entries = 8;
   const std::size_t max_bytes = 6 * (memory_store::entry_overhead + 64);
-  memory_store store({.max_entries = max_entries, .max_bytes = max_bytes, .shards = 1,
-                      .lru_promotion_window = 0});
+  memory_store store(
+      {.max_entries = max_entries, .max_bytes = max_bytes, .shards = 1, .lru_promotion_window = 0});
   struct ref_entry {
     std::string key;
     std::string value;
@@ -221,7 +219,7 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
 
   std::mt19937 rng(7);
   for (int step = 0; step < 20000; ++step) {
-    const std::string name = "k" + std::to_string(rng() % 16);
+    const std::string name = fmt::format("k{}", rng() % 16);
     const test_key key(name);
     const auto op = rng() % 10;
     if (op < 5) {
@@ -234,8 +232,8 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
       }
     } else if (op < 9) {
       std::string value(rng() % 120, static_cast<char>('a' + step % 26));
-      const std::size_t weight = key.bytes.size() + gencache::detail::weigh(value) +
-                                 memory_store::entry_overhead;
+      const std::size_t weight =
+          key.bytes.size() + gencache::detail::weigh(value) + memory_store::entry_overhead;
       REQUIRE(store.set(key, value).ok());
       if (const auto it = index.find(name); it != index.end()) {
         ref_bytes -= it->second->weight;

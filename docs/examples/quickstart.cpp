@@ -1,9 +1,8 @@
 // The quickstart: the three calls of the direct interface and a bound cache.
 // Built and run by CMake (ctest -R example_quickstart), so this file cannot rot.
-#include <gencache/gencache.hpp>
-
 #include <fmt/format.h>
 
+#include <gencache/gencache.hpp>
 #include <string>
 
 std::string render_nav(int user_id) { return fmt::format("<nav user={}>", user_id); }
@@ -19,7 +18,8 @@ int main() {
       html = render_nav(user_id);
       cache.set(key, *html, std::chrono::minutes(10));
     }
-    fmt::print("user {}: {} ({})\n", user_id, *html, cache.describe({"nav", {"nav_portal:user_id", user_id}}, "header"));
+    fmt::print("user {}: {} ({})\n", user_id, *html,
+               cache.describe({"nav", {"nav_portal:user_id", user_id}}, "header"));
   }
   cache.invalidate({"nav_portal:user_id", 999});  // only user 999's entries go
   fmt::print("after invalidating user 999: user 53 cached={}, user 999 cached={}\n",

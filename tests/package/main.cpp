@@ -1,6 +1,5 @@
-#include <gencache/gencache.hpp>
-
 #include <cstdio>
+#include <gencache/gencache.hpp>
 #include <string>
 
 int main() {

@@ -16,13 +16,12 @@
 /// a value, a value whose name no bound generation uses, an empty invalidation.
 /// Thread-safety: as `basic_cache`; a bound cache is immutable after construction.
 
+#include <boost/container/small_vector.hpp>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/container/small_vector.hpp>
 
 #include "gencache/cache.hpp"
 #include "gencache/generation.hpp"
@@ -92,8 +91,8 @@ class basic_bound_cache {
       }
       const named_value* v = find(values, b.parameter);
       if (v == nullptr) {
-        throw std::invalid_argument("gencache: no value for '" + b.parameter +
-                                    "' (generation '" + b.spec + "')");
+        throw std::invalid_argument("gencache: no value for '" + b.parameter + "' (generation '" +
+                                    b.spec + "')");
       }
       refs.push_back(v->generation(b.spec));
     }

@@ -19,6 +19,9 @@
 /// Thread-safety: every member function may be called from any number of threads at once.
 /// Copies of a cache share its store.
 
+#include <fmt/format.h>
+
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <initializer_list>
 #include <memory>
@@ -28,9 +31,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <boost/container/small_vector.hpp>
-#include <fmt/format.h>
 
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
@@ -100,7 +100,7 @@ class basic_cache {
   basic_cache() : basic_cache(std::make_shared<Store>()) {}
   /// A cache over a store built from `options`.
   template <class Options>
-    requires std::constructible_from<Store, Options>
+  requires std::constructible_from<Store, Options>
   explicit basic_cache(Options&& options)
       : basic_cache(std::make_shared<Store>(std::forward<Options>(options))) {}
   /// A cache over a shared store. Throws std::invalid_argument if `store` is null.
@@ -110,9 +110,7 @@ class basic_cache {
   }
 
   /// Resolves a plain generation once; reading it through the handle is one atomic load.
-  [[nodiscard]] generation_handle generation(std::string_view spec)
-    requires pinning_store<Store>
-  {
+  [[nodiscard]] generation_handle generation(std::string_view spec) requires pinning_store<Store> {
     const generation_ref ref(spec);
     return generation_handle(std::string(spec), store_->pin_generation(ref.id()));
   }

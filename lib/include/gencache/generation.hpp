@@ -34,9 +34,17 @@ namespace detail {
 /// repeat across restarts either (G2). Thread-safe, lock-free.
 [[nodiscard]] std::uint64_t next_generation_value() noexcept;
 
+[[noreturn]] void throw_bad_generation_spec(std::string_view spec);
+
 /// The parameter of a value-based spec ("user_id" for "nav_portal:user_id"), empty for a
 /// plain one. Throws std::invalid_argument for an empty spec, name or parameter.
-[[nodiscard]] std::string_view parse_generation_spec(std::string_view spec);
+[[nodiscard]] inline std::string_view parse_generation_spec(std::string_view spec) {
+  const auto colon = spec.rfind(':');
+  if (spec.empty() || colon == 0 || (colon != std::string_view::npos && colon + 1 == spec.size())) {
+    throw_bad_generation_spec(spec);
+  }
+  return colon == std::string_view::npos ? std::string_view() : spec.substr(colon + 1);
+}
 
 /// Appends the encoding of a generation value, normalized as the file comment says.
 template <class V>

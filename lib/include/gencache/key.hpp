@@ -26,7 +26,14 @@
 /// The text form ("(42, \"abc\", geo::point{1, 2})") is for people and logs: it is readable
 /// and escaped, but the binary form is the identity.
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
 #include <bit>
+#include <boost/container/small_vector.hpp>
+#include <boost/endian/conversion.hpp>
+#include <boost/pfr/core.hpp>
+#include <boost/pfr/tuple_size.hpp>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -42,13 +49,6 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
-
-#include <boost/container/small_vector.hpp>
-#include <boost/endian/conversion.hpp>
-#include <boost/pfr/core.hpp>
-#include <boost/pfr/tuple_size.hpp>
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 #include "gencache/detail/type_name.hpp"
 
@@ -84,20 +84,48 @@ namespace detail {
 
 enum class tag : std::uint8_t {
   boolean = 0x01,
-  i8, i16, i32, i64, u8, u16, u32, u64,
-  ch, wch, ch8, ch16, ch32,
-  f32, f64, f80,
-  string, null_string,
-  none, some,
-  monostate, variant,
+  i8,
+  i16,
+  i32,
+  i64,
+  u8,
+  u16,
+  u32,
+  u64,
+  ch,
+  wch,
+  ch8,
+  ch16,
+  ch32,
+  f32,
+  f64,
+  f80,
+  string,
+  null_string,
+  none,
+  some,
+  monostate,
+  variant,
   duration,
   enumeration,
-  tuple, range, aggregate,
-  custom_begin, custom_end,
+  tuple,
+  range,
+  aggregate,
+  custom_begin,
+  custom_end,
 };
 
 /// The structured kinds a sink is told about; leaves are scalars and strings.
-enum class kind : std::uint8_t { some, variant, duration, enumeration, tuple, range, aggregate, custom };
+enum class kind : std::uint8_t {
+  some,
+  variant,
+  duration,
+  enumeration,
+  tuple,
+  range,
+  aggregate,
+  custom
+};
 
 template <class>
 inline constexpr bool dependent_false = false;
@@ -108,9 +136,8 @@ template <template <class...> class Template, class... Args>
 inline constexpr bool is_specialization_of<Template<Args...>, Template> = true;
 
 template <class T>
-concept char_type = std::same_as<T, char> || std::same_as<T, wchar_t> ||
-                    std::same_as<T, char8_t> || std::same_as<T, char16_t> ||
-                    std::same_as<T, char32_t>;
+concept char_type = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+    std::same_as<T, char16_t> || std::same_as<T, char32_t>;
 template <class T>
 concept key_integer = std::integral<T> && !std::same_as<T, bool> && !char_type<T>;
 
@@ -126,8 +153,9 @@ class binary_sink {
 
   void put(tag t) { out_.push_back(static_cast<char>(t)); }
   void raw(const void* p, std::size_t n) {
-    const auto* c = static_cast<const char*>(p);
-    out_.insert(out_.end(), c, c + n);
+    const auto old = out_.size();
+    out_.resize(old + n, boost::container::default_init);
+    std::memcpy(out_.data() + old, p, n);
   }
   template <std::unsigned_integral U>
   void fixed(U v) {
@@ -135,6 +163,10 @@ class binary_sink {
     raw(&v, sizeof v);
   }
   void varint(std::uint64_t v) {
+    if (v < 0x80) {  // lengths and counts are nearly always one byte
+      out_.push_back(static_cast<char>(v));
+      return;
+    }
     while (v >= 0x80) {
       out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
       v >>= 7;
@@ -157,11 +189,16 @@ class binary_sink {
   }
   template <char_type C>
   void character(C c) {
-    if constexpr (std::same_as<C, char>) put(tag::ch);
-    else if constexpr (std::same_as<C, wchar_t>) put(tag::wch);
-    else if constexpr (std::same_as<C, char8_t>) put(tag::ch8);
-    else if constexpr (std::same_as<C, char16_t>) put(tag::ch16);
-    else put(tag::ch32);
+    if constexpr (std::same_as<C, char>)
+      put(tag::ch);
+    else if constexpr (std::same_as<C, wchar_t>)
+      put(tag::wch);
+    else if constexpr (std::same_as<C, char8_t>)
+      put(tag::ch8);
+    else if constexpr (std::same_as<C, char16_t>)
+      put(tag::ch16);
+    else
+      put(tag::ch32);
     using U = std::conditional_t<sizeof(C) == 1, std::uint8_t,
                                  std::conditional_t<sizeof(C) == 2, std::uint16_t, std::uint32_t>>;
     fixed(static_cast<U>(c));
@@ -178,8 +215,7 @@ class binary_sink {
       put(tag::f80);
       if (v != v) v = std::numeric_limits<F>::quiet_NaN();
       // x87 long double has 6 padding bytes of garbage: encode only the value bytes.
-      constexpr std::size_t value_bytes =
-          std::numeric_limits<F>::digits == 64 ? 10 : sizeof(F);
+      constexpr std::size_t value_bytes = std::numeric_limits<F>::digits == 64 ? 10 : sizeof(F);
       unsigned char b[sizeof(F)];
       std::memcpy(b, &v, sizeof(F));
       raw(b, value_bytes);
@@ -202,18 +238,39 @@ class binary_sink {
   /// `count` is the element count (tuple, range, aggregate) or the alternative (variant).
   void open(kind k, std::string_view /*type*/, std::uint64_t fingerprint, std::size_t count) {
     switch (k) {
-      case kind::some: put(tag::some); break;
-      case kind::variant: put(tag::variant); varint(count); break;
-      case kind::duration: put(tag::duration); fixed(fingerprint); break;
-      case kind::enumeration: put(tag::enumeration); fixed(fingerprint); break;
-      case kind::tuple: put(tag::tuple); varint(count); break;
+      case kind::some:
+        put(tag::some);
+        break;
+      case kind::variant:
+        put(tag::variant);
+        varint(count);
+        break;
+      case kind::duration:
+        put(tag::duration);
+        fixed(fingerprint);
+        break;
+      case kind::enumeration:
+        put(tag::enumeration);
+        fixed(fingerprint);
+        break;
+      case kind::tuple:
+        put(tag::tuple);
+        varint(count);
+        break;
       case kind::range:  // an empty range still says what it holds
         put(tag::range);
         varint(count);
         if (count == 0) fixed(fingerprint);
         break;
-      case kind::aggregate: put(tag::aggregate); fixed(fingerprint); varint(count); break;
-      case kind::custom: put(tag::custom_begin); fixed(fingerprint); break;
+      case kind::aggregate:
+        put(tag::aggregate);
+        fixed(fingerprint);
+        varint(count);
+        break;
+      case kind::custom:
+        put(tag::custom_begin);
+        fixed(fingerprint);
+        break;
     }
   }
   // A custom fragment does not announce its part count, so it ends with a tag no part
@@ -263,22 +320,42 @@ class text_sink {
 
   void open(kind k, std::string_view type, std::uint64_t /*fingerprint*/, std::size_t count) {
     switch (k) {
-      case kind::some: out_ += "some("; break;
-      case kind::variant: fmt::format_to(std::back_inserter(out_), "variant#{}(", count); break;
-      case kind::duration: fmt::format_to(std::back_inserter(out_), "{}(", type); break;
-      case kind::enumeration: fmt::format_to(std::back_inserter(out_), "{}(", type); break;
-      case kind::tuple: out_ += '('; break;
-      case kind::range: out_ += '['; break;
+      case kind::some:
+        out_ += "some(";
+        break;
+      case kind::variant:
+        fmt::format_to(std::back_inserter(out_), "variant#{}(", count);
+        break;
+      case kind::duration:
+        fmt::format_to(std::back_inserter(out_), "{}(", type);
+        break;
+      case kind::enumeration:
+        fmt::format_to(std::back_inserter(out_), "{}(", type);
+        break;
+      case kind::tuple:
+        out_ += '(';
+        break;
+      case kind::range:
+        out_ += '[';
+        break;
       case kind::aggregate:
-      case kind::custom: fmt::format_to(std::back_inserter(out_), "{}{{", type); break;
+      case kind::custom:
+        fmt::format_to(std::back_inserter(out_), "{}{{", type);
+        break;
     }
   }
   void close(kind k) {
     switch (k) {
-      case kind::range: out_ += ']'; break;
+      case kind::range:
+        out_ += ']';
+        break;
       case kind::aggregate:
-      case kind::custom: out_ += '}'; break;
-      default: out_ += ')'; break;
+      case kind::custom:
+        out_ += '}';
+        break;
+      default:
+        out_ += ')';
+        break;
     }
   }
   void next() {
@@ -318,7 +395,10 @@ concept has_key_fragment = requires(key_writer<binary_sink>& w, const T& v) {
 };
 
 template <class T>
-concept unordered_container = requires { typename T::hasher; typename T::key_equal; };
+concept unordered_container = requires {
+  typename T::hasher;
+  typename T::key_equal;
+};
 
 template <class Sink, class T>
 void append_part(Sink& out, const T& v) {

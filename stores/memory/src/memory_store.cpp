@@ -1,11 +1,11 @@
 #include "gencache/memory_store.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "gencache/generation.hpp"
 
@@ -22,7 +22,8 @@ std::size_t choose_shards(const memory_store_options& o) {
     return o.shards;
   }
   const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return std::min(std::bit_ceil(4 * threads), std::bit_floor(std::max<std::size_t>(o.max_entries, 1)));
+  return std::min(std::bit_ceil(4 * threads),
+                  std::bit_floor(std::max<std::size_t>(o.max_entries, 1)));
 }
 
 void destroy_generation(detail::generation_node* node) noexcept {
@@ -33,8 +34,7 @@ void destroy_generation(detail::generation_node* node) noexcept {
 }  // namespace
 
 memory_store::memory_store(memory_store_options options)
-    : options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : steady_clock()) {
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : steady_clock()) {
   const std::size_t shards = choose_shards(options_);
   if (options_.max_entries < shards) {
     throw std::invalid_argument(fmt::format(
@@ -159,7 +159,7 @@ void memory_store::clear() {
 }
 
 detail::generation_node& memory_store::find_or_create_generation(detail::generation_shard& g,
-                                                                  key_view id) {
+                                                                 key_view id) {
   if (const auto it = g.index.find(id); it != g.index.end()) {
     detail::generation_node& node = *it->second;
     if (!node.pinned && g.inserts - node.promoted_at >= promotion_window_) {

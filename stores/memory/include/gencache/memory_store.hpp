@@ -20,6 +20,8 @@
 //   that source too, so a value is never reused (G2).
 
 #include <atomic>
+#include <boost/intrusive/list.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -30,9 +32,6 @@
 #include <string>
 #include <type_traits>
 #include <utility>
-
-#include <boost/intrusive/list.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/clock.hpp"
 #include "gencache/key.hpp"
@@ -68,8 +67,8 @@ struct memory_store_options {
 
 namespace detail {
 
-using lru_hook = boost::intrusive::list_base_hook<
-    boost::intrusive::link_mode<boost::intrusive::normal_link>>;
+using lru_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
 struct key_view_hash {
   std::size_t operator()(const key_view& k) const noexcept { return k.hash; }
@@ -105,8 +104,11 @@ Node* allocate_node_with_key(key_view key) {
 
 struct entry : lru_hook {
   entry(key_view k, value_slot&& v, std::size_t w, std::int64_t expires) noexcept
-      : hash(k.hash), expires_at(expires), weight(w),
-        key_size(static_cast<std::uint32_t>(k.bytes.size())), value(std::move(v)) {}
+      : hash(k.hash),
+        expires_at(expires),
+        weight(w),
+        key_size(static_cast<std::uint32_t>(k.bytes.size())),
+        value(std::move(v)) {}
 
   [[nodiscard]] key_view key() const noexcept {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};

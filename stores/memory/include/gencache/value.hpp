@@ -16,6 +16,7 @@
 /// Types that own memory some other way can specialize `gencache::value_weight`.
 
 #include <bit>
+#include <boost/pfr/core.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,8 +26,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-
-#include <boost/pfr/core.hpp>
 
 #include "gencache/detail/type_name.hpp"
 
@@ -53,7 +52,7 @@ concept inline_value = std::is_trivially_copyable_v<T> && sizeof(T) <= inline_va
 
 template <class T>
 concept flat_range = std::ranges::contiguous_range<const T> &&
-                     std::is_trivially_copyable_v<std::ranges::range_value_t<const T>>;
+    std::is_trivially_copyable_v<std::ranges::range_value_t<const T>>;
 
 template <class T>
 std::size_t weigh(const T& v) {
@@ -99,7 +98,8 @@ class value_slot {
                     "gencache: a value the memory store hands out by copy must be copyable; "
                     "store a std::shared_ptr<const T> instead");
       slot.boxed_ = true;
-      new (&slot.ptr_) std::shared_ptr<const void>(std::make_shared<const T>(std::forward<V>(value)));
+      new (&slot.ptr_)
+          std::shared_ptr<const void>(std::make_shared<const T>(std::forward<V>(value)));
     }
     return slot;
   }
