@@ -1,10 +1,10 @@
 // Benchmark entry point. glibc takes a cheaper path for mutexes and atomics' callers while a
 // process has a single thread, which under-reports lock costs about 3x; a parked second
 // thread makes every figure the multi-threaded one a server would see.
-#include <benchmark/benchmark.h>
-
 #include <future>
 #include <thread>
+
+#include <benchmark/benchmark.h>
 
 int main(int argc, char** argv) {
   std::promise<void> done;

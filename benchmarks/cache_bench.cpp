@@ -1,13 +1,13 @@
 // Single-thread costs of the direct interface against the raw flat-map floor.
 //   build/release/benchmarks/cache_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
-#include <benchmark/benchmark.h>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstdint>
-#include <gencache/gencache.hpp>
 #include <random>
 #include <vector>
+
+#include <benchmark/benchmark.h>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <gencache/gencache.hpp>
 
 namespace {
 

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   libboost1.81-dev libtbb-dev libfmt-dev catch2 libbenchmark-dev libhiredis-dev
-  libmemcached-dev libcli11-dev memcached redis-server pkg-config ninja-build ccache
+  libmemcached-dev libcli11-dev libxxhash-dev memcached redis-server pkg-config ninja-build
+  ccache
   cmake g++
 )
 

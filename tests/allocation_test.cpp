@@ -1,11 +1,12 @@
 // Proves that hits allocate nothing, with a counting global operator new. (A binary of its
 // own: replacing operator new is program-wide.)
-#include <catch2/catch.hpp>
 #include <cstdlib>
-#include <gencache/gencache.hpp>
 #include <memory>
 #include <new>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 
 namespace {
 thread_local bool counting = false;

@@ -1,6 +1,7 @@
+#include <string>
+
 #include <catch2/catch.hpp>
 #include <gencache/gencache.hpp>
-#include <string>
 
 TEST_CASE("bound_cache: the seed's CustomUseGenCache, in C++", "[bound_cache][seed]") {
   gencache::cache cache;

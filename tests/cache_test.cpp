@@ -1,8 +1,9 @@
-#include <catch2/catch.hpp>
-#include <gencache/gencache.hpp>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 
 using namespace std::chrono_literals;
 

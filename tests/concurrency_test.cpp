@@ -1,10 +1,11 @@
 #include <atomic>
-#include <catch2/catch.hpp>
-#include <gencache/gencache.hpp>
 #include <latch>
 #include <random>
 #include <thread>
 #include <vector>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 
 namespace {
 

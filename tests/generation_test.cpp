@@ -1,7 +1,8 @@
-#include <catch2/catch.hpp>
 #include <chrono>
-#include <gencache/gencache.hpp>
 #include <string>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 
 using gencache::generation_ref;
 

@@ -1,6 +1,7 @@
 // Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
-#include <gencache/key.hpp>
 #include <unordered_map>
+
+#include <gencache/key.hpp>
 
 namespace {
 class opaque {

@@ -1,14 +1,15 @@
-#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <deque>
-#include <gencache/key.hpp>
 #include <limits>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
+#include <gencache/key.hpp>
 
 namespace keytest {
 

@@ -1,5 +1,3 @@
-#include <catch2/catch.hpp>
-#include <gencache/gencache.hpp>
 #include <list>
 #include <map>
 #include <memory>
@@ -7,6 +5,9 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
 
 using namespace std::chrono_literals;
 using gencache::memory_store;

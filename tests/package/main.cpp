@@ -1,6 +1,7 @@
 #include <cstdio>
-#include <gencache/gencache.hpp>
 #include <string>
+
+#include <gencache/gencache.hpp>
 
 int main() {
   gencache::cache cache;

@@ -16,12 +16,13 @@
 /// a value, a value whose name no bound generation uses, an empty invalidation.
 /// Thread-safety: as `basic_cache`; a bound cache is immutable after construction.
 
-#include <boost/container/small_vector.hpp>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "gencache/cache.hpp"
 #include "gencache/generation.hpp"

@@ -3,14 +3,14 @@
 /// What the Cache needs from a store. The memory store meets it directly (static dispatch:
 /// a hit is inlined into the caller); remote stores meet it too.
 
-#include <fmt/format.h>
-
 #include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"

@@ -1,11 +1,11 @@
 #include "gencache/memory_store.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "gencache/generation.hpp"
 
@@ -60,6 +60,8 @@ memory_store::memory_store(memory_store_options options)
   shard_max_generations_ = options_.max_generations / shards;
   promotion_window_ = options_.lru_promotion_window.value_or(
       static_cast<std::uint32_t>(std::min<std::size_t>(shard_max_entries_ / 16, UINT32_MAX)));
+  static std::atomic<std::uint64_t> next_store_id{1};
+  id_ = next_store_id.fetch_add(1, std::memory_order_relaxed);
   values_ = std::make_unique<detail::value_shard[]>(shards);
   generations_ = std::make_unique<detail::generation_shard[]>(shards);
 }
@@ -178,11 +180,12 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
     g.lru.pop_back();
     g.index.erase(victim->id());
     destroy_generation(victim);
+    generation_epoch_.fetch_add(1, std::memory_order_seq_cst);
   }
   return *node;
 }
 
-std::uint64_t memory_store::read_generation(key_view id) {
+std::uint64_t memory_store::read_generation_locked(key_view id) {
   detail::generation_shard& g = generations_[id.hash & mask_];
   std::lock_guard lock(g.mutex);
   return find_or_create_generation(g, id).value.load(std::memory_order_relaxed);
@@ -197,6 +200,8 @@ std::uint64_t memory_store::bump_generation(key_view id) {
   // the new value through a handle's load (G1).
   node.value.store(fresh, std::memory_order_seq_cst);
   g.invalidations.increment();
+  // Retire every thread's remembered values before invalidate() returns (G1).
+  generation_epoch_.fetch_add(1, std::memory_order_seq_cst);
   return fresh;
 }
 

@@ -18,13 +18,19 @@
 // - a counter's value only grows: bumps are serialized by the shard lock and take their
 //   values from the process-wide increasing source, and a re-created counter starts from
 //   that source too, so a value is never reused (G2).
+// Per-thread generation cache: each thread remembers recently read counters, tagged with
+// the store's `generation_epoch_` as loaded *before* the locked read. Every bump increments
+// the epoch (seq_cst) after storing the new value and before returning, so a read that
+// starts after an invalidation returned sees a new epoch, drops its remembered values and
+// reads the table (G1). Evicting a counter bumps the epoch too, so that every thread sees
+// the re-created counter's new value, as the table does.
 
+#include <array>
 #include <atomic>
-#include <boost/intrusive/list.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -32,6 +38,9 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+
+#include <boost/intrusive/list.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/clock.hpp"
 #include "gencache/key.hpp"
@@ -98,7 +107,9 @@ class shard_counter {
 template <class Node>
 Node* allocate_node_with_key(key_view key) {
   void* memory = ::operator new(sizeof(Node) + key.bytes.size());
-  std::memcpy(static_cast<char*>(memory) + sizeof(Node), key.bytes.data(), key.bytes.size());
+  if (!key.bytes.empty()) {
+    std::memcpy(static_cast<char*>(memory) + sizeof(Node), key.bytes.data(), key.bytes.size());
+  }
   return static_cast<Node*>(memory);
 }
 
@@ -164,6 +175,23 @@ struct alignas(64) generation_shard {
   shard_counter invalidations;
 };
 
+/// One remembered generation value of the per-thread cache (see the comment at the top).
+struct remembered_generation {
+  std::uint64_t store = 0;  // 0: empty (store ids start at 1)
+  std::uint64_t epoch = 0;
+  std::uint64_t hash = 0;
+  std::uint64_t value = 0;
+  std::uint32_t size = 0;
+  char id[44];  // ids up to 44 bytes are remembered ("nav_portal:user_id" + an integer: 31)
+};
+
+/// The calling thread's slot for a generation id hash: a direct-mapped table of 256 entries
+/// (20 KiB per thread), so a few dozen hot value-based generations rarely collide.
+inline remembered_generation& remembered_generation_for(std::uint64_t hash) noexcept {
+  thread_local std::array<remembered_generation, 256> table{};
+  return table[(hash >> 20) & 255];
+}
+
 }  // namespace detail
 
 /// The in-process store: lock-sharded, bounded by entries and bytes, LRU with delayed
@@ -226,8 +254,26 @@ class memory_store {
   /// Removes every entry (generation counters stay).
   void clear();
 
-  /// The counter's value, created from the process-wide source if absent.
-  [[nodiscard]] std::uint64_t read_generation(key_view id);
+  /// The counter's value, created from the process-wide source if absent. Served from a
+  /// per-thread cache, without a lock, until any generation of the store is bumped.
+  [[nodiscard]] std::uint64_t read_generation(key_view id) {
+    detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
+    const std::uint64_t epoch = generation_epoch_.load(std::memory_order_acquire);
+    if (r.store == id_ && r.epoch == epoch && r.hash == id.hash && r.size == id.bytes.size() &&
+        std::memcmp(r.id, id.bytes.data(), id.bytes.size()) == 0) {
+      return r.value;
+    }
+    const std::uint64_t value = read_generation_locked(id);
+    if (id.bytes.size() <= sizeof r.id) {
+      r.store = id_;
+      r.epoch = epoch;
+      r.hash = id.hash;
+      r.value = value;
+      r.size = static_cast<std::uint32_t>(id.bytes.size());
+      std::memcpy(r.id, id.bytes.data(), id.bytes.size());
+    }
+    return value;
+  }
   /// Gives the counter a new value from the process-wide source and returns it.
   std::uint64_t bump_generation(key_view id);
   /// The counter, pinned: never evicted, valid until the store is destroyed.
@@ -282,6 +328,7 @@ class memory_store {
   status insert(detail::entry* e);
   status reject_too_large(key_view key, std::size_t weight);
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
+  std::uint64_t read_generation_locked(key_view id);
 
   memory_store_options options_;
   std::shared_ptr<const clock> clock_;
@@ -290,6 +337,8 @@ class memory_store {
   std::size_t shard_max_bytes_ = 0;
   std::size_t shard_max_generations_ = 0;
   std::uint32_t promotion_window_ = 0;
+  std::uint64_t id_ = 0;  // process-unique, tags this store's entries in per-thread caches
+  alignas(64) std::atomic<std::uint64_t> generation_epoch_{0};
   std::unique_ptr<detail::value_shard[]> values_;
   std::unique_ptr<detail::generation_shard[]> generations_;
 };

@@ -16,7 +16,6 @@
 /// Types that own memory some other way can specialize `gencache::value_weight`.
 
 #include <bit>
-#include <boost/pfr/core.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +25,8 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+
+#include <boost/pfr/core.hpp>
 
 #include "gencache/detail/type_name.hpp"
 
