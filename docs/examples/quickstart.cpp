@@ -1,9 +1,9 @@
 // The quickstart: the three calls of the direct interface and a bound cache.
 // Built and run by CMake (ctest -R example_quickstart), so this file cannot rot.
-#include <fmt/format.h>
-
-#include <gencache/gencache.hpp>
 #include <string>
+
+#include <fmt/format.h>
+#include <gencache/gencache.hpp>
 
 std::string render_nav(int user_id) { return fmt::format("<nav user={}>", user_id); }
 

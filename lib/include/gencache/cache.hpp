@@ -19,9 +19,6 @@
 /// Thread-safety: every member function may be called from any number of threads at once.
 /// Copies of a cache share its store.
 
-#include <fmt/format.h>
-
-#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <initializer_list>
 #include <memory>
@@ -31,6 +28,9 @@
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include <fmt/format.h>
+#include <boost/container/small_vector.hpp>
 
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
@@ -67,6 +67,13 @@ class cache_key {
   template <class... Parts>
   void add_parts(const Parts&... parts) {
     encode_key_parts(bytes_, parts...);
+  }
+  /// Appends parts through `emit(detail::binary_sink&)`, for front ends that encode parts
+  /// selectively (the memoizer skips fields).
+  template <class Emit>
+  void append_with(Emit&& emit) {
+    detail::binary_sink sink(bytes_);
+    std::forward<Emit>(emit)(sink);
   }
   void finish() noexcept { hash_ = hash_bytes(bytes()); }
 

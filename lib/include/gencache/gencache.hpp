@@ -8,6 +8,7 @@
 #include "gencache/clock.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
+#include "gencache/memoize.hpp"
 #include "gencache/memory_store.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"

@@ -1,0 +1,758 @@
+#pragma once
+/// \file
+/// The memoizing wrapper (the seed's `@gen_cache.wrap`): a callable that caches a pure
+/// function's results under keys derived from its arguments and generations.
+///
+///     struct nav_args { int user_id; int page; };
+///     std::string render_nav(const nav_args& a);
+///
+///     gencache::memoized cached_nav(cache, &render_nav,
+///                                   "nav",                                            // plain
+///                                   gencache::gen("nav_portal:user_id", &nav_args::user_id),
+///                                   gencache::memoize_options{.ttl = std::chrono::minutes(10)});
+///     cached_nav({.user_id = 53, .page = 1});       // computes, then hits
+///     cache.invalidate({"nav_portal:user_id", 53}); // user 53's pages only
+///
+/// What goes into the key (the seed's three "magics"):
+/// 1. Value-based generations take their value from the call's arguments: from a field of a
+///    parameter struct named by member pointer (`gen(spec, &T::field)`; the parameter of type
+///    `T` or `std::optional<T>` is found by type, or named with `gencache::arg<I>`), or from a
+///    positional argument (`gen(spec, gencache::arg<I>)`). A field no parameter has is a
+///    compile-time error; an empty optional argument throws std::invalid_argument before the
+///    function runs.
+/// 2. Every argument not used by a value-based generation and not excluded is a key part
+///    (see key.hpp for what can be one). `exclude(gencache::arg<I>)` and `exclude(&T::field)`
+///    leave arguments and fields out.
+/// 3. The key's scope is where the wrapper is constructed (file, line, column and enclosing
+///    function, through std::source_location, no macro), plus the callable's type: construct
+///    the wrapper next to the function, and moving or renaming it starts a fresh cache. A
+///    `memoize_options::name` replaces the location with a stable name; remote stores shared
+///    between programs need one, and so do wrappers made in a factory (same location).
+///
+/// Member functions: call the wrapper with the object first. The object is part of the key
+/// only if its type has a `key_fragment` specialization (decided by type, not by name).
+///
+/// Misses run the function once per key even when many threads miss it together
+/// (single flight, on by default): the others wait for its result, or its exception, which
+/// reaches every waiter and is never cached. Results are returned by value; return
+/// `std::shared_ptr<const T>` from heavy functions so that hits share instead of copying.
+///
+/// Thread-safety: all members may be called concurrently; the wrapped callable must be safe
+/// to call concurrently (as a pure function is). The wrapper is not copyable or movable (it
+/// owns the table of computations in flight).
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/pfr/core.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "gencache/cache.hpp"
+#include "gencache/detail/striped_counter.hpp"
+#include "gencache/generation.hpp"
+#include "gencache/key.hpp"
+
+namespace gencache {
+
+/// Names the I-th argument of a call (0-based, not counting a member function's object).
+template <std::size_t I>
+struct arg_t {
+  static constexpr std::size_t index = I;
+};
+template <std::size_t I>
+inline constexpr arg_t<I> arg{};
+
+/// Options of a memoized function.
+struct memoize_options {
+  /// Entries expire after this long; none by default. Must be positive.
+  std::optional<std::chrono::nanoseconds> ttl{};
+  /// A stable name that replaces the source location in keys (needed for keys shared
+  /// between programs, and for wrappers made at one location for several functions).
+  std::string name{};
+  /// Logs every miss, with the readable key, to `logger` (default: a line on stderr).
+  bool log_misses = false;
+  std::function<void(std::string_view)> logger{};
+  /// Pass-through, caching nothing, when the environment variable GENCACHE_ENV is "local"
+  /// (read once, when the wrapper is constructed).
+  bool ignore_locally = false;
+  /// Concurrent misses of one key run the function once; the other callers wait for it.
+  bool single_flight = true;
+};
+
+/// Per-wrapper statistics.
+struct memoize_stats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t computes = 0;    ///< calls of the wrapped function
+  std::uint64_t waits = 0;       ///< misses that waited for another thread's computation
+  std::uint64_t errors = 0;      ///< results the store refused (e.g. too large)
+  std::uint64_t exceptions = 0;  ///< computations that threw
+};
+
+namespace detail {
+
+inline constexpr std::size_t any_arg = static_cast<std::size_t>(-1);
+
+struct plain_gen_spec {
+  std::string spec;
+};
+template <std::size_t I>
+struct arg_gen_spec {
+  static constexpr std::size_t index = I;
+  std::string spec;
+};
+template <class T, class M, std::size_t I>
+struct field_gen_spec {
+  std::string spec;
+  M T::*field;
+};
+template <std::size_t I>
+struct excluded_arg {};
+template <class T, class M, std::size_t I>
+struct excluded_field {
+  M T::*field;
+};
+
+template <class T, template <class, class, std::size_t> class Spec>
+inline constexpr bool is_field_spec = false;
+template <template <class, class, std::size_t> class Spec, class T, class M, std::size_t I>
+inline constexpr bool is_field_spec<Spec<T, M, I>, Spec> = true;
+
+template <class S>
+inline constexpr bool is_arg_gen = false;
+template <std::size_t I>
+inline constexpr bool is_arg_gen<arg_gen_spec<I>> = true;
+template <class S>
+inline constexpr bool is_excluded_arg = false;
+template <std::size_t I>
+inline constexpr bool is_excluded_arg<excluded_arg<I>> = true;
+
+template <class S>
+inline constexpr bool is_plain_gen =
+    std::is_same_v<S, plain_gen_spec> || std::is_convertible_v<const S&, std::string_view>;
+template <class S>
+inline constexpr bool is_gen = is_plain_gen<S> || is_arg_gen<S> || is_field_spec<S, field_gen_spec>;
+template <class S>
+inline constexpr bool is_known_spec =
+    is_gen<S> || is_excluded_arg<S> || is_field_spec<S, excluded_field> ||
+    std::is_same_v<S, memoize_options>;
+
+/// Whether spec S leaves fields of argument I, of type T, out of the key.
+template <class S, class T, std::size_t I>
+inline constexpr bool masks_fields = false;
+template <class U, class M, std::size_t J, class T, std::size_t I>
+inline constexpr bool masks_fields<field_gen_spec<U, M, J>, T, I> = std::is_same_v<U, T> &&
+                                                                    (J == any_arg || J == I);
+template <class U, class M, std::size_t J, class T, std::size_t I>
+inline constexpr bool masks_fields<excluded_field<U, M, J>, T, I> = std::is_same_v<U, T> &&
+                                                                    (J == any_arg || J == I);
+
+/// The struct type and argument index a field spec names.
+template <class S>
+struct field_spec_traits;
+template <template <class, class, std::size_t> class Spec, class T, class M, std::size_t I>
+struct field_spec_traits<Spec<T, M, I>> {
+  using type = T;
+  static constexpr std::size_t index = I;
+};
+
+template <class M>
+void check_field_type() {
+  static_assert(!std::is_function_v<M>,
+                "gencache: name a data member (&T::field), not a member function");
+}
+
+}  // namespace detail
+
+/// A plain generation: `gen("project")` (a bare "project" works too).
+inline detail::plain_gen_spec gen(std::string spec) { return {std::move(spec)}; }
+/// A value-based generation whose value is the I-th argument.
+template <std::size_t I>
+detail::arg_gen_spec<I> gen(std::string spec, arg_t<I>) {
+  return {std::move(spec)};
+}
+/// A value-based generation whose value is a field of the (unique) parameter of type T.
+template <class T, class M>
+detail::field_gen_spec<T, M, detail::any_arg> gen(std::string spec, M T::*field) {
+  detail::check_field_type<M>();
+  return {std::move(spec), field};
+}
+/// A value-based generation whose value is a field of the I-th argument.
+template <class T, class M, std::size_t I>
+detail::field_gen_spec<T, M, I> gen(std::string spec, arg_t<I>, M T::*field) {
+  detail::check_field_type<M>();
+  return {std::move(spec), field};
+}
+/// Leaves the I-th argument out of the key.
+template <std::size_t I>
+detail::excluded_arg<I> exclude(arg_t<I>) {
+  return {};
+}
+/// Leaves a field of the parameter of type T out of the key.
+template <class T, class M>
+detail::excluded_field<T, M, detail::any_arg> exclude(M T::*field) {
+  detail::check_field_type<M>();
+  return {field};
+}
+
+namespace detail {
+
+template <class R, class Object, class... P>
+struct signature {
+  using result = R;
+  using object = Object;  // void for free functions and function objects
+  using params = std::tuple<P...>;
+};
+
+template <class F>
+struct functor_signature;
+template <class R, class L, class... P>
+struct functor_signature<R (L::*)(P...) const> {
+  using type = signature<R, void, P...>;
+};
+template <class R, class L, class... P>
+struct functor_signature<R (L::*)(P...) const noexcept> {
+  using type = signature<R, void, P...>;
+};
+template <class R, class L, class... P>
+struct functor_signature<R (L::*)(P...)> {
+  using type = signature<R, void, P...>;
+};
+
+template <class F>
+struct signature_of {
+  static_assert(
+      requires { &F::operator(); },
+      "gencache: memoized needs a function, member function, or function object with "
+      "one non-template operator() (generic lambdas have no fixed parameter types)");
+  using type = typename functor_signature<decltype(&F::operator())>::type;
+};
+template <class R, class... P>
+struct signature_of<R (*)(P...)> {
+  using type = signature<R, void, P...>;
+};
+template <class R, class... P>
+struct signature_of<R (*)(P...) noexcept> {
+  using type = signature<R, void, P...>;
+};
+template <class R, class C, class... P>
+struct signature_of<R (C::*)(P...)> {
+  using type = signature<R, C, P...>;
+};
+template <class R, class C, class... P>
+struct signature_of<R (C::*)(P...) const> {
+  using type = signature<R, const C, P...>;
+};
+template <class R, class C, class... P>
+struct signature_of<R (C::*)(P...) noexcept> {
+  using type = signature<R, C, P...>;
+};
+template <class R, class C, class... P>
+struct signature_of<R (C::*)(P...) const noexcept> {
+  using type = signature<R, const C, P...>;
+};
+
+/// Whether a parameter of type P holds a T: directly, or in an optional.
+template <class P, class T>
+inline constexpr bool holds = std::is_same_v<std::remove_cvref_t<P>, T> ||
+                              std::is_same_v<std::remove_cvref_t<P>, std::optional<T>>;
+
+/// The index of the unique parameter that holds a T (Index given: checks it does).
+template <class T, std::size_t Index, class... P>
+consteval std::size_t parameter_holding() {
+  constexpr bool matches[] = {holds<P, T>..., false};
+  if constexpr (Index != any_arg) {
+    static_assert(Index < sizeof...(P), "gencache: gencache::arg<I> is past the last parameter");
+    static_assert(matches[Index],
+                  "gencache: the parameter named by gencache::arg<I> does not "
+                  "hold the struct whose field the generation names");
+    return Index;
+  } else {
+    constexpr std::size_t count = (std::size_t{0} + ... + (holds<P, T> ? 1 : 0));
+    static_assert(count != 0,
+                  "gencache: no parameter has the struct type whose field a generation or "
+                  "exclusion names");
+    static_assert(count < 2,
+                  "gencache: several parameters have the struct type whose field a generation "
+                  "or exclusion names: say which with gencache::arg<I>");
+    std::size_t i = 0;
+    while (!matches[i]) ++i;
+    return i;
+  }
+}
+
+/// An aggregate argument with some fields left out of the key (they feed a generation or
+/// are excluded). Encoded as its type's aggregate with only the fields kept.
+template <class T, std::size_t N>
+struct masked_aggregate {
+  const T& value;
+  std::array<const void*, N> skipped;
+
+  [[nodiscard]] bool keeps(const void* field) const noexcept {
+    for (const void* s : skipped) {
+      if (s == field) return false;
+    }
+    return true;
+  }
+};
+
+template <class Sink, class T, std::size_t N>
+void append_masked(Sink& out, const masked_aggregate<T, N>& m) {
+  std::size_t kept = 0;
+  boost::pfr::for_each_field(m.value, [&](const auto& f) { kept += m.keeps(&f) ? 1 : 0; });
+  out.next();
+  out.open(kind::aggregate, type_name<T>(), type_fingerprint<T>, kept);
+  boost::pfr::for_each_field(m.value, [&](const auto& f) {
+    if (m.keeps(&f)) append_part(out, f);
+  });
+  out.close(kind::aggregate);
+}
+
+inline bool environment_is_local() {
+  const char* env = std::getenv("GENCACHE_ENV");
+  return env != nullptr && std::string_view(env) == "local";
+}
+
+inline std::string_view file_basename(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+template <class Derived, class Signature>
+class memo_calls;
+
+// Free functions and function objects: the wrapper's members take the same parameters.
+template <class Derived, class R, class... P>
+class memo_calls<Derived, signature<R, void, P...>> {
+ public:
+  /// Calls through the cache.
+  R operator()(P... args) const { return self().call(nullptr, std::forward<P>(args)...); }
+  /// Erases the entry for exactly these arguments; true if there was one.
+  bool invalidate(P... args) const { return self().erase_for(nullptr, args...); }
+  /// Computes, stores, and returns the result, whatever is cached.
+  R refresh(P... args) const { return self().refresh_for(nullptr, std::forward<P>(args)...); }
+  /// The cached result, without computing or refreshing recency.
+  [[nodiscard]] std::optional<R> peek(P... args) const { return self().peek_for(nullptr, args...); }
+  /// The readable key of a call.
+  [[nodiscard]] std::string key(P... args) const { return self().describe(nullptr, args...); }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+// Member functions: the object comes first.
+template <class Derived, class R, class C, class... P>
+class memo_calls<Derived, signature<R, C, P...>> {
+ public:
+  R operator()(C& object, P... args) const {
+    return self().call(&object, std::forward<P>(args)...);
+  }
+  bool invalidate(C& object, P... args) const { return self().erase_for(&object, args...); }
+  R refresh(C& object, P... args) const {
+    return self().refresh_for(&object, std::forward<P>(args)...);
+  }
+  [[nodiscard]] std::optional<R> peek(C& object, P... args) const {
+    return self().peek_for(&object, args...);
+  }
+  [[nodiscard]] std::string key(C& object, P... args) const {
+    return self().describe(&object, args...);
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+}  // namespace detail
+
+/// A memoized function. See the file comment; construct it with the cache, the callable,
+/// then generations, exclusions and options in any order:
+///
+///     gencache::memoized cached(cache, &foobar, "project_name",
+///                               gencache::gen("foo_per_user_id:user_id", gencache::arg<0>));
+template <class Store, class F, class... Specs>
+class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
+                                           typename detail::signature_of<F>::type> {
+  using signature = typename detail::signature_of<F>::type;
+  using object_type = typename signature::object;
+  using params = typename signature::params;
+  friend class detail::memo_calls<memoized, signature>;
+
+  static constexpr std::size_t generation_count =
+      (std::size_t{0} + ... + (detail::is_gen<Specs> ? 1 : 0));
+  static constexpr std::size_t options_count =
+      (std::size_t{0} + ... + (std::is_same_v<Specs, memoize_options> ? 1 : 0));
+
+ public:
+  using result_type = typename signature::result;
+
+  static_assert((detail::is_known_spec<Specs> && ...),
+                "gencache: memoized takes generations (\"name\", gencache::gen(...)), "
+                "gencache::exclude(...) and one gencache::memoize_options after the callable");
+  static_assert(options_count <= 1, "gencache: give memoize_options once");
+  static_assert(!std::is_void_v<result_type>,
+                "gencache: a function returning void has nothing to cache");
+  static_assert(!std::is_reference_v<result_type>,
+                "gencache: memoized functions return by value (return a shared_ptr<const T> to "
+                "share heavy results)");
+  static_assert(std::is_copy_constructible_v<result_type>,
+                "gencache: a memoized result must be copyable");
+
+  /// Throws std::invalid_argument for malformed specs, a plain spec given to a value-based
+  /// slot or the reverse, or a ttl that is not positive.
+  memoized(basic_cache<Store> over, F f, Specs... specs,
+           std::source_location where = std::source_location::current())
+      : cache_(std::move(over)), f_(std::move(f)), specs_(std::move(specs)...) {
+    std::apply([&](const auto&... s) { (take_options(s), ...); }, specs_);
+    detail::check_ttl(options_.ttl);
+    if (options_.name.empty()) {
+      scope_ = fmt::format("{}:{}:{}:{}|{}", where.file_name(), where.line(), where.column(),
+                           where.function_name(), detail::type_name<F>());
+      scope_text_ = fmt::format("{}:{}", detail::file_basename(where.file_name()), where.line());
+    } else {
+      scope_ = "name:" + options_.name;
+      scope_text_ = options_.name;
+    }
+    // Keys carry a 16-byte fingerprint of the scope (two independent 64-bit hashes), not
+    // the scope itself: a full path would push every key past the inline buffer.
+    const std::uint64_t fingerprint[2] = {detail::fnv1a(scope_), hash_bytes(scope_)};
+    scope_id_.assign(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
+    if (!options_.logger) {
+      options_.logger = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    }
+    enabled_.store(!(options_.ignore_locally && detail::environment_is_local()));
+    prepare_generations();
+    (check_spec<Specs>(), ...);
+  }
+
+  memoized(const memoized&) = delete;
+  memoized& operator=(const memoized&) = delete;
+
+  /// Turns caching on or off at run time. Off, calls run the function and touch no entry;
+  /// invalidate, peek and key still work on the cache.
+  void enable(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
+  [[nodiscard]] bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+
+  [[nodiscard]] memoize_stats stats() const noexcept {
+    return {hits_.load(),  misses_.load(), computes_.load(),
+            waits_.load(), errors_.load(), exceptions_.load()};
+  }
+  /// The identity of this wrapper in keys (location or name).
+  [[nodiscard]] const std::string& scope() const noexcept { return scope_; }
+  [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
+
+ private:
+  struct generation_slot {
+    std::string spec;
+    key_bytes id_prefix;  // encoded spec; a value-based id appends the encoded value
+    std::optional<generation_handle> handle;
+  };
+
+  // Compile-time checks that each spec names a parameter the callable has.
+  template <class S>
+  static constexpr void check_spec() {
+    if constexpr (detail::is_field_spec<S, detail::field_gen_spec> ||
+                  detail::is_field_spec<S, detail::excluded_field>) {
+      using traits = detail::field_spec_traits<S>;
+      [[maybe_unused]] constexpr std::size_t i = []<std::size_t... J>(std::index_sequence<J...>) {
+        return detail::parameter_holding<typename traits::type, traits::index,
+                                         std::tuple_element_t<J, params>...>();
+      }
+      (std::make_index_sequence<std::tuple_size_v<params>>{});
+    } else if constexpr (detail::is_arg_gen<S> || detail::is_excluded_arg<S>) {
+      static_assert(index_of<S>() < std::tuple_size_v<params>,
+                    "gencache: gencache::arg<I> is past the last parameter");
+    }
+  }
+  template <class S>
+  static constexpr std::size_t index_of() {
+    return []<std::size_t I, template <std::size_t> class Spec>(std::type_identity<Spec<I>>) {
+      return I;
+    }(std::type_identity<S>{});
+  }
+
+  template <class S>
+  void take_options(const S& s) {
+    if constexpr (std::is_same_v<S, memoize_options>) options_ = s;
+  }
+
+  void prepare_generations() {
+    std::size_t g = 0;
+    std::apply([&](const auto&... s) { (prepare_generation(s, g), ...); }, specs_);
+  }
+  template <class S>
+  void prepare_generation(const S& s, std::size_t& g) {
+    if constexpr (detail::is_gen<S>) {
+      generation_slot& slot = generations_[g++];
+      if constexpr (detail::is_plain_gen<S>) {
+        if constexpr (std::is_same_v<S, detail::plain_gen_spec>) {
+          slot.spec = s.spec;
+        } else {
+          slot.spec = std::string(std::string_view(s));
+        }
+        const generation_ref checked(std::string_view(slot.spec));  // throws if value-based
+        if constexpr (pinning_store<Store>) slot.handle.emplace(cache_.generation(slot.spec));
+      } else {
+        slot.spec = s.spec;
+        if (detail::parse_generation_spec(slot.spec).empty()) {
+          throw std::invalid_argument("gencache: generation '" + slot.spec +
+                                      "' takes its value from the arguments, so it must name a "
+                                      "parameter: '" +
+                                      slot.spec + ":user_id'");
+        }
+      }
+      encode_key_parts(slot.id_prefix, std::string_view(slot.spec));
+    }
+  }
+
+  // ---- generation values of a call ------------------------------------------------------
+
+  template <class T, std::size_t Index, class Args>
+  static const T& holder(const Args& args, std::string_view spec) {
+    constexpr std::size_t i = []<std::size_t... J>(std::index_sequence<J...>) {
+      return detail::parameter_holding<T, Index, std::tuple_element_t<J, params>...>();
+    }
+    (std::make_index_sequence<std::tuple_size_v<params>>{});
+    const auto& argument = std::get<i>(args);
+    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(argument)>, T>) {
+      return argument;
+    } else {
+      if (!argument) {
+        throw std::invalid_argument(fmt::format(
+            "gencache: generation '{}' takes its value from argument {}, an empty optional", spec,
+            i));
+      }
+      return *argument;
+    }
+  }
+
+  template <class V>
+  std::uint64_t value_generation(const generation_slot& slot, const V& value) const {
+    key_bytes id = slot.id_prefix;
+    detail::encode_generation_value(id, value);
+    const std::string_view bytes(id.data(), id.size());
+    return cache_.store().read_generation({bytes, hash_bytes(bytes)});
+  }
+
+  template <class S, class Args>
+  void add_generation(cache_key& key, const S& s, std::size_t& g, const Args& args) const {
+    if constexpr (detail::is_gen<S>) {
+      const generation_slot& slot = generations_[g++];
+      if constexpr (detail::is_plain_gen<S>) {
+        key.add_generation(slot.handle ? slot.handle->value()
+                                       : cache_.generation_value(std::string_view(slot.spec)));
+      } else if constexpr (detail::is_arg_gen<S>) {
+        key.add_generation(value_generation(slot, std::get<S::index>(args)));
+      } else {
+        key.add_generation(value_generation(slot, field_value(s, args)));
+      }
+    }
+  }
+  template <class T, class M, std::size_t I, class Args>
+  static const M& field_value(const detail::field_gen_spec<T, M, I>& s, const Args& args) {
+    return holder<T, I>(args, s.spec).*s.field;
+  }
+
+  // ---- key parts of a call --------------------------------------------------------------
+
+  template <std::size_t I>
+  static constexpr bool argument_left_out() {
+    return ((std::is_same_v<Specs, detail::arg_gen_spec<I>> ||
+             std::is_same_v<Specs, detail::excluded_arg<I>>) ||
+            ...);
+  }
+  template <class T, std::size_t I>
+  static constexpr std::size_t mask_count() {
+    return (std::size_t{0} + ... + (detail::masks_fields<Specs, T, I> ? 1 : 0));
+  }
+
+  template <class T, std::size_t I>
+  auto masked(const T& value) const {
+    detail::masked_aggregate<T, mask_count<T, I>()> m{value, {}};
+    std::size_t k = 0;
+    std::apply(
+        [&](const auto&... s) {
+          (
+              [&] {
+                using S = std::remove_cvref_t<decltype(s)>;
+                if constexpr (detail::masks_fields<S, T, I>) m.skipped[k++] = &(value.*s.field);
+              }(),
+              ...);
+        },
+        specs_);
+    return m;
+  }
+
+  template <class Sink, class Args>
+  void append_arguments(Sink& sink, const object_type* object, const Args& args) const {
+    if constexpr (!std::is_void_v<object_type>) {
+      if constexpr (detail::has_key_fragment<std::remove_const_t<object_type>>) {
+        detail::append_part(sink, *object);
+      }
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (append_argument<I>(sink, std::get<I>(args)), ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<params>>{});
+  }
+  template <std::size_t I, class Sink, class A>
+  void append_argument(Sink& sink, const A& argument) const {
+    using T = std::remove_cvref_t<A>;
+    if constexpr (argument_left_out<I>()) {
+      return;
+    } else if constexpr (std::is_aggregate_v<T> && mask_count<T, I>() > 0) {
+      detail::append_masked(sink, masked<T, I>(argument));
+    } else {
+      detail::append_part(sink, argument);
+    }
+  }
+
+  template <class Args>
+  cache_key make_key(const object_type* object, const Args& args) const {
+    cache_key key(key_domain::memoized, scope_id_, generation_count);
+    std::size_t g = 0;
+    std::apply([&](const auto&... s) { (add_generation(key, s, g, args), ...); }, specs_);
+    key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
+    key.finish();
+    return key;
+  }
+
+  // ---- the calls (reached through memo_calls) -------------------------------------------
+
+  template <class... A>
+  result_type invoke(object_type* object, A&&... args) const {
+    if constexpr (std::is_void_v<object_type>) {
+      return std::invoke(f_, std::forward<A>(args)...);
+    } else {
+      return std::invoke(f_, *object, std::forward<A>(args)...);
+    }
+  }
+
+  template <class... A>
+  result_type call(object_type* object, A&&... args) const {
+    if (!enabled()) return invoke(object, std::forward<A>(args)...);
+    const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
+    if (auto hit = cache_.template get<result_type>(key)) {
+      hits_.increment();
+      return std::move(*hit);
+    }
+    misses_.increment();
+    if (options_.log_misses) {
+      options_.logger("gencache: miss " + describe(object, std::as_const(args)...));
+    }
+    if (!options_.single_flight) return compute_and_store(key, object, std::forward<A>(args)...);
+    return compute_once(key, object, std::forward<A>(args)...);
+  }
+
+  template <class... A>
+  result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
+    std::string flight_key(key.bytes());
+    std::unique_lock lock(flights_mutex_);
+    auto [it, leader] = flights_.try_emplace(flight_key);
+    if (!leader) {
+      std::shared_future<result_type> flight = it->second;
+      lock.unlock();
+      waits_.increment();
+      return flight.get();  // the leader's result, or its exception
+    }
+    // A leader may have stored the result and left between our miss and now.
+    if (auto late = cache_.template peek<result_type>(key)) {
+      flights_.erase(it);
+      return std::move(*late);
+    }
+    std::promise<result_type> promise;
+    it->second = promise.get_future().share();
+    lock.unlock();
+    auto land = [&] {
+      const std::lock_guard guard(flights_mutex_);
+      flights_.erase(flight_key);
+    };
+    try {
+      result_type value = compute_and_store(key, object, std::forward<A>(args)...);
+      land();
+      promise.set_value(value);
+      return value;
+    } catch (...) {
+      land();
+      promise.set_exception(std::current_exception());
+      throw;
+    }
+  }
+
+  template <class... A>
+  result_type compute_and_store(const cache_key& key, object_type* object, A&&... args) const {
+    result_type value = [&] {
+      try {
+        computes_.increment();
+        return invoke(object, std::forward<A>(args)...);
+      } catch (...) {
+        exceptions_.increment();
+        throw;
+      }
+    }();
+    if (!cache_.set(key, value, options_.ttl).ok()) errors_.increment();
+    return value;
+  }
+
+  template <class... A>
+  bool erase_for(object_type* object, const A&... args) const {
+    return cache_.erase(make_key(object, std::forward_as_tuple(args...)));
+  }
+  template <class... A>
+  result_type refresh_for(object_type* object, A&&... args) const {
+    if (!enabled()) return invoke(object, std::forward<A>(args)...);
+    const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
+    return compute_and_store(key, object, std::forward<A>(args)...);
+  }
+  template <class... A>
+  std::optional<result_type> peek_for(object_type* object, const A&... args) const {
+    return cache_.template peek<result_type>(make_key(object, std::forward_as_tuple(args...)));
+  }
+  /// `memo file.cpp:42(53, "x") project@17… foo:user_id=53@17…`
+  template <class... A>
+  std::string describe(const object_type* object, const A&... args) const {
+    const auto arguments = std::forward_as_tuple(args...);
+    std::string out = "memo " + scope_text_ + "(";
+    detail::text_sink sink(out);
+    append_arguments(sink, object, arguments);
+    out += ')';
+    const cache_key key = make_key(object, arguments);
+    for (std::size_t g = 0; g < generation_count; ++g) {
+      fmt::format_to(std::back_inserter(out), " {}@{}", generations_[g].spec, key.generations()[g]);
+    }
+    return out;
+  }
+
+  mutable basic_cache<Store> cache_;
+  F f_;
+  std::tuple<Specs...> specs_;
+  memoize_options options_;
+  std::string scope_;
+  std::string scope_id_;
+  std::string scope_text_;
+  std::array<generation_slot, generation_count> generations_;
+  std::atomic<bool> enabled_{true};
+
+  mutable std::mutex flights_mutex_;
+  mutable boost::unordered_flat_map<std::string, std::shared_future<result_type>> flights_;
+
+  mutable detail::striped_counter hits_, misses_, computes_, waits_, errors_, exceptions_;
+};
+
+template <class Store, class F, class... Specs>
+memoized(basic_cache<Store>, F, Specs...) -> memoized<Store, F, Specs...>;
+
+}  // namespace gencache

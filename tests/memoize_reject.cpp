@@ -1,0 +1,26 @@
+// Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
+#include <gencache/gencache.hpp>
+
+namespace {
+struct args {
+  int user_id;
+};
+struct other {
+  int user_id;
+};
+int f(const args& a) { return a.user_id; }
+int g(const args& a, const args& b) { return a.user_id + b.user_id; }
+}  // namespace
+
+int main() {
+  gencache::cache cache;
+#if defined(GENCACHE_REJECT_missing_field)
+  gencache::memoized m(cache, &f, gencache::gen("x:user_id", &other::user_id));
+#elif defined(GENCACHE_REJECT_ambiguous_field)
+  gencache::memoized m(cache, &g, gencache::gen("x:user_id", &args::user_id));
+#elif defined(GENCACHE_REJECT_void_result)
+  gencache::memoized m(
+      cache, [](int) {}, "g");
+#endif
+  return 0;
+}

@@ -1,0 +1,412 @@
+#include <atomic>
+#include <cstdlib>
+#include <latch>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
+
+using namespace std::chrono_literals;
+
+namespace memotest {
+
+std::atomic<int> foobar_calls{0};
+int foobar(int user_id) {
+  ++foobar_calls;
+  return user_id * 2;
+}
+
+struct foobar_args {
+  int something;
+  bool another = false;
+};
+std::atomic<int> foobar2_calls{0};
+std::string foobar2(const foobar_args& a) {
+  ++foobar2_calls;
+  return std::to_string(a.something) + (a.another ? "+" : "-");
+}
+
+struct nav_args {
+  int user_id;
+  int page;
+  std::string trace_id;  // irrelevant to the result
+};
+
+class portal {
+ public:
+  explicit portal(int base) : base_(base) {}
+  int score(int user_id) const {
+    ++calls;
+    return base_ + user_id;
+  }
+  static int twice(int x) { return 2 * x; }
+  mutable std::atomic<int> calls{0};
+
+ private:
+  int base_;
+};
+
+class tenant {
+ public:
+  explicit tenant(std::string name) : name_(std::move(name)) {}
+  std::string greet(int user_id) const { return name_ + ":" + std::to_string(user_id); }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+struct big {
+  std::vector<double> samples;
+};
+
+}  // namespace memotest
+
+template <>
+struct gencache::key_fragment<memotest::tenant> {
+  static void append(auto& out, const memotest::tenant& t) { out(t.name()); }
+};
+
+using namespace memotest;
+
+TEST_CASE("memoize: the seed's magic #1, value-based generations from arguments",
+          "[memoize][seed]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &foobar, "project_name",
+                            gencache::gen("foo_per_user_id:user_id", gencache::arg<0>));
+  foobar_calls = 0;
+  CHECK(cached(53) == 106);
+  CHECK(cached(999) == 1998);
+  CHECK(cached(53) == 106);
+  CHECK(foobar_calls == 2);
+
+  cache.invalidate({"foo_per_user_id:user_id", 999});
+  CHECK(cached(53) == 106);  // still cached
+  CHECK(foobar_calls == 2);
+  CHECK(cached(999) == 1998);  // invalidated: computed again
+  CHECK(foobar_calls == 3);
+
+  cache.invalidate("project_name");  // the plain generation drops both
+  CHECK(cached(53) == 106);
+  CHECK(cached(999) == 1998);
+  CHECK(foobar_calls == 5);
+}
+
+TEST_CASE("memoize: a generation from a struct field, found by type", "[memoize][pfr]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto render = [&calls](const nav_args& a) {
+    ++calls;
+    return "nav " + std::to_string(a.user_id) + "/" + std::to_string(a.page);
+  };
+  gencache::memoized cached(cache, render, "nav",
+                            gencache::gen("nav_portal:user_id", &nav_args::user_id),
+                            gencache::exclude(&nav_args::trace_id));
+  CHECK(cached({53, 1, "t1"}) == "nav 53/1");
+  CHECK(cached({53, 1, "t2"}) == "nav 53/1");  // trace_id excluded: same key
+  CHECK(cached({999, 1, "t3"}) == "nav 999/1");
+  CHECK(calls == 2);
+  cache.invalidate({"nav_portal:user_id", 53});
+  CHECK(cached({999, 1, ""}) == "nav 999/1");
+  CHECK(calls == 2);
+  CHECK(cached({53, 1, ""}) == "nav 53/1");
+  CHECK(calls == 3);
+  // The same user under another generation name is another generation.
+  cache.invalidate({"other_portal:user_id", 999});
+  CHECK(cached({999, 1, ""}) == "nav 999/1");
+  CHECK(calls == 3);
+}
+
+TEST_CASE("memoize: the seed's magic #2, every other argument is part of the key",
+          "[memoize][seed]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &foobar2, "whatever");
+  foobar2_calls = 0;
+  CHECK(cached({1}) == "1-");
+  CHECK(cached({2}) == "2-");
+  CHECK(cached({2, true}) == "2+");  // the another=True case is its own entry
+  CHECK(cached({1}) == "1-");
+  CHECK(cached({2, true}) == "2+");
+  CHECK(foobar2_calls == 3);
+
+  cache.invalidate("whatever");  // drops every argument combination
+  CHECK(cached({1}) == "1-");
+  CHECK(cached({2}) == "2-");
+  CHECK(cached({2, true}) == "2+");
+  CHECK(foobar2_calls == 6);
+}
+
+TEST_CASE("memoize: the seed's methods case, without Gotcha #1", "[memoize][seed]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &portal::score,
+                            gencache::gen("score:user_id", gencache::arg<0>));
+  portal a(100);
+  portal b(200);
+  CHECK(cached(a, 1) == 101);
+  CHECK(cached(a, 1) == 101);
+  CHECK(a.calls == 1);
+  // portal has no key fragment: the object is not part of the key (decided by type).
+  CHECK(cached(b, 1) == 101);
+  CHECK(b.calls == 0);
+
+  // tenant has one: each object is its own key.
+  gencache::memoized greet(cache, &tenant::greet, "greetings");
+  CHECK(greet(tenant("acme"), 7) == "acme:7");
+  CHECK(greet(tenant("initech"), 7) == "initech:7");
+
+  // Static member functions are plain functions.
+  gencache::memoized twice(cache, &portal::twice, "math");
+  CHECK(twice(21) == 42);
+  CHECK(twice.peek(21) == 42);
+}
+
+TEST_CASE("memoize: the key names the location, or a stable name", "[memoize][key]") {
+  gencache::cache cache;
+  gencache::memoized here(cache, &foobar, "g");
+  gencache::memoized there(cache, &foobar, "g");  // another line: another scope
+  foobar_calls = 0;
+  CHECK(here(1) == 2);
+  CHECK(there(1) == 2);
+  CHECK(foobar_calls == 2);
+  CHECK_THAT(here.key(1), Catch::StartsWith("memo memoize_test.cpp:"));
+  CHECK_THAT(here.key(1), Catch::Contains("(1) g@"));
+  CHECK(here.scope() != there.scope());
+
+  gencache::memoized named_a(cache, &foobar, "g", gencache::memoize_options{.name = "foobar.v1"});
+  gencache::memoized named_b(cache, &foobar, "g", gencache::memoize_options{.name = "foobar.v1"});
+  CHECK(named_a(5) == 10);
+  CHECK(named_b.peek(5) == 10);  // a stable name is shared
+  CHECK_THAT(named_a.key(5), Catch::StartsWith("memo foobar.v1(5)"));
+
+  // Memoized keys never meet direct keys with the same generations and parts.
+  CHECK_FALSE(cache.get<int>({"g"}, 5));
+}
+
+TEST_CASE("memoize: invalidate(args) erases exactly that entry, also before the first call",
+          "[memoize]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &foobar, "g");
+  foobar_calls = 0;
+  CHECK_FALSE(cached.invalidate(1));  // nothing yet, and no error
+  CHECK(cached(1) == 2);
+  CHECK(cached(2) == 4);
+  CHECK(cached.invalidate(1));
+  CHECK_FALSE(cached.peek(1));
+  CHECK(cached.peek(2) == 4);
+  CHECK(cached(1) == 2);
+  CHECK(foobar_calls == 3);
+}
+
+TEST_CASE("memoize: refresh recomputes, peek never computes, enable switches caching",
+          "[memoize]") {
+  gencache::cache cache;
+  int base = 0;
+  gencache::memoized cached(
+      cache, [&base](int x) { return base + x; }, "g");
+  CHECK_FALSE(cached.peek(1));
+  CHECK(cached(1) == 1);
+  base = 10;
+  CHECK(cached(1) == 1);  // cached
+  CHECK(cached.refresh(1) == 11);
+  CHECK(cached.peek(1) == 11);
+
+  cached.enable(false);
+  base = 20;
+  CHECK(cached(1) == 21);       // pass-through
+  CHECK(cached.peek(1) == 11);  // nothing was written
+  CHECK_THAT(cached.key(1), Catch::Contains("(1)"));
+  cached.enable(true);
+  CHECK(cached(1) == 11);
+}
+
+TEST_CASE("memoize: ignore_locally passes through when GENCACHE_ENV is local",
+          "[memoize][options]") {
+  gencache::cache cache;
+  ::setenv("GENCACHE_ENV", "local", 1);
+  gencache::memoized local(cache, &foobar, "g", gencache::memoize_options{.ignore_locally = true});
+  gencache::memoized unaffected(cache, &foobar, "h");
+  ::setenv("GENCACHE_ENV", "production", 1);
+  gencache::memoized production(cache, &foobar, "g",
+                                gencache::memoize_options{.ignore_locally = true});
+  ::unsetenv("GENCACHE_ENV");
+  CHECK_FALSE(local.enabled());
+  CHECK(unaffected.enabled());
+  CHECK(production.enabled());
+  foobar_calls = 0;
+  CHECK(local(1) == 2);
+  CHECK(local(1) == 2);
+  CHECK(foobar_calls == 2);
+}
+
+TEST_CASE("memoize: ttl expires entries on the injected clock", "[memoize][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::cache cache(gencache::memory_store_options{.clock = time});
+  gencache::memoized cached(cache, &foobar, "g", gencache::memoize_options{.ttl = 1min});
+  foobar_calls = 0;
+  CHECK(cached(1) == 2);
+  time->advance(59s);
+  CHECK(cached(1) == 2);
+  CHECK(foobar_calls == 1);
+  time->advance(1s);
+  CHECK(cached(1) == 2);
+  CHECK(foobar_calls == 2);
+  CHECK_THROWS_AS(gencache::memoized(cache, &foobar, "g", gencache::memoize_options{.ttl = 0s}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("memoize: log_misses writes the readable key to the logger", "[memoize][options]") {
+  gencache::cache cache;
+  std::vector<std::string> lines;
+  gencache::memoized cached(
+      cache, &foobar, "g", gencache::gen("per:user_id", gencache::arg<0>),
+      gencache::memoize_options{.log_misses = true,
+                                .logger = [&](std::string_view l) { lines.emplace_back(l); }});
+  (void)cached(7);
+  (void)cached(7);
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Catch::StartsWith("gencache: miss memo memoize_test.cpp:"));
+  CHECK_THAT(lines[0], Catch::Contains("() g@") && Catch::Contains(" per:user_id@"));
+}
+
+TEST_CASE("memoize: exclude by position, and arguments used by generations stay out",
+          "[memoize][options]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto f = [&calls](int user_id, const std::string& request_id, int x) {
+    ++calls;
+    return user_id + x + static_cast<int>(request_id.size()) * 0;
+  };
+  gencache::memoized cached(cache, f, gencache::gen("u:user_id", gencache::arg<0>),
+                            gencache::exclude(gencache::arg<1>));
+  CHECK(cached(1, "r1", 5) == 6);
+  CHECK(cached(1, "r2", 5) == 6);
+  CHECK(calls == 1);
+  CHECK_THAT(cached.key(1, "r3", 5), Catch::Contains("(5)"));
+}
+
+TEST_CASE("memoize: an empty optional holding a generation's field throws before the call",
+          "[memoize][errors]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto f = [&calls](const std::optional<nav_args>& a) {
+    ++calls;
+    return a ? a->page : -1;
+  };
+  gencache::memoized cached(cache, f, gencache::gen("nav:user_id", &nav_args::user_id));
+  CHECK(cached(nav_args{1, 2, ""}) == 2);
+  CHECK_THROWS_WITH(cached(std::nullopt), Catch::Contains("empty optional"));
+  CHECK(calls == 1);
+  CHECK_THROWS_WITH(gencache::memoized(cache, f, "nav:user_id"),
+                    Catch::Contains("give it a value"));
+  CHECK_THROWS_WITH(gencache::memoized(cache, &foobar, gencache::gen("plain", gencache::arg<0>)),
+                    Catch::Contains("must name a parameter"));
+}
+
+TEST_CASE("memoize: heavy results returned as shared_ptr<const T> are shared, not copied",
+          "[memoize][value]") {
+  gencache::cache cache;
+  auto load = [](int n) {
+    return std::make_shared<const big>(big{std::vector<double>(static_cast<std::size_t>(n), 1.0)});
+  };
+  gencache::memoized cached(cache, load, "reports");
+  const auto first = cached(1000);
+  const auto second = cached(1000);
+  CHECK(first.get() == second.get());
+}
+
+TEST_CASE("memoize: an exception reaches the caller, is not cached, and is retried",
+          "[memoize][errors]") {
+  gencache::cache cache;
+  int calls = 0;
+  bool fail = true;
+  gencache::memoized cached(
+      cache,
+      [&](int x) {
+        ++calls;
+        if (fail) throw std::runtime_error("backend down");
+        return x;
+      },
+      "g");
+  CHECK_THROWS_WITH(cached(1), "backend down");
+  fail = false;
+  CHECK(cached(1) == 1);
+  CHECK(calls == 2);
+  CHECK(cached.stats().exceptions == 1);
+}
+
+TEST_CASE("memoize: concurrent misses of one key compute once and share the result",
+          "[memoize][stampede][concurrency]") {
+  constexpr int threads = 8;
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  const gencache::memoized<gencache::memory_store, std::function<int(int)>, const char*>* self =
+      nullptr;
+  std::function<int(int)> slow = [&](int x) {
+    ++calls;
+    // Finish only once every other caller is waiting for this computation.
+    while (self->stats().waits < threads - 1) std::this_thread::yield();
+    return x * 10;
+  };
+  gencache::memoized cached(cache, slow, "g");
+  self = &cached;
+  std::latch start(threads);
+  std::vector<int> results(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      start.arrive_and_wait();
+      results[static_cast<std::size_t>(t)] = cached(4);
+    });
+  }
+  for (auto& t : pool) t.join();
+  CHECK(calls == 1);
+  for (int r : results) CHECK(r == 40);
+  const auto stats = cached.stats();
+  CHECK(stats.computes == 1);
+  CHECK(stats.waits == threads - 1);
+  CHECK(stats.misses == threads);
+}
+
+TEST_CASE("memoize: every waiter sees the leader's exception, and a retry recomputes",
+          "[memoize][stampede][concurrency]") {
+  constexpr int threads = 6;
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  std::atomic<bool> fail{true};
+  const gencache::memoized<gencache::memory_store, std::function<int(int)>, const char*>* self =
+      nullptr;
+  std::function<int(int)> flaky = [&](int x) {
+    ++calls;
+    if (fail) {
+      while (self->stats().waits < threads - 1) std::this_thread::yield();
+      throw std::runtime_error("boom");
+    }
+    return x;
+  };
+  gencache::memoized cached(cache, flaky, "g");
+  self = &cached;
+  std::latch start(threads);
+  std::atomic<int> saw_exception{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      start.arrive_and_wait();
+      try {
+        (void)cached(3);
+      } catch (const std::runtime_error& e) {
+        if (std::string(e.what()) == "boom") ++saw_exception;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  CHECK(calls == 1);
+  CHECK(saw_exception == threads);
+  CHECK_FALSE(cached.peek(3));
+  fail = false;
+  CHECK(cached(3) == 3);
+  CHECK(calls == 2);
+}
