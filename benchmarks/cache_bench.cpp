@@ -6,8 +6,9 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <gencache/gencache.hpp>
+
+#include "floor.hpp"
 
 namespace {
 
@@ -26,19 +27,7 @@ std::vector<int> shuffled_indices() {
 }
 
 // The floor: a raw boost::unordered_flat_map find of a precomputed 64-bit key.
-void BM_Cache_FlatMapFloor(benchmark::State& state) {
-  boost::unordered_flat_map<std::uint64_t, std::uint64_t> map;
-  std::vector<std::uint64_t> keys;
-  std::mt19937_64 rng(1);
-  for (int i = 0; i < key_count; ++i) {
-    keys.push_back(rng());
-    map.emplace(keys.back(), static_cast<std::uint64_t>(i));
-  }
-  std::size_t i = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(map.find(keys[i++ & (key_count - 1)])->second);
-  }
-}
+void BM_Cache_FlatMapFloor(benchmark::State& state) { bench::flat_map_floor(state, key_count); }
 BENCHMARK(BM_Cache_FlatMapFloor);
 
 // A direct get hit: one plain generation by name, one value-based generation, a string and

@@ -1,4 +1,4 @@
-// A memoized hit against the naive port and the flat-map floor (DESIGN §5), one thread.
+// A memoized hit against the naive port and the flat-map floor (docs/benchmarks.md), one thread.
 //   build/release/benchmarks/memoize_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <algorithm>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <gencache/gencache.hpp>
 
+#include "floor.hpp"
 #include "naive_port.hpp"
 
 namespace {
@@ -33,17 +33,7 @@ std::vector<nav_args> calls() {
   return v;
 }
 
-void BM_FlatMapFloor(benchmark::State& state) {
-  boost::unordered_flat_map<std::uint64_t, std::uint64_t> map;
-  std::vector<std::uint64_t> keys;
-  std::mt19937_64 rng(1);
-  for (int i = 0; i < key_count; ++i) {
-    keys.push_back(rng());
-    map.emplace(keys.back(), static_cast<std::uint64_t>(i));
-  }
-  std::size_t i = 0;
-  for (auto _ : state) benchmark::DoNotOptimize(map.find(keys[i++ & (key_count - 1)])->second);
-}
+void BM_FlatMapFloor(benchmark::State& state) { bench::flat_map_floor(state, key_count); }
 BENCHMARK(BM_FlatMapFloor);
 
 // 2 generations (plain "project", value-based from nav_args::user_id), a 2-field int
