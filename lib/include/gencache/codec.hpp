@@ -1,0 +1,391 @@
+#pragma once
+/// \file
+/// The value codec: values ↔ bytes, for stores outside the process (Redis, memcached).
+///
+/// Every encoded value starts with a header, so that bytes that are corrupt, truncated,
+/// of another type, or written by someone else decode to an error, never to undefined
+/// behaviour:
+///
+///     'g'  version(1)  type fingerprint (8, little-endian)  payload length (varint)  payload
+///
+/// Payload, recursively:
+/// - bool, integers, chars, floating point, enums: fixed width, little-endian;
+/// - strings: length + bytes;
+/// - forward ranges that can be rebuilt (vector, deque, list, set, map, …): count + elements;
+///   `std::array`: its elements;
+/// - optional, pair, tuple, variant (index + alternative), chrono::duration (count);
+/// - `std::shared_ptr<const T>`: presence + T (decoding makes a new shared object);
+/// - aggregates: their fields in order, through Boost.PFR (also when trivially copyable:
+///   padding never reaches the wire, and pointer fields are rejected at compile time);
+/// - a user type: specialize `gencache::value_codec<T>` (see below).
+///
+/// Decoding checks every length against the bytes that remain before it allocates, so a
+/// corrupt count cannot make it allocate more than the input's size in elements.
+///
+/// The type fingerprint hashes the compiler's spelling of the type name: programs that share
+/// a remote store should be built with the same compiler family, or a value written by one
+/// is a type mismatch (a miss plus an error) for the other — never a misread.
+
+#include <array>
+#include <bit>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <fmt/format.h>
+#include <boost/endian/conversion.hpp>
+#include <boost/pfr/core.hpp>
+#include <boost/pfr/tuple_size.hpp>
+
+#include "gencache/detail/type_name.hpp"
+#include "gencache/key.hpp"
+#include "gencache/status.hpp"
+
+namespace gencache {
+
+/// Customization point for types the codec does not know:
+///
+///     template <> struct gencache::value_codec<money> {
+///       static void encode(gencache::value_writer& out, const money& m) {
+///         out(m.cents(), m.currency());
+///       }
+///       static bool decode(gencache::value_reader& in, money& m) {
+///         std::int64_t cents; std::string currency;
+///         if (!in(cents, currency)) return false;
+///         m = money(cents, currency);
+///         return true;
+///       }
+///     };
+///
+/// `decode` receives a default-constructed T and returns false on bad input.
+template <class T>
+struct value_codec;
+
+class value_writer;
+class value_reader;
+
+namespace detail {
+
+inline constexpr char codec_magic = 'g';
+inline constexpr std::uint8_t codec_version = 1;
+
+template <class T>
+concept has_value_codec = requires(value_writer& w, value_reader& r, const T& c, T& m) {
+  value_codec<T>::encode(w, c);
+  { value_codec<T>::decode(r, m) } -> std::convertible_to<bool>;
+};
+
+template <class T>
+concept fixed_scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
+
+template <class T>
+concept rebuildable_range = std::ranges::forward_range<const T> && std::default_initializable<T> &&
+    requires(T& c, std::ranges::range_value_t<T>&& v) {
+  c.insert(c.end(), std::move(v));
+};
+
+template <class T>
+struct is_std_array : std::false_type {};
+template <class E, std::size_t N>
+struct is_std_array<std::array<E, N>> : std::true_type {};
+
+/// For a map's pair<const K, V>: decode into pair<K, V>.
+template <class T>
+struct decodable {
+  using type = T;
+};
+template <class K, class V>
+struct decodable<std::pair<const K, V>> {
+  using type = std::pair<K, V>;
+};
+
+}  // namespace detail
+
+/// Appends encoded values to a byte string.
+class value_writer {
+ public:
+  explicit value_writer(std::string& out) noexcept : out_(out) {}
+
+  template <class... Values>
+  void operator()(const Values&... values) {
+    (write(values), ...);
+  }
+
+  void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+
+  template <class T>
+  void write(const T& v);
+
+ private:
+  std::string& out_;
+};
+
+/// Reads encoded values from bytes; every read checks the bytes that remain.
+class value_reader {
+ public:
+  explicit value_reader(std::string_view in) noexcept : in_(in) {}
+
+  /// Reads each value in turn; false (and the reader is spent) at the first bad one.
+  template <class... Values>
+  [[nodiscard]] bool operator()(Values&... values) {
+    return (read(values) && ...);
+  }
+
+  [[nodiscard]] bool raw(void* p, std::size_t n) noexcept {
+    if (n > in_.size()) return fail();
+    if (n != 0) std::memcpy(p, in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  [[nodiscard]] bool varint(std::uint64_t& v) noexcept {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in_.empty()) return fail();
+      const auto byte = static_cast<std::uint8_t>(in_.front());
+      in_.remove_prefix(1);
+      v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return fail();
+  }
+  /// A count of elements, each at least one byte: more than the bytes left is corrupt.
+  [[nodiscard]] bool count(std::size_t& n) noexcept {
+    std::uint64_t v = 0;
+    if (!varint(v) || v > in_.size()) return fail();
+    n = static_cast<std::size_t>(v);
+    return true;
+  }
+  [[nodiscard]] std::size_t remaining() const noexcept { return in_.size(); }
+
+  template <class T>
+  [[nodiscard]] bool read(T& v);
+
+ private:
+  bool fail() noexcept {
+    in_ = {};
+    return false;
+  }
+  std::string_view in_;
+};
+
+template <class T>
+void value_writer::write(const T& v) {
+  using U = std::remove_cv_t<T>;
+  if constexpr (detail::has_value_codec<U>) {
+    value_codec<U>::encode(*this, v);
+  } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U>) {
+    static_assert(detail::dependent_false<U>,
+                  "gencache: a pointer cannot leave the process; store the pointee, or a "
+                  "std::shared_ptr<const T>");
+  } else if constexpr (std::same_as<U, bool>) {
+    out_.push_back(v ? 1 : 0);
+  } else if constexpr (std::is_enum_v<U>) {
+    write(static_cast<std::underlying_type_t<U>>(v));
+  } else if constexpr (std::is_floating_point_v<U>) {
+    static_assert(std::numeric_limits<U>::is_iec559 && sizeof(U) <= 8,
+                  "gencache: long double has no portable wire form; store a double");
+    using bits = std::conditional_t<sizeof(U) == 4, std::uint32_t, std::uint64_t>;
+    write(std::bit_cast<bits>(v));
+  } else if constexpr (std::is_integral_v<U>) {
+    using unsigned_type = std::make_unsigned_t<U>;
+    const auto le = boost::endian::native_to_little(static_cast<unsigned_type>(v));
+    raw(&le, sizeof le);
+  } else if constexpr (std::convertible_to<const U&, std::string_view>) {
+    const std::string_view s(v);
+    varint(s.size());
+    raw(s.data(), s.size());
+  } else if constexpr (detail::is_specialization_of<U, std::optional>) {
+    write(v.has_value());
+    if (v) write(*v);
+  } else if constexpr (detail::is_specialization_of<U, std::shared_ptr>) {
+    write(v != nullptr);
+    if (v) write(*v);
+  } else if constexpr (detail::is_specialization_of<U, std::variant>) {
+    varint(v.index());
+    std::visit([&](const auto& alt) { write(alt); }, v);
+  } else if constexpr (std::same_as<U, std::monostate>) {
+  } else if constexpr (detail::is_duration<U>::value) {
+    write(v.count());
+  } else if constexpr (detail::is_std_array<U>::value) {
+    for (const auto& e : v) write(e);
+  } else if constexpr (detail::rebuildable_range<U>) {
+    varint(static_cast<std::uint64_t>(std::ranges::distance(v)));
+    for (const auto& e : v) write(e);
+  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+    std::apply([&](const auto&... e) { (write(e), ...); }, v);
+  } else if constexpr (std::is_aggregate_v<U>) {
+    boost::pfr::for_each_field(v, [&](const auto& field) { write(field); });
+  } else {
+    static_assert(detail::dependent_false<U>,
+                  "gencache: the codec does not know this type; make it an aggregate or "
+                  "specialize gencache::value_codec<T>");
+  }
+}
+
+template <class T>
+bool value_reader::read(T& v) {
+  using U = std::remove_cv_t<T>;
+  if constexpr (detail::has_value_codec<U>) {
+    return value_codec<U>::decode(*this, v) || fail();
+  } else if constexpr (std::same_as<U, bool>) {
+    std::uint8_t b = 0;
+    if (!raw(&b, 1) || b > 1) return fail();
+    v = b == 1;
+    return true;
+  } else if constexpr (std::is_enum_v<U>) {
+    std::underlying_type_t<U> u{};
+    if (!read(u)) return false;
+    v = static_cast<U>(u);
+    return true;
+  } else if constexpr (std::is_floating_point_v<U>) {
+    using bits = std::conditional_t<sizeof(U) == 4, std::uint32_t, std::uint64_t>;
+    bits b = 0;
+    if (!read(b)) return false;
+    v = std::bit_cast<U>(b);
+    return true;
+  } else if constexpr (std::is_integral_v<U>) {
+    std::make_unsigned_t<U> le = 0;
+    if (!raw(&le, sizeof le)) return false;
+    v = static_cast<U>(boost::endian::little_to_native(le));
+    return true;
+  } else if constexpr (std::same_as<U, std::string>) {
+    std::size_t n = 0;
+    if (!count(n)) return false;
+    v.resize(n);
+    return raw(v.data(), n);
+  } else if constexpr (detail::is_specialization_of<U, std::optional>) {
+    bool present = false;
+    if (!read(present)) return false;
+    if (!present) {
+      v.reset();
+      return true;
+    }
+    return read(v.emplace());
+  } else if constexpr (detail::is_specialization_of<U, std::shared_ptr>) {
+    using element = std::remove_const_t<typename U::element_type>;
+    bool present = false;
+    if (!read(present)) return false;
+    if (!present) {
+      v = nullptr;
+      return true;
+    }
+    auto made = std::make_shared<element>();
+    if (!read(*made)) return false;
+    v = std::move(made);
+    return true;
+  } else if constexpr (detail::is_specialization_of<U, std::variant>) {
+    std::uint64_t index = 0;
+    if (!varint(index) || index >= std::variant_size_v<U>) return fail();
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      return ((index == I && read(v.template emplace<I>())) || ...);
+    }
+    (std::make_index_sequence<std::variant_size_v<U>>{}) || fail();
+  } else if constexpr (std::same_as<U, std::monostate>) {
+    return true;
+  } else if constexpr (detail::is_duration<U>::value) {
+    typename U::rep count_value{};
+    if (!read(count_value)) return false;
+    v = U(count_value);
+    return true;
+  } else if constexpr (detail::is_std_array<U>::value) {
+    for (auto& e : v) {
+      if (!read(e)) return false;
+    }
+    return true;
+  } else if constexpr (detail::rebuildable_range<U>) {
+    std::size_t n = 0;
+    if (!count(n)) return false;
+    v = U();
+    for (std::size_t i = 0; i < n; ++i) {
+      typename detail::decodable<std::ranges::range_value_t<U>>::type e{};
+      if (!read(e)) return false;
+      v.insert(v.end(), std::move(e));
+    }
+    return true;
+  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+    return std::apply([&](auto&... e) { return (read(e) && ...); }, v);
+  } else if constexpr (std::is_aggregate_v<U>) {
+    bool ok = true;
+    boost::pfr::for_each_field(v, [&](auto& field) { ok = ok && read(field); });
+    return ok;
+  } else {
+    static_assert(detail::dependent_false<U>,
+                  "gencache: the codec does not know this type; make it an aggregate or "
+                  "specialize gencache::value_codec<T>");
+  }
+}
+
+/// `value` encoded with its header.
+template <class T>
+[[nodiscard]] std::string encode_value(const T& value) {
+  std::string payload;
+  value_writer(payload).write(value);
+  std::string out;
+  out.reserve(payload.size() + 20);
+  out.push_back(detail::codec_magic);
+  out.push_back(static_cast<char>(detail::codec_version));
+  value_writer header(out);
+  header.write(detail::type_fingerprint<T>);
+  header.varint(payload.size());
+  out += payload;
+  return out;
+}
+
+/// Decodes bytes written by `encode_value<T>`. Fails with errc::type_mismatch when they hold
+/// another type, errc::serialization when they are corrupt, truncated, too long, or not
+/// gencache's. Never throws for bad input (it may throw std::bad_alloc).
+template <class T>
+[[nodiscard]] status decode_value(std::string_view bytes, T& out) {
+  static_assert(std::is_default_constructible_v<T>,
+                "gencache: decoding builds the value from a default-constructed T");
+  value_reader in(bytes);
+  std::uint8_t magic = 0;
+  std::uint8_t version = 0;
+  if (!in(magic, version) || magic != static_cast<std::uint8_t>(detail::codec_magic)) {
+    return {errc::serialization, "gencache: not a gencache value (bad header)"};
+  }
+  if (version != detail::codec_version) {
+    return {errc::serialization, fmt::format("gencache: value format version {} is not {}", version,
+                                             detail::codec_version)};
+  }
+  std::uint64_t fingerprint = 0;
+  std::uint64_t length = 0;
+  if (!in(fingerprint) || !in.varint(length)) {
+    return {errc::serialization, "gencache: truncated value header"};
+  }
+  if (fingerprint != detail::type_fingerprint<T>) {
+    return {errc::type_mismatch,
+            fmt::format("gencache: stored value is not a {}", detail::type_name<T>())};
+  }
+  if (length != in.remaining()) {
+    return {errc::serialization, fmt::format("gencache: value payload is {} bytes, header says {}",
+                                             in.remaining(), length)};
+  }
+  T value{};
+  if (!in.read(value) || in.remaining() != 0) {
+    return {errc::serialization, "gencache: corrupt value payload"};
+  }
+  out = std::move(value);
+  return {};
+}
+
+}  // namespace gencache
