@@ -15,4 +15,5 @@
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
 #include "gencache/store.hpp"
+#include "gencache/store_url.hpp"
 #include "gencache/value.hpp"

@@ -1,0 +1,103 @@
+#include "gencache/store_url.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace gencache {
+
+namespace {
+
+[[noreturn]] void bad(std::string_view url, std::string_view why) {
+  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", url, why));
+}
+
+bool host_character(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_';
+}
+
+server_address parse_server(std::string_view url, std::string_view part,
+                            std::uint16_t default_port) {
+  server_address out;
+  std::string_view rest;
+  if (part.starts_with('[')) {  // [IPv6]:port
+    const auto close = part.find(']');
+    if (close == std::string_view::npos) bad(url, "unclosed '[' in an IPv6 host");
+    out.host = std::string(part.substr(1, close - 1));
+    if (out.host.empty() ||
+        out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
+      bad(url, fmt::format("'{}' is not an IPv6 address", out.host));
+    }
+    rest = part.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) bad(url, "expected ':port' after ']'");
+  } else {
+    const auto colon = part.find(':');
+    out.host = std::string(part.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : part.substr(colon);
+    if (out.host.empty()) bad(url, "empty host");
+    for (const char c : out.host) {
+      if (!host_character(c)) bad(url, fmt::format("'{}' is not a host name", out.host));
+    }
+  }
+  if (rest.empty()) {
+    out.port = default_port;
+    return out;
+  }
+  const std::string_view digits = rest.substr(1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+    bad(url, fmt::format("port '{}' is not a number", digits));
+  }
+  if (port == 0 || port > 65535) bad(url, fmt::format("port {} is out of range 1-65535", digits));
+  out.port = static_cast<std::uint16_t>(port);
+  return out;
+}
+
+std::string_view after_scheme(std::string_view url, std::string_view scheme) {
+  if (!url.starts_with(scheme)) bad(url, fmt::format("expected a URL starting '{}'", scheme));
+  return url.substr(scheme.size());
+}
+
+}  // namespace
+
+redis_url parse_redis_url(std::string_view url) {
+  std::string_view rest = after_scheme(url, "redis://");
+  redis_url out;
+  const auto slash = rest.find('/');
+  out.server = parse_server(url, rest.substr(0, slash), 6379);
+  if (slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), out.database);
+    if (db.empty() || ec != std::errc() || end != db.data() + db.size() || out.database < 0) {
+      bad(url, fmt::format("database '{}' is not a non-negative number", db));
+    }
+  }
+  return out;
+}
+
+memcached_url parse_memcached_url(std::string_view url) {
+  std::string_view rest = after_scheme(url, "memcached://");
+  memcached_url out;
+  while (true) {
+    const auto comma = rest.find(',');
+    out.servers.push_back(parse_server(url, rest.substr(0, comma), 11211));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
+store_url parse_store_url(std::string_view url) {
+  if (url.starts_with("redis://")) return parse_redis_url(url);
+  if (url.starts_with("memcached://")) return parse_memcached_url(url);
+  const auto scheme = url.find("://");
+  bad(url,
+      scheme == std::string_view::npos
+          ? std::string("no scheme (redis:// or memcached://)")
+          : fmt::format("unknown scheme '{}' (redis:// or memcached://)", url.substr(0, scheme)));
+}
+
+}  // namespace gencache

@@ -1,0 +1,34 @@
+#include <gencache/store_url.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace gencache;
+
+TEST_CASE("store_url: redis and memcached URLs parse, with default ports", "[store_url]") {
+  CHECK(parse_redis_url("redis://127.0.0.1:6390/2") == redis_url{{"127.0.0.1", 6390}, 2});
+  CHECK(parse_redis_url("redis://cache.internal") == redis_url{{"cache.internal", 6379}, 0});
+  CHECK(parse_redis_url("redis://[::1]:7000") == redis_url{{"::1", 7000}, 0});
+  CHECK(parse_memcached_url("memcached://10.0.0.1:11290,10.0.0.2,[::1]:1") ==
+        memcached_url{{{"10.0.0.1", 11290}, {"10.0.0.2", 11211}, {"::1", 1}}});
+  CHECK(std::holds_alternative<memcached_url>(parse_store_url("memcached://h")));
+  CHECK(std::holds_alternative<redis_url>(parse_store_url("redis://h")));
+}
+
+TEST_CASE("store_url: malformed URLs throw with the bad part named", "[store_url][errors]") {
+  CHECK_THROWS_WITH(parse_store_url("mongodb://h"), Catch::Contains("unknown scheme 'mongodb'"));
+  CHECK_THROWS_WITH(parse_store_url("localhost:6379"), Catch::Contains("no scheme"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h:70000"),
+                    Catch::Contains("port 70000 is out of range"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h:0"), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h:63x9"), Catch::Contains("'63x9' is not a number"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h:"), Catch::Contains("is not a number"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://:6379"), Catch::Contains("empty host"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h/-1"), Catch::Contains("database '-1'"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://h/x"), Catch::Contains("database 'x'"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://bad host"), Catch::Contains("not a host name"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://[::1"), Catch::Contains("unclosed '['"));
+  CHECK_THROWS_WITH(parse_redis_url("redis://[zz]:1"), Catch::Contains("not an IPv6 address"));
+  CHECK_THROWS_WITH(parse_memcached_url("memcached://a,,b"), Catch::Contains("empty host"));
+  CHECK_THROWS_WITH(parse_memcached_url("memcached://"), Catch::Contains("empty host"));
+  CHECK_THROWS_WITH(parse_redis_url("memcached://h"), Catch::Contains("starting 'redis://'"));
+}
