@@ -170,12 +170,11 @@ class basic_cache {
   status set(generation_list gens, V&& value, const Parts&... parts) {
     return set(key(gens, parts...), std::forward<V>(value));
   }
-  /// Stores `value` under a key built earlier; `ttl`, if given, must be positive
-  /// (std::invalid_argument otherwise).
+  /// Stores `value` under a key built earlier; `ttl`, if given, must be positive (the store
+  /// throws std::invalid_argument otherwise).
   template <class V>
   status set(const cache_key& key, V&& value,
              std::optional<std::chrono::nanoseconds> ttl = std::nullopt) {
-    detail::check_ttl(ttl);
     return store_->set(key.view(), std::forward<V>(value), ttl);
   }
 

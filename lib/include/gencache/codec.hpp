@@ -124,13 +124,7 @@ class value_writer {
   }
 
   void raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
-  void varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out_.push_back(static_cast<char>(v));
-  }
+  void varint(std::uint64_t v) { detail::append_varint(out_, v); }
 
   template <class T>
   void write(const T& v);

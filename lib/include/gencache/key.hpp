@@ -88,6 +88,17 @@ struct key_view {
 
 namespace detail {
 
+/// LEB128: 7 bits a byte, low first, high bit set on all but the last. Shared by the key
+/// encoding and the value codec.
+template <class Buffer>
+void append_varint(Buffer& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
 enum class tag : std::uint8_t {
   boolean = 0x01,
   i8,
@@ -169,17 +180,7 @@ class binary_sink {
     v = boost::endian::native_to_little(v);
     raw(&v, sizeof v);
   }
-  void varint(std::uint64_t v) {
-    if (v < 0x80) {  // lengths and counts are nearly always one byte
-      out_.push_back(static_cast<char>(v));
-      return;
-    }
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-      v >>= 7;
-    }
-    out_.push_back(static_cast<char>(v));
-  }
+  void varint(std::uint64_t v) { append_varint(out_, v); }
 
   void boolean(bool b) {
     put(tag::boolean);
@@ -243,42 +244,21 @@ class binary_sink {
   void monostate() { put(tag::monostate); }
 
   /// `count` is the element count (tuple, range, aggregate) or the alternative (variant).
+  /// Named kinds carry their type's fingerprint, counted kinds their count; an empty range
+  /// also carries its element type's fingerprint.
   void open(kind k, std::string_view /*type*/, std::uint64_t fingerprint, std::size_t count) {
-    switch (k) {
-      case kind::some:
-        put(tag::some);
-        break;
-      case kind::variant:
-        put(tag::variant);
-        varint(count);
-        break;
-      case kind::duration:
-        put(tag::duration);
-        fixed(fingerprint);
-        break;
-      case kind::enumeration:
-        put(tag::enumeration);
-        fixed(fingerprint);
-        break;
-      case kind::tuple:
-        put(tag::tuple);
-        varint(count);
-        break;
-      case kind::range:  // an empty range still says what it holds
-        put(tag::range);
-        varint(count);
-        if (count == 0) fixed(fingerprint);
-        break;
-      case kind::aggregate:
-        put(tag::aggregate);
-        fixed(fingerprint);
-        varint(count);
-        break;
-      case kind::custom:
-        put(tag::custom_begin);
-        fixed(fingerprint);
-        break;
+    static constexpr tag tags[] = {tag::some,  tag::variant, tag::duration,  tag::enumeration,
+                                   tag::tuple, tag::range,   tag::aggregate, tag::custom_begin};
+    static_assert(std::size(tags) == static_cast<std::size_t>(kind::custom) + 1);
+    put(tags[static_cast<std::size_t>(k)]);
+    if (k == kind::duration || k == kind::enumeration || k == kind::aggregate ||
+        k == kind::custom) {
+      fixed(fingerprint);
     }
+    if (k == kind::variant || k == kind::tuple || k == kind::range || k == kind::aggregate) {
+      varint(count);
+    }
+    if (k == kind::range && count == 0) fixed(fingerprint);
   }
   // A custom fragment does not announce its part count, so it ends with a tag no part
   // starts with; everything else is prefix-free through its count.

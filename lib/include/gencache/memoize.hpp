@@ -651,7 +651,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
     misses_.increment();
     if (options_.log_misses) {
-      options_.logger("gencache: miss " + describe(object, std::as_const(args)...));
+      options_.logger("gencache: miss " + describe(key, object, std::as_const(args)...));
     }
     if (!options_.single_flight) return compute_and_store(key, object, std::forward<A>(args)...);
     return compute_once(key, object, std::forward<A>(args)...);
@@ -724,12 +724,16 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// `memo file.cpp:42(53, "x") project@17… foo:user_id=53@17…`
   template <class... A>
   std::string describe(const object_type* object, const A&... args) const {
-    const auto arguments = std::forward_as_tuple(args...);
+    return describe(make_key(object, std::forward_as_tuple(args...)), object, args...);
+  }
+  /// The same for a key already built, so that a logged miss shows the generation values
+  /// the miss really used.
+  template <class... A>
+  std::string describe(const cache_key& key, const object_type* object, const A&... args) const {
     std::string out = "memo " + scope_text_ + "(";
     detail::text_sink sink(out);
-    append_arguments(sink, object, arguments);
+    append_arguments(sink, object, std::forward_as_tuple(args...));
     out += ')';
-    const cache_key key = make_key(object, arguments);
     for (std::size_t g = 0; g < generation_count; ++g) {
       fmt::format_to(std::back_inserter(out), " {}@{}", generations_[g].spec, key.generations()[g]);
     }

@@ -22,7 +22,8 @@ namespace gencache {
 ///
 /// - `get<T>(key)` / `peek<T>(key)`: the value, or nullopt when absent, expired or of another
 ///   type (counted as an error). `peek` does not refresh recency.
-/// - `set(key, value, ttl)`: stores; a `status` says why not (e.g. too large).
+/// - `set(key, value, ttl)`: stores; a `status` says why not (e.g. too large). A ttl that
+///   is not positive throws std::invalid_argument (`detail::check_ttl`).
 /// - `erase(key)`: true if an entry was removed.
 /// - `read_generation(id)`: the counter's value, created with a never-used value if absent.
 /// - `bump_generation(id)`: gives the counter a never-used value and returns it.
