@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The README's second command: set up, build, and run the whole test suite.
-# With a preset name (asan, tsan, debug), runs the suite under that preset instead.
+# The README's second command: set up, build, start the servers the remote suites use, and
+# run the whole test suite. With a preset name (asan, tsan, debug), runs it under that
+# preset instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
 scripts/setup.sh
 scripts/build.sh "$preset"
+source scripts/servers.sh  # stops them on exit
 ctest --preset "$preset"

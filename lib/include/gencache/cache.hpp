@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 #include <boost/container/small_vector.hpp>
 
+#include "gencache/cache_key.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
@@ -41,58 +42,6 @@
 namespace gencache {
 
 class memory_store;
-
-/// Which front end built a key. Keys of different domains never compare equal, so a direct
-/// key can never address a memoized function's entry.
-enum class key_domain : char { direct = 'D', memoized = 'M' };
-
-/// A fully built key: generation values read at build time, then the key parts. Build it
-/// with `basic_cache::key`. Copyable; allocation-free up to 120 encoded bytes.
-class cache_key {
- public:
-  cache_key() = default;
-
-  /// Starts a key: the domain, a scope within it (a memoized function's identity; empty for
-  /// direct keys) and the number of generation values that follow.
-  cache_key(key_domain domain, std::string_view scope, std::size_t generation_count) {
-    bytes_.push_back(static_cast<char>(domain));
-    detail::binary_sink sink(bytes_);
-    sink.string(scope);
-    sink.varint(generation_count);
-  }
-  void add_generation(std::uint64_t value) {
-    generations_.push_back(value);
-    detail::binary_sink(bytes_).fixed(value);
-  }
-  template <class... Parts>
-  void add_parts(const Parts&... parts) {
-    encode_key_parts(bytes_, parts...);
-  }
-  /// Appends parts through `emit(detail::binary_sink&)`, for front ends that encode parts
-  /// selectively (the memoizer skips fields).
-  template <class Emit>
-  void append_with(Emit&& emit) {
-    detail::binary_sink sink(bytes_);
-    std::forward<Emit>(emit)(sink);
-  }
-  void finish() noexcept { hash_ = hash_bytes(bytes()); }
-
-  [[nodiscard]] std::string_view bytes() const noexcept { return {bytes_.data(), bytes_.size()}; }
-  [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
-  [[nodiscard]] key_view view() const noexcept { return {bytes(), hash_}; }
-  /// The generation values the key was built with, in the order named.
-  [[nodiscard]] std::span<const std::uint64_t> generations() const noexcept {
-    return {generations_.data(), generations_.size()};
-  }
-  friend bool operator==(const cache_key& a, const cache_key& b) noexcept {
-    return a.bytes() == b.bytes();
-  }
-
- private:
-  key_bytes bytes_;
-  boost::container::small_vector<std::uint64_t, 4> generations_;
-  std::uint64_t hash_ = 0;
-};
 
 /// The generations of one call, e.g. `{"nav", {"nav_portal:user_id", 53}}`. A key with no
 /// key parts is valid; so is one with no generations.
@@ -143,9 +92,16 @@ class basic_cache {
                                    std::span<const generation_ref> gens,
                                    const Parts&... parts) const {
     cache_key k(domain, scope, gens.size());
-    for (const generation_ref& g : gens) k.add_generation(generation_value(g));
-    k.add_parts(parts...);
-    k.finish();
+    if constexpr (batching_store<Store>) {
+      for (std::size_t i = 0; i < gens.size(); ++i) k.add_generation(unknown_generation);
+      k.add_parts(parts...);
+      const auto ids = generation_ids(gens);
+      store_->resolve_generations(k, {ids.data(), ids.size()});  // leaves them unknown on failure
+    } else {
+      for (const generation_ref& g : gens) k.add_generation(generation_value(g));
+      k.add_parts(parts...);
+      k.finish();
+    }
     return k;
   }
 
@@ -153,7 +109,15 @@ class basic_cache {
   /// was cached is returned as such). Refreshes the entry's recency.
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
-    return get<T>(key(gens, parts...));
+    if constexpr (batching_store<Store>) {  // generations and value in one request
+      cache_key k(key_domain::direct, {}, gens.size());
+      for (std::size_t i = 0; i < gens.size(); ++i) k.add_generation(unknown_generation);
+      k.add_parts(parts...);
+      const auto ids = generation_ids({gens.begin(), gens.size()});
+      return store_->template get_current<T>(k, {ids.data(), ids.size()});
+    } else {
+      return get<T>(key(gens, parts...));
+    }
   }
   template <class T>
   [[nodiscard]] std::optional<T> get(const cache_key& key) {
@@ -186,7 +150,9 @@ class basic_cache {
   bool erase(const cache_key& key) { return store_->erase(key.view()); }
 
   /// Gives `g` a new, never-used value; every entry built under the old one becomes
-  /// unreachable. O(1): touches only the counter. Returns the new value.
+  /// unreachable. O(1): touches only the counter. Returns the new value. On a remote store,
+  /// throws `store_error` if the server did not confirm it (retry: the bump is idempotent
+  /// in effect, since any new value invalidates).
   std::uint64_t invalidate(const generation_ref& g) { return store_->bump_generation(g.id()); }
 
   /// The readable form of a key, for logs:
@@ -207,6 +173,13 @@ class basic_cache {
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 
  private:
+  static boost::container::small_vector<key_view, 4> generation_ids(
+      std::span<const generation_ref> gens) {
+    boost::container::small_vector<key_view, 4> ids;
+    for (const generation_ref& g : gens) ids.push_back(g.id());
+    return ids;
+  }
+
   std::shared_ptr<Store> store_;
 };
 

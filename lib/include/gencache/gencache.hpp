@@ -5,6 +5,7 @@
 
 #include "gencache/bound_cache.hpp"
 #include "gencache/cache.hpp"
+#include "gencache/cache_key.hpp"
 #include "gencache/clock.hpp"
 #include "gencache/codec.hpp"
 #include "gencache/generation.hpp"
@@ -12,6 +13,7 @@
 #include "gencache/memoize.hpp"
 #include "gencache/memory_store.hpp"
 #include "gencache/remote_key.hpp"
+#include "gencache/remote_store.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
 #include "gencache/store.hpp"

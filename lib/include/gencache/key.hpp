@@ -501,6 +501,13 @@ void render_key_parts(std::string& out, const Parts&... parts) {
   out += ')';
 }
 
+/// The readable rendering of bytes made by `encode_key_parts`, without the C++ types at hand
+/// (remote stores name their keys with it): `(42, "a", {1, 2})`. Aggregates and custom
+/// fragments read `{…}` and enums `enum(…)`, since only their types' fingerprints are in
+/// the bytes. Bytes that are not an encoding render up to the damage, then `…`. Never throws
+/// for bad input.
+[[nodiscard]] std::string render_key_bytes(std::string_view encoded);
+
 /// The readable rendering of `parts`: `render_key_parts(42, "a")` is `(42, "a")`.
 template <class... Parts>
 [[nodiscard]] std::string render_key_parts(const Parts&... parts) {

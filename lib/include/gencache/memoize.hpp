@@ -622,11 +622,51 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
   template <class Args>
   cache_key make_key(const object_type* object, const Args& args) const {
-    cache_key key(key_domain::memoized, scope_id_, generation_count);
+    if constexpr (batching_store<Store>) {
+      generation_ids ids;
+      cache_key key = make_pending_key(object, args, ids);
+      cache_.store().resolve_generations(key, ids.views);  // leaves them unknown on failure
+      return key;
+    } else {
+      cache_key key(key_domain::memoized, scope_id_, generation_count);
+      std::size_t g = 0;
+      std::apply([&](const auto&... s) { (add_generation(key, s, g, args), ...); }, specs_);
+      key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
+      key.finish();
+      return key;
+    }
+  }
+
+  // ---- keys for batching (remote) stores: generations resolved by the store, in one go --
+
+  struct generation_ids {
+    std::array<key_bytes, generation_count> bytes;
+    std::array<key_view, generation_count> views;
+  };
+  template <class S, class Args>
+  void add_generation_id(generation_ids& ids, const S& s, std::size_t& g, const Args& args) const {
+    if constexpr (detail::is_gen<S>) {
+      const std::size_t i = g++;
+      key_bytes& id = ids.bytes[i];
+      id = generations_[i].id_prefix;
+      if constexpr (detail::is_arg_gen<S>) {
+        detail::encode_generation_value(id, std::get<S::index>(args));
+      } else if constexpr (!detail::is_plain_gen<S>) {
+        detail::encode_generation_value(id, field_value(s, args));
+      }
+      const std::string_view bytes(id.data(), id.size());
+      ids.views[i] = {bytes, hash_bytes(bytes)};
+    }
+  }
+  /// The key with a placeholder per generation, and the generations' ids in `ids`.
+  template <class Args>
+  cache_key make_pending_key(const object_type* object, const Args& args,
+                             generation_ids& ids) const {
     std::size_t g = 0;
-    std::apply([&](const auto&... s) { (add_generation(key, s, g, args), ...); }, specs_);
+    std::apply([&](const auto&... s) { (add_generation_id(ids, s, g, args), ...); }, specs_);
+    cache_key key(key_domain::memoized, scope_id_, generation_count);
+    for (std::size_t i = 0; i < generation_count; ++i) key.add_generation(unknown_generation);
     key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
-    key.finish();
     return key;
   }
 
@@ -644,8 +684,21 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class... A>
   result_type call(object_type* object, A&&... args) const {
     if (!enabled()) return invoke(object, std::forward<A>(args)...);
-    const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
-    if (auto hit = cache_.template get<result_type>(key)) {
+    if constexpr (batching_store<Store>) {
+      generation_ids ids;
+      cache_key key = make_pending_key(object, std::forward_as_tuple(std::as_const(args)...), ids);
+      auto hit = cache_.store().template get_current<result_type>(key, ids.views);
+      return complete(std::move(hit), key, object, std::forward<A>(args)...);
+    } else {
+      const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
+      return complete(cache_.template get<result_type>(key), key, object, std::forward<A>(args)...);
+    }
+  }
+  /// A call after its lookup: the hit, or the miss computed (once, with single flight).
+  template <class... A>
+  result_type complete(std::optional<result_type> hit, const cache_key& key, object_type* object,
+                       A&&... args) const {
+    if (hit) {
       hits_.increment();
       return std::move(*hit);
     }

@@ -8,10 +8,12 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "gencache/cache_key.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
@@ -29,7 +31,10 @@ namespace gencache {
 /// - `bump_generation(id)`: gives the counter a never-used value and returns it.
 /// - `stats()`: a snapshot.
 /// Stores may also offer `pin_generation(id)`, returning a counter that stays valid for the
-/// store's lifetime, so that plain generations cost one atomic load to read.
+/// store's lifetime, so that plain generations cost one atomic load to read
+/// (`pinning_store`); or resolve all of a key's generations in one request and fetch its
+/// value in the same round trip (`batching_store`: remote stores, where a request costs far
+/// more than the work).
 namespace detail {
 /// A ttl, when given, must be positive: std::invalid_argument otherwise.
 inline void check_ttl(const std::optional<std::chrono::nanoseconds>& ttl) {
@@ -55,6 +60,16 @@ concept store = requires(S& s, const S& cs, key_view k, std::uint64_t v,
 template <class S>
 concept pinning_store = store<S> && requires(S& s, key_view k) {
   { s.pin_generation(k) } -> std::same_as<const std::atomic<std::uint64_t>&>;
+};
+
+/// Resolves a key's generations in one go: `resolve_generations(key, ids)` fills generation
+/// `i` of a key built with placeholders from the counter `ids[i]` (false, leaving them
+/// `unknown_generation`, on failure), and `get_current<T>(key, ids)` does that and reads the
+/// value, in one round trip where the server allows.
+template <class S>
+concept batching_store = store<S> && requires(S& s, cache_key& key, std::span<const key_view> ids) {
+  { s.resolve_generations(key, ids) } -> std::same_as<bool>;
+  { s.template get_current<std::uint64_t>(key, ids) } -> std::same_as<std::optional<std::uint64_t>>;
 };
 
 }  // namespace gencache

@@ -1,0 +1,330 @@
+#include "gencache/remote_store.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
+#include <boost/container/small_vector.hpp>
+
+#include "gencache/remote_key.hpp"
+
+namespace gencache {
+
+namespace detail {
+
+std::uint64_t next_fleet_generation_value() noexcept {
+  thread_local std::mt19937_64 random_bits{std::random_device{}()};
+  static std::atomic<std::uint64_t> last{0};
+  const auto micros =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  const std::uint64_t candidate = (micros << 10) | (random_bits() & 1023);
+  std::uint64_t previous = last.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    next = std::max(previous + 1, candidate);
+  } while (!last.compare_exchange_weak(previous, next, std::memory_order_relaxed));
+  return next;
+}
+
+std::optional<std::uint64_t> parse_generation_text(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 19 || text.front() == '0') return std::nullopt;
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value < 2 || value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace detail
+
+namespace {
+
+using generation_values = boost::container::small_vector<std::uint64_t, 4>;
+using generation_names = boost::container::small_vector<std::string, 4>;
+
+// "@" + up to 19 digits per generation value.
+constexpr std::size_t generation_suffix_room = 20;
+
+void append_generations(std::string& out, std::span<const std::uint64_t> values) {
+  for (const std::uint64_t v : values) fmt::format_to(std::back_inserter(out), "@{}", v);
+}
+
+bool has_unknown(const split_key& k) noexcept {
+  for (std::size_t i = 0; i < k.generation_count; ++i) {
+    if (k.generation(i) == unknown_generation) return true;
+  }
+  return false;
+}
+
+status unknown_generations() {
+  return {errc::connection,
+          "gencache: the key's generations could not be read from the server; nothing is read "
+          "or stored under it"};
+}
+
+}  // namespace
+
+result<std::optional<std::string>> remote_backend::get_current(std::span<const std::string> keys,
+                                                               std::span<const std::uint64_t> fresh,
+                                                               std::span<std::uint64_t> out,
+                                                               std::string_view value_key_base) {
+  if (status s = read_generations(keys, fresh, out); !s.ok()) return s;
+  std::string name(value_key_base);
+  append_generations(name, out);
+  return get(name);
+}
+
+remote_store::remote_store(std::shared_ptr<remote_backend> backend, remote_store_options options)
+    : backend_(std::move(backend)), options_(std::move(options)) {
+  if (!backend_) throw std::invalid_argument("gencache: remote_store needs a backend, got null");
+  if (options_.generation_cache_window.count() < 0) {
+    throw std::invalid_argument(
+        fmt::format("gencache: generation_cache_window must not be negative, got {}ns",
+                    options_.generation_cache_window.count()));
+  }
+  if (options_.generation_cache_window.count() > 0 && options_.generation_cache_size == 0) {
+    throw std::invalid_argument(
+        "gencache: generation_cache_size must be positive when generation_cache_window is set");
+  }
+  // Throws std::invalid_argument, naming the prefix, if it leaves no room in the key limit.
+  (void)remote_key(options_.prefix, "", "", backend_->max_key_size());
+  clock_ = options_.clock ? options_.clock : steady_clock();
+}
+
+void remote_store::fail(const status& s) {
+  errors_.increment();
+  if (options_.on_error) {
+    try {
+      options_.on_error(s);
+    } catch (...) {  // a reporting hook must not turn a cache miss into a crash
+    }
+  }
+}
+
+result<std::string> remote_store::value_key_base(const split_key& k) const {
+  const std::size_t reserved = generation_suffix_room * k.generation_count;
+  const std::size_t limit = backend_->max_key_size();
+  if (reserved > limit || limit - reserved < remote_key(options_.prefix, "", "", limit).size()) {
+    return status(errc::too_large,
+                  fmt::format("gencache: a key with {} generations does not fit {}'s {}-byte keys "
+                              "with the prefix '{}'",
+                              k.generation_count, backend_->location(), limit, options_.prefix));
+  }
+  std::string text(1, static_cast<char>(k.domain));
+  if (k.domain == key_domain::memoized) {
+    fmt::format_to(std::back_inserter(text), ":{:08x}",
+                   static_cast<std::uint32_t>(hash_bytes(k.scope)));
+  }
+  text += render_key_bytes(k.parts);
+  // The identity hashed is the key without its generation values (they follow in clear).
+  std::string canonical;
+  canonical.reserve(1 + k.scope.size() + 12 + k.parts.size());
+  canonical.push_back(static_cast<char>(k.domain));
+  canonical.append(k.scope);
+  fmt::format_to(std::back_inserter(canonical), "/{}/", k.generation_count);
+  canonical.append(k.parts);
+  return remote_key(options_.prefix, text, canonical, limit - reserved);
+}
+
+result<std::string> remote_store::value_key(key_view key) const {
+  const auto k = split_cache_key(key.bytes);
+  if (!k) return status(errc::protocol, "gencache: not a cache key's bytes");
+  if (has_unknown(*k)) return unknown_generations();
+  auto name = value_key_base(*k);
+  if (!name) return name;
+  for (std::size_t i = 0; i < k->generation_count; ++i) {
+    fmt::format_to(std::back_inserter(name.value()), "@{}", k->generation(i));
+  }
+  return name;
+}
+
+std::string remote_store::generation_key(key_view id) const {
+  std::string text = "g";
+  text += render_key_bytes(id.bytes);
+  return remote_key(options_.prefix, text, id.bytes, backend_->max_key_size());
+}
+
+result<std::optional<std::string>> remote_store::fetch(key_view key) {
+  auto name = value_key(key);
+  if (!name) {
+    if (name.error().code() != errc::connection) fail(name.error());
+    return name.error();
+  }
+  auto got = backend_->get(name.value());
+  if (!got) fail(got.error());
+  return got;
+}
+
+result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
+                                                               std::span<const key_view> ids) {
+  const auto k = split_cache_key(key.bytes());
+  if (!k || k->generation_count != ids.size()) {
+    throw std::invalid_argument("gencache: get_current needs a key with one placeholder per id");
+  }
+  auto base = value_key_base(*k);
+  if (!base) {
+    fail(base.error());
+    return base.error();
+  }
+  generation_values values(ids.size());
+  const auto started = clock_->now();
+  const bool all_recalled =
+      std::all_of(ids.begin(), ids.end(),
+                  [&, i = std::size_t{0}](key_view id) mutable { return recall(id, values[i++]); });
+  result<std::optional<std::string>> got{std::optional<std::string>{}};
+  if (all_recalled) {
+    append_generations(base.value(), values);
+    got = backend_->get(base.value());
+  } else {
+    generation_names names;
+    generation_values fresh;
+    for (const key_view id : ids) {
+      names.push_back(generation_key(id));
+      fresh.push_back(detail::next_fleet_generation_value());
+    }
+    got = backend_->get_current(names, fresh, values, base.value());
+    if (!got) {
+      fail(got.error());
+      return got;
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
+  key.finish();
+  if (!got) fail(got.error());
+  return got;
+}
+
+status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint64_t> out) {
+  const auto started = clock_->now();
+  generation_names names;
+  generation_values fresh;
+  std::size_t asked = 0;
+  boost::container::small_vector<std::size_t, 4> positions;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (recall(ids[i], out[i])) continue;
+    names.push_back(generation_key(ids[i]));
+    fresh.push_back(detail::next_fleet_generation_value());
+    positions.push_back(i);
+    ++asked;
+  }
+  if (asked == 0) return {};
+  generation_values values(asked);
+  if (status s = backend_->read_generations(names, fresh, values); !s.ok()) {
+    fail(s);
+    return s;
+  }
+  for (std::size_t j = 0; j < asked; ++j) {
+    out[positions[j]] = values[j];
+    remember(ids[positions[j]], values[j], started);
+  }
+  return {};
+}
+
+bool remote_store::resolve_generations(cache_key& key, std::span<const key_view> ids) {
+  generation_values values(ids.size(), unknown_generation);
+  const bool ok = resolve(ids, values).ok();
+  if (ok) {
+    for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
+  }
+  key.finish();
+  return ok;
+}
+
+std::uint64_t remote_store::read_generation(key_view id) {
+  std::uint64_t value = unknown_generation;
+  return resolve({&id, 1}, {&value, 1}).ok() ? value : unknown_generation;
+}
+
+std::uint64_t remote_store::bump_generation(key_view id) {
+  const auto started = clock_->now();
+  auto bumped =
+      backend_->bump_generation(generation_key(id), detail::next_fleet_generation_value());
+  if (!bumped) {
+    fail(bumped.error());
+    throw store_error(
+        status(bumped.error().code(),
+               "gencache: invalidation not confirmed, retry it: " + bumped.error().message()));
+  }
+  invalidations_.increment();
+  remember(id, bumped.value(), started);
+  return bumped.value();
+}
+
+status remote_store::store_bytes(key_view key, const std::string& bytes,
+                                 std::optional<std::chrono::nanoseconds> ttl) {
+  auto name = value_key(key);
+  if (!name) {
+    if (name.error().code() != errc::connection) fail(name.error());
+    return name.error();
+  }
+  if (bytes.size() > backend_->max_value_size()) {
+    status s(errc::too_large,
+             fmt::format("gencache: a value of {} bytes exceeds {}'s limit of {} bytes",
+                         bytes.size(), backend_->location(), backend_->max_value_size()));
+    fail(s);
+    return s;
+  }
+  status s = backend_->set(name.value(), bytes, ttl);
+  if (s.ok()) {
+    sets_.increment();
+  } else {
+    fail(s);
+  }
+  return s;
+}
+
+bool remote_store::erase(key_view key) {
+  auto name = value_key(key);
+  if (!name) {
+    if (name.error().code() != errc::connection) fail(name.error());
+    return false;
+  }
+  auto erased = backend_->erase(name.value());
+  if (!erased) {
+    fail(erased.error());
+    return false;
+  }
+  return erased.value();
+}
+
+bool remote_store::recall(key_view id, std::uint64_t& value) {
+  if (options_.generation_cache_window.count() == 0) return false;
+  const auto now = clock_->now();
+  const std::lock_guard lock(remembered_mutex_);
+  const auto it = remembered_.find(id.bytes);
+  if (it == remembered_.end() || now - it->second.read_at >= options_.generation_cache_window) {
+    return false;
+  }
+  value = it->second.value;
+  return true;
+}
+
+void remote_store::remember(key_view id, std::uint64_t value, std::chrono::nanoseconds read_at) {
+  if (options_.generation_cache_window.count() == 0) return;
+  const std::lock_guard lock(remembered_mutex_);
+  if (remembered_.size() >= options_.generation_cache_size) remembered_.clear();
+  auto [it, inserted] = remembered_.try_emplace(std::string(id.bytes), remembered{value, read_at});
+  // Values only grow on the server: a read that started before one of our own bumps and
+  // ended after it must not bring the old value back.
+  if (!inserted && value >= it->second.value) it->second = {value, read_at};
+}
+
+store_stats remote_store::stats() const {
+  store_stats s;
+  s.hits = hits_.load();
+  s.misses = misses_.load();
+  s.sets = sets_.load();
+  s.invalidations = invalidations_.load();
+  s.errors = errors_.load();
+  return s;
+}
+
+}  // namespace gencache

@@ -1,0 +1,51 @@
+#pragma once
+/// \file
+/// memcached as a gencache store (libmemcached). Link gencache::memcached.
+///
+///     auto store = gencache::make_memcached_store("memcached://10.0.0.1:11211,10.0.0.2:11211");
+///     gencache::remote_cache cache(store);
+///
+/// - Binary protocol; a pool of servers with consistent hashing (ketama), so adding servers
+///   is the scale-out path and losing one moves only its keys.
+/// - A key's generation counters are read with one multi-get; the value with one more get
+///   (two round trips; one with `remote_store_options::generation_cache_window`). A missing
+///   counter is created, and a bump done, by one atomic increment-with-initial on the server.
+/// - A server that fails (refused, reset, timed out) is ejected from the ring at once and
+///   retried after `retry_after`; meanwhile its keys go to the others.
+/// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
+///   before anything is sent. TTLs are whole seconds on memcached: they are rounded up.
+/// Thread-safe: each request borrows one of `pool_size` client handles.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "gencache/remote_store.hpp"
+
+namespace gencache {
+
+/// Options of the memcached backend, validated at construction (std::invalid_argument).
+struct memcached_options {
+  std::chrono::milliseconds connect_timeout{250};
+  /// For each request, including the wait for a free client handle.
+  std::chrono::milliseconds command_timeout{250};
+  std::size_t pool_size = 8;
+  /// How long a failed server stays out of the ring; whole seconds (rounded up).
+  std::chrono::milliseconds retry_after{1000};
+  /// Largest encoded value sent: memcached's default item size (-I 1m) less its item header
+  /// and the longest key.
+  std::size_t max_value_size = (std::size_t{1} << 20) - 512;
+};
+
+/// A memcached backend for `memcached://host[:port][,host[:port]…]`. Connects lazily.
+/// Throws std::invalid_argument for a bad URL or options.
+[[nodiscard]] std::shared_ptr<remote_backend> make_memcached_backend(
+    std::string_view url, memcached_options options = {});
+
+/// A store over `make_memcached_backend(url, options)`.
+[[nodiscard]] std::shared_ptr<remote_store> make_memcached_store(std::string_view url,
+                                                                 memcached_options options = {},
+                                                                 remote_store_options store = {});
+
+}  // namespace gencache

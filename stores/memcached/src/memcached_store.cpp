@@ -1,0 +1,292 @@
+#include "gencache/memcached_store.hpp"
+
+#include <cstdlib>
+#include <ctime>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <libmemcached/memcached.h>
+#include <boost/container/small_vector.hpp>
+
+#include "gencache/detail/connection_pool.hpp"
+#include "gencache/remote_key.hpp"
+#include "gencache/store_url.hpp"
+
+namespace gencache {
+
+namespace {
+
+struct client_deleter {
+  void operator()(memcached_st* m) const noexcept { memcached_free(m); }
+};
+using client_ptr = std::unique_ptr<memcached_st, client_deleter>;
+
+struct value_deleter {
+  void operator()(char* p) const noexcept { std::free(p); }
+};
+
+errc classify(memcached_return_t rc) noexcept {
+  switch (rc) {
+    case MEMCACHED_TIMEOUT:
+      return errc::timeout;
+    case MEMCACHED_E2BIG:
+    case MEMCACHED_KEY_TOO_BIG:
+      return errc::too_large;
+    case MEMCACHED_HOST_LOOKUP_FAILURE:
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_PARTIAL_READ:
+    case MEMCACHED_SOME_ERRORS:
+    case MEMCACHED_NO_SERVERS:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
+      return errc::connection;
+    default:
+      return errc::protocol;
+  }
+}
+
+// memcached counters are decimal text; an increment that shortens nothing may leave the
+// item's old trailing spaces, so those are not corruption.
+std::optional<std::uint64_t> parse_counter(std::string_view text) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return detail::parse_generation_text(text);
+}
+
+class memcached_backend final : public remote_backend {
+ public:
+  memcached_backend(memcached_url url, memcached_options options)
+      : options_(std::move(options)),
+        location_(describe(url)),
+        template_(memcached_create(nullptr)),
+        pool_(options_.pool_size, options_.command_timeout, [this] { return clone(); }) {
+    if (!template_) throw std::bad_alloc();
+    configure(url);
+  }
+
+  [[nodiscard]] const std::string& location() const noexcept override { return location_; }
+  [[nodiscard]] std::size_t max_key_size() const noexcept override { return memcached_max_key; }
+  [[nodiscard]] std::size_t max_value_size() const noexcept override {
+    return options_.max_value_size;
+  }
+
+  result<std::optional<std::string>> get(std::string_view key) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    memcached_st* m = lease.value()->get();
+    std::size_t length = 0;
+    std::uint32_t flags = 0;
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    const std::unique_ptr<char, value_deleter> value(
+        memcached_get(m, key.data(), key.size(), &length, &flags, &rc));
+    if (rc == MEMCACHED_NOTFOUND) return std::optional<std::string>();
+    if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "get");
+    return std::optional<std::string>(std::in_place, value ? value.get() : "", value ? length : 0);
+  }
+
+  status set(std::string_view key, std::string_view value,
+             std::optional<std::chrono::nanoseconds> ttl) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    memcached_st* m = lease.value()->get();
+    const memcached_return_t rc =
+        memcached_set(m, key.data(), key.size(), value.data(), value.size(), expiration(ttl), 0);
+    if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "set");
+    return {};
+  }
+
+  result<bool> erase(std::string_view key) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    memcached_st* m = lease.value()->get();
+    const memcached_return_t rc = memcached_delete(m, key.data(), key.size(), 0);
+    if (rc == MEMCACHED_SUCCESS) return true;
+    if (rc == MEMCACHED_NOTFOUND) return false;
+    return failure(m, rc, "delete");
+  }
+
+  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
+                          std::span<std::uint64_t> out) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    memcached_st* m = lease.value()->get();
+    boost::container::small_vector<const char*, 8> names;
+    boost::container::small_vector<std::size_t, 8> lengths;
+    boost::container::small_vector<bool, 8> found(keys.size(), false);
+    for (const auto& k : keys) {
+      names.push_back(k.data());
+      lengths.push_back(k.size());
+    }
+    memcached_return_t rc = memcached_mget(m, names.data(), lengths.data(), keys.size());
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS)
+      return failure(m, rc, "get (multi)");
+    memcached_result_st result;
+    memcached_result_create(m, &result);
+    status bad;
+    while (memcached_fetch_result(m, &result, &rc) != nullptr) {
+      const std::string_view key(memcached_result_key_value(&result),
+                                 memcached_result_key_length(&result));
+      const std::string_view text(memcached_result_value(&result),
+                                  memcached_result_length(&result));
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] != key) continue;
+        const auto parsed = parse_counter(text);
+        if (!parsed && bad.ok()) bad = bad_counter(key, text);
+        if (parsed) out[i] = *parsed;
+        found[i] = parsed.has_value();
+      }
+    }
+    memcached_result_free(&result);
+    if (!bad.ok()) return bad;
+    // A counter not returned is missing, or on a server that failed: creating it goes to
+    // the same server, so a failure shows there. Racing creators agree: the increment is
+    // atomic and adds 0 to a counter that exists.
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (found[i]) continue;
+      auto created = increment(m, keys[i], 0, fresh[i]);
+      if (!created) return created.error();
+      out[i] = created.value();
+    }
+    return {};
+  }
+
+  result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    return increment(lease.value()->get(), key, 1, fresh);
+  }
+
+ private:
+  static std::string describe(const memcached_url& url) {
+    std::string out = "memcached://";
+    for (std::size_t i = 0; i < url.servers.size(); ++i) {
+      fmt::format_to(std::back_inserter(out), "{}{}:{}", i == 0 ? "" : ",", url.servers[i].host,
+                     url.servers[i].port);
+    }
+    return out;
+  }
+
+  void configure(const memcached_url& url) {
+    memcached_st* m = template_.get();
+    const auto retry_seconds = (options_.retry_after.count() + 999) / 1000;
+    const std::pair<memcached_behavior_t, std::uint64_t> behaviors[] = {
+        {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
+        {MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
+        {MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},
+        {MEMCACHED_BEHAVIOR_NO_BLOCK, 1},  // so that the connect timeout applies
+        {MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
+         static_cast<std::uint64_t>(options_.connect_timeout.count())},
+        {MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
+         static_cast<std::uint64_t>(options_.command_timeout.count())},
+        {MEMCACHED_BEHAVIOR_SND_TIMEOUT,
+         static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
+        {MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
+         static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
+        // One failure ejects a server (libmemcached counts at most one per request, so a
+        // higher limit would leave a dead server in the ring, costing a timeout per request).
+        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1},
+        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1},
+        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},
+        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},
+    };
+    for (const auto& [behavior, value] : behaviors) {
+      if (const memcached_return_t rc = memcached_behavior_set(m, behavior, value);
+          rc != MEMCACHED_SUCCESS) {
+        throw std::invalid_argument(fmt::format("gencache: libmemcached refused behavior {}={}: {}",
+                                                static_cast<int>(behavior), value,
+                                                memcached_strerror(m, rc)));
+      }
+    }
+    for (const server_address& s : url.servers) {
+      if (const memcached_return_t rc = memcached_server_add(m, s.host.c_str(), s.port);
+          rc != MEMCACHED_SUCCESS) {
+        throw std::invalid_argument(fmt::format("gencache: libmemcached refused server {}:{}: {}",
+                                                s.host, s.port, memcached_strerror(m, rc)));
+      }
+    }
+  }
+
+  result<client_ptr> clone() {
+    const std::lock_guard lock(template_mutex_);  // cloning reads the template
+    client_ptr c(memcached_clone(nullptr, template_.get()));
+    if (!c) return status(errc::connection, "gencache: libmemcached could not clone its client");
+    return c;
+  }
+
+  result<std::uint64_t> increment(memcached_st* m, std::string_view key, std::uint64_t by,
+                                  std::uint64_t initial) {
+    std::uint64_t value = 0;
+    const memcached_return_t rc =
+        memcached_increment_with_initial(m, key.data(), key.size(), by, initial, 0, &value);
+    if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "increment");
+    if (value < 2 || value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return bad_counter(key, std::to_string(value));
+    }
+    return value;
+  }
+
+  status failure(memcached_st* m, memcached_return_t rc, std::string_view what) const {
+    return {classify(rc), fmt::format("gencache: memcached {} on {}: {}", what, location_,
+                                      memcached_last_error_message(m))};
+  }
+
+  status bad_counter(std::string_view key, std::string_view text) const {
+    return {errc::protocol, fmt::format("gencache: {} on {} holds {:?}, not a gencache generation",
+                                        key, location_, text.substr(0, 40))};
+  }
+
+  static time_t expiration(std::optional<std::chrono::nanoseconds> ttl) {
+    if (!ttl) return 0;
+    constexpr std::int64_t thirty_days = 60 * 60 * 24 * 30;
+    const std::int64_t seconds = (ttl->count() + 999'999'999) / 1'000'000'000;
+    // memcached reads an expiration over 30 days as a Unix time.
+    return static_cast<time_t>(seconds <= thirty_days ? seconds : std::time(nullptr) + seconds);
+  }
+
+  const memcached_options options_;
+  const std::string location_;
+  std::mutex template_mutex_;
+  const client_ptr template_;
+  detail::connection_pool<client_ptr> pool_;
+};
+
+void validate(const memcached_options& o) {
+  auto positive = [](std::chrono::milliseconds d, std::string_view name) {
+    if (d.count() <= 0) {
+      throw std::invalid_argument(fmt::format(
+          "gencache: memcached_options::{} must be positive, got {}ms", name, d.count()));
+    }
+  };
+  positive(o.connect_timeout, "connect_timeout");
+  positive(o.command_timeout, "command_timeout");
+  positive(o.retry_after, "retry_after");
+  if (o.pool_size == 0) {
+    throw std::invalid_argument("gencache: memcached_options::pool_size must be positive");
+  }
+  if (o.max_value_size == 0) {
+    throw std::invalid_argument("gencache: memcached_options::max_value_size must be positive");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<remote_backend> make_memcached_backend(std::string_view url,
+                                                       memcached_options options) {
+  validate(options);
+  return std::make_shared<memcached_backend>(parse_memcached_url(url), std::move(options));
+}
+
+std::shared_ptr<remote_store> make_memcached_store(std::string_view url, memcached_options options,
+                                                   remote_store_options store) {
+  return std::make_shared<remote_store>(make_memcached_backend(url, std::move(options)),
+                                        std::move(store));
+}
+
+}  // namespace gencache

@@ -1,0 +1,56 @@
+#pragma once
+/// \file
+/// Redis as a gencache store (hiredis). Link gencache::redis.
+///
+///     auto store = gencache::make_redis_store("redis://127.0.0.1:6379/0");
+///     gencache::remote_cache cache(store);
+///
+/// - A generational get is one round trip: a server-side script (loaded once per connection,
+///   called by SHA) reads or creates the generation counters, builds the value's name from
+///   their values and reads it. A bump is one script call, atomic on the server.
+/// - A pool of `pool_size` connections; every connect and every command has a timeout.
+/// - After a connection fails (refused, reset, timed out), every request fails at once for
+///   `retry_after`, then the next one tries again: a dead or hung server costs one timeout,
+///   not one per request. Idle connections are closed too, since they are suspect.
+/// - Values over `max_value_size`, and keys over `max_key_size` after shortening, are refused
+///   before anything is sent.
+/// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+
+#include "gencache/clock.hpp"
+#include "gencache/remote_store.hpp"
+
+namespace gencache {
+
+/// Options of the Redis backend, validated at construction (std::invalid_argument).
+struct redis_options {
+  std::chrono::milliseconds connect_timeout{250};
+  /// For each command, including the wait for a free connection.
+  std::chrono::milliseconds command_timeout{250};
+  std::size_t pool_size = 8;
+  /// How long requests fail fast after a connection failure.
+  std::chrono::milliseconds retry_after{1000};
+  /// Largest encoded value sent (Redis allows 512 MiB).
+  std::size_t max_value_size = std::size_t{64} << 20;
+  /// Longest key name; longer keys keep a readable prefix and a hash (remote_key.hpp).
+  std::size_t max_key_size = 512;
+  /// Time source of `retry_after`; null = the steady clock.
+  std::shared_ptr<const ::gencache::clock> clock{};
+};
+
+/// A Redis backend for `redis://host[:port][/db]`. Connects lazily: an unreachable server is
+/// not an error here, but a counted failure on use. Throws std::invalid_argument for a bad
+/// URL or options.
+[[nodiscard]] std::shared_ptr<remote_backend> make_redis_backend(std::string_view url,
+                                                                 redis_options options = {});
+
+/// A store over `make_redis_backend(url, options)`.
+[[nodiscard]] std::shared_ptr<remote_store> make_redis_store(std::string_view url,
+                                                             redis_options options = {},
+                                                             remote_store_options store = {});
+
+}  // namespace gencache

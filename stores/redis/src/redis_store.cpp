@@ -1,0 +1,391 @@
+#include "gencache/redis_store.hpp"
+
+#include <sys/time.h>
+#include <atomic>
+#include <cerrno>
+#include <limits>
+#include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <boost/container/small_vector.hpp>
+
+#include "gencache/detail/connection_pool.hpp"
+#include "gencache/store_url.hpp"
+
+namespace gencache {
+
+namespace {
+
+// KEYS: generation counters. ARGV[i]: the fresh value for a missing KEYS[i].
+constexpr std::string_view read_script = R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    v = ARGV[i]
+    redis.call('SET', key, v)
+  end
+  out[i] = v
+end
+return out
+)lua";
+
+// As read_script, then GET ARGV[1] .. '@' .. value for each counter. ARGV[i + 1] is the fresh
+// value for KEYS[i]. Values stay strings: Lua numbers are doubles and would round them.
+constexpr std::string_view get_current_script = R"lua(
+local name = ARGV[1]
+local out = {false}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    v = ARGV[i + 1]
+    redis.call('SET', key, v)
+  end
+  out[i + 1] = v
+  name = name .. '@' .. v
+end
+out[1] = redis.call('GET', name)
+return out
+)lua";
+
+// KEYS[1]: a counter. ARGV[1]: its value if it has none. INCR keeps 64-bit integers exact;
+// the value goes back as a string for the same reason.
+constexpr std::string_view bump_script = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+redis.call('INCR', KEYS[1])
+return redis.call('GET', KEYS[1])
+)lua";
+
+enum script_id : std::size_t {
+  read_generations_script,
+  get_current_generations_script,
+  bump_generation_script
+};
+constexpr std::string_view scripts[] = {read_script, get_current_script, bump_script};
+
+struct context_deleter {
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+struct reply_deleter {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+struct connection {
+  std::unique_ptr<redisContext, context_deleter> context;
+  std::string script_sha[std::size(scripts)];
+};
+using connection_ptr = std::unique_ptr<connection>;
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  return {static_cast<time_t>(ms.count() / 1000),
+          static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
+}
+
+std::string_view text_of(const redisReply& r) { return {r.str, r.len}; }
+
+// A command's outcome: a reply (possibly an error reply) or a failed connection.
+struct outcome {
+  reply_ptr reply;
+  status failure;  // set when the connection failed; the connection is then unusable
+};
+
+class redis_backend final : public remote_backend {
+ public:
+  redis_backend(redis_url url, redis_options options)
+      : url_(std::move(url)),
+        options_(std::move(options)),
+        clock_(options_.clock ? options_.clock : steady_clock()),
+        location_(
+            fmt::format("redis://{}:{}/{}", url_.server.host, url_.server.port, url_.database)),
+        pool_(options_.pool_size, options_.command_timeout, [this] { return connect(); }) {}
+
+  [[nodiscard]] const std::string& location() const noexcept override { return location_; }
+  [[nodiscard]] std::size_t max_key_size() const noexcept override { return options_.max_key_size; }
+  [[nodiscard]] std::size_t max_value_size() const noexcept override {
+    return options_.max_value_size;
+  }
+
+  result<std::optional<std::string>> get(std::string_view key) override {
+    const std::string_view argv[] = {"GET", key};
+    auto r = run(argv);
+    if (!r) return r.error();
+    const redisReply& reply = *r.value();
+    if (reply.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if (reply.type == REDIS_REPLY_STRING) return std::optional<std::string>(text_of(reply));
+    return unexpected("GET", reply);
+  }
+
+  status set(std::string_view key, std::string_view value,
+             std::optional<std::chrono::nanoseconds> ttl) override {
+    std::string millis;
+    boost::container::small_vector<std::string_view, 5> argv = {"SET", key, value};
+    if (ttl) {
+      // Rounded up: an entry must not outlive its ttl by less than asked, nor get 0 (an error).
+      millis = std::to_string((ttl->count() + 999'999) / 1'000'000);
+      argv.push_back("PX");
+      argv.push_back(millis);
+    }
+    auto r = run(argv);
+    if (!r) return r.error();
+    if (r.value()->type == REDIS_REPLY_STATUS) return {};
+    return unexpected("SET", *r.value());
+  }
+
+  result<bool> erase(std::string_view key) override {
+    const std::string_view argv[] = {"DEL", key};
+    auto r = run(argv);
+    if (!r) return r.error();
+    if (r.value()->type == REDIS_REPLY_INTEGER) return r.value()->integer > 0;
+    return unexpected("DEL", *r.value());
+  }
+
+  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
+                          std::span<std::uint64_t> out) override {
+    std::vector<std::string> values;
+    for (const std::uint64_t v : fresh) values.push_back(std::to_string(v));
+    auto r = run_script(read_generations_script, keys, {}, values);
+    if (!r) return r.error();
+    const redisReply& reply = *r.value();
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys.size()) {
+      return unexpected("the generation script", reply);
+    }
+    return parse_generations(keys, reply, 0, out);
+  }
+
+  result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
+    const std::string value = std::to_string(fresh);
+    const std::string keys[] = {std::string(key)};
+    auto r = run_script(bump_generation_script, keys, {}, {&value, 1});
+    if (!r) return r.error();
+    const redisReply& reply = *r.value();
+    if (reply.type != REDIS_REPLY_STRING) return unexpected("the bump script", reply);
+    const auto parsed = detail::parse_generation_text(text_of(reply));
+    if (!parsed) return bad_counter(key, text_of(reply));
+    return *parsed;
+  }
+
+  result<std::optional<std::string>> get_current(std::span<const std::string> keys,
+                                                 std::span<const std::uint64_t> fresh,
+                                                 std::span<std::uint64_t> out,
+                                                 std::string_view value_key_base) override {
+    std::vector<std::string> values;
+    for (const std::uint64_t v : fresh) values.push_back(std::to_string(v));
+    auto r = run_script(get_current_generations_script, keys, value_key_base, values);
+    if (!r) return r.error();
+    const redisReply& reply = *r.value();
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys.size() + 1) {
+      return unexpected("the get script", reply);
+    }
+    if (status s = parse_generations(keys, reply, 1, out); !s.ok()) return s;
+    const redisReply& value = *reply.element[0];
+    if (value.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if (value.type == REDIS_REPLY_STRING) return std::optional<std::string>(text_of(value));
+    return unexpected("the get script", value);
+  }
+
+ private:
+  result<connection_ptr> connect() {
+    const timeval connect_timeout = to_timeval(options_.connect_timeout);
+    auto c = std::make_unique<connection>();
+    c->context.reset(
+        redisConnectWithTimeout(url_.server.host.c_str(), url_.server.port, connect_timeout));
+    if (!c->context) return status(errc::connection, "gencache: hiredis could not allocate");
+    if (c->context->err != 0) {
+      return trip(status(errc::connection, fmt::format("gencache: cannot connect to {}: {}",
+                                                       location_, c->context->errstr)));
+    }
+    const timeval command_timeout = to_timeval(options_.command_timeout);
+    if (redisSetTimeout(c->context.get(), command_timeout) != REDIS_OK) {
+      return trip(status(errc::connection, fmt::format("gencache: {}: cannot set the timeout: {}",
+                                                       location_, c->context->errstr)));
+    }
+    if (url_.database != 0) {
+      const std::string db = std::to_string(url_.database);
+      const std::string_view argv[] = {"SELECT", db};
+      auto r = command(*c, argv);
+      if (!r) return r.error();
+      if (r.value()->type != REDIS_REPLY_STATUS) return unexpected("SELECT", *r.value());
+    }
+    for (std::size_t i = 0; i < std::size(scripts); ++i) {
+      if (status s = load_script(*c, i); !s.ok()) return s;
+    }
+    return c;
+  }
+
+  status load_script(connection& c, std::size_t i) {
+    const std::string_view argv[] = {"SCRIPT", "LOAD", scripts[i]};
+    auto r = command(c, argv);
+    if (!r) return r.error();
+    if (r.value()->type != REDIS_REPLY_STRING) return unexpected("SCRIPT LOAD", *r.value());
+    c.script_sha[i] = text_of(*r.value());
+    return {};
+  }
+
+  /// One command on a connection. A failed connection trips the breaker.
+  result<reply_ptr> command(connection& c, std::span<const std::string_view> args) {
+    boost::container::small_vector<const char*, 8> argv;
+    boost::container::small_vector<std::size_t, 8> lengths;
+    for (const std::string_view a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    errno = 0;
+    auto* raw = static_cast<redisReply*>(redisCommandArgv(
+        c.context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()));
+    if (raw == nullptr) {
+      const bool timed_out =
+          c.context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+      return trip(status(
+          timed_out ? errc::timeout : errc::connection,
+          fmt::format("gencache: {} {} on {}: {}", args[0], timed_out ? "timed out" : "failed",
+                      location_, timed_out ? "no answer in time" : c.context->errstr)));
+    }
+    return reply_ptr(raw);
+  }
+
+  /// One command on a pooled connection; a connection that failed is not reused.
+  result<reply_ptr> run(std::span<const std::string_view> args) {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    auto r = command(**lease.value(), args);
+    if (!r) lease.value().discard();
+    return r;
+  }
+
+  result<reply_ptr> run_script(script_id id, std::span<const std::string> keys,
+                               std::string_view first_arg, std::span<const std::string> args) {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    connection& c = **lease.value();
+    const std::string count = std::to_string(keys.size());
+    boost::container::small_vector<std::string_view, 16> argv = {"EVALSHA", c.script_sha[id],
+                                                                 count};
+    for (const auto& k : keys) argv.push_back(k);
+    if (id == get_current_generations_script) argv.push_back(first_arg);
+    for (const auto& a : args) argv.push_back(a);
+    for (int attempt = 0;; ++attempt) {
+      argv[1] = c.script_sha[id];
+      auto r = command(c, argv);
+      if (!r) {
+        lease.value().discard();
+        return r;
+      }
+      const redisReply& reply = *r.value();
+      // The server forgot the script (restarted, SCRIPT FLUSH): load it again, once.
+      if (attempt == 0 && reply.type == REDIS_REPLY_ERROR &&
+          text_of(reply).starts_with("NOSCRIPT")) {
+        if (status s = load_script(c, id); !s.ok()) {
+          if (s.code() == errc::connection || s.code() == errc::timeout) lease.value().discard();
+          return s;
+        }
+        continue;
+      }
+      return r;
+    }
+  }
+
+  result<detail::connection_pool<connection_ptr>::lease> acquire() {
+    const auto until = down_until_.load(std::memory_order_acquire);
+    if (clock_->now().count() < until) {
+      const std::lock_guard lock(failure_mutex_);
+      return status(last_failure_.code(),
+                    fmt::format("{} (failing fast for up to {}ms before trying again)",
+                                last_failure_.message(), options_.retry_after.count()));
+    }
+    return pool_.acquire();
+  }
+
+  /// Records a connection failure: fail fast for retry_after, and drop idle connections.
+  status trip(status failure) {
+    {
+      const std::lock_guard lock(failure_mutex_);
+      last_failure_ = failure;
+    }
+    down_until_.store((clock_->now() + options_.retry_after).count(), std::memory_order_release);
+    pool_.close_idle();
+    return failure;
+  }
+
+  status unexpected(std::string_view what, const redisReply& reply) const {
+    if (reply.type == REDIS_REPLY_ERROR) {
+      return {errc::protocol,
+              fmt::format("gencache: {} on {}: {}", what, location_, text_of(reply))};
+    }
+    return {errc::protocol, fmt::format("gencache: {} on {}: unexpected reply of type {}", what,
+                                        location_, reply.type)};
+  }
+
+  status bad_counter(std::string_view key, std::string_view text) const {
+    return {errc::protocol, fmt::format("gencache: {} on {} holds {:?}, not a gencache generation",
+                                        key, location_, text.substr(0, 40))};
+  }
+
+  status parse_generations(std::span<const std::string> keys, const redisReply& reply,
+                           std::size_t first, std::span<std::uint64_t> out) const {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& e = *reply.element[first + i];
+      const auto parsed =
+          e.type == REDIS_REPLY_STRING ? detail::parse_generation_text(text_of(e)) : std::nullopt;
+      if (!parsed) return bad_counter(keys[i], e.type == REDIS_REPLY_STRING ? text_of(e) : "");
+      out[i] = *parsed;
+    }
+    return {};
+  }
+
+  const redis_url url_;
+  const redis_options options_;
+  const std::shared_ptr<const ::gencache::clock> clock_;
+  const std::string location_;
+  std::atomic<std::int64_t> down_until_{std::numeric_limits<std::int64_t>::min()};
+  std::mutex failure_mutex_;
+  status last_failure_;
+  detail::connection_pool<connection_ptr> pool_;
+};
+
+void validate(const redis_options& o) {
+  auto positive = [](std::chrono::milliseconds d, std::string_view name) {
+    if (d.count() <= 0) {
+      throw std::invalid_argument(
+          fmt::format("gencache: redis_options::{} must be positive, got {}ms", name, d.count()));
+    }
+  };
+  positive(o.connect_timeout, "connect_timeout");
+  positive(o.command_timeout, "command_timeout");
+  if (o.retry_after.count() < 0) {
+    throw std::invalid_argument(
+        fmt::format("gencache: redis_options::retry_after must not be negative, got {}ms",
+                    o.retry_after.count()));
+  }
+  if (o.pool_size == 0)
+    throw std::invalid_argument("gencache: redis_options::pool_size must be positive");
+  if (o.max_value_size == 0 || o.max_value_size > (std::size_t{512} << 20)) {
+    throw std::invalid_argument(
+        fmt::format("gencache: redis_options::max_value_size must be in [1, 512 MiB], got {}",
+                    o.max_value_size));
+  }
+  if (o.max_key_size < 64 || o.max_key_size > (std::size_t{512} << 20)) {
+    throw std::invalid_argument(fmt::format(
+        "gencache: redis_options::max_key_size must be in [64, 512 MiB], got {}", o.max_key_size));
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<remote_backend> make_redis_backend(std::string_view url, redis_options options) {
+  validate(options);
+  return std::make_shared<redis_backend>(parse_redis_url(url), std::move(options));
+}
+
+std::shared_ptr<remote_store> make_redis_store(std::string_view url, redis_options options,
+                                               remote_store_options store) {
+  return std::make_shared<remote_store>(make_redis_backend(url, std::move(options)),
+                                        std::move(store));
+}
+
+}  // namespace gencache

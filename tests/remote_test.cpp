@@ -1,0 +1,154 @@
+// What only a shared server adds: several processes (here, several stores) on one server,
+// names on the server, bytes that gencache did not write, and the local generation cache.
+// Runs against the real server of GENCACHE_STORE_FIXTURE.
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "support/stores.hpp"
+
+using namespace std::chrono_literals;
+using fixture = test::GENCACHE_STORE_FIXTURE;
+
+namespace {
+
+gencache::key_view generation_id(const gencache::generation_ref& g) { return g.id(); }
+
+int renders = 0;
+std::string render(int user_id) {
+  ++renders;
+  return "page of " + std::to_string(user_id);
+}
+
+}  // namespace
+
+TEST_CASE("remote: two caches over one server see each other's values and invalidations",
+          "[remote][fleet]") {
+  const std::string prefix = test::unique_prefix();
+  gencache::remote_cache a(fixture::make({.prefix = prefix}));
+  gencache::remote_cache b(fixture::make({.prefix = prefix}));
+
+  REQUIRE(a.set({"nav", {"nav:user_id", 53}}, std::string("from a"), "header").ok());
+  CHECK(b.get<std::string>({"nav", {"nav:user_id", 53}}, "header") == "from a");
+
+  b.invalidate({"nav:user_id", 53});
+  CHECK_FALSE(a.get<std::string>({"nav", {"nav:user_id", 53}}, "header"));
+
+  // Memoized functions of two processes share entries too.
+  renders = 0;
+  gencache::memoized page_a(a, &render, gencache::gen("page:user_id", gencache::arg<0>),
+                            gencache::memoize_options{.name = "render"});
+  gencache::memoized page_b(b, &render, gencache::gen("page:user_id", gencache::arg<0>),
+                            gencache::memoize_options{.name = "render"});
+  CHECK(page_a(7) == "page of 7");
+  CHECK(page_b(7) == "page of 7");
+  CHECK(renders == 1);
+  a.invalidate({"page:user_id", 7});
+  CHECK(page_b(7) == "page of 7");
+  CHECK(renders == 2);
+}
+
+TEST_CASE("remote: a deleted generation counter comes back with a new value (G2)", "[remote][g2]") {
+  auto store = fixture::make();
+  gencache::remote_cache cache(store);
+  const gencache::generation_ref nav("nav");
+  REQUIRE(cache.set({nav}, std::string("old"), "k").ok());
+  const std::uint64_t before = cache.generation_value(nav);
+
+  // Another client deletes the counter (or the server evicts it, or is flushed).
+  REQUIRE(store->backend().erase(store->generation_key(generation_id(nav))).value());
+  CHECK_FALSE(cache.get<std::string>({nav}, "k"));
+  const std::uint64_t after = cache.generation_value(nav);
+  CHECK(after != before);
+  CHECK(after > 1);
+
+  // The same with a bump racing the deletion: the bump recreates it fresh.
+  REQUIRE(store->backend().erase(store->generation_key(generation_id(nav))).value());
+  const std::uint64_t bumped = cache.invalidate(nav);
+  CHECK(bumped != after);
+  CHECK(bumped != after + 1);
+}
+
+TEST_CASE("remote: bytes gencache did not write are a miss and an error, never a value",
+          "[remote][bad-input]") {
+  auto store = fixture::make();
+  gencache::remote_cache cache(store);
+  const auto key = cache.key({"g"}, "victim");
+  const std::string name = store->value_key(key.view()).value();
+  REQUIRE(cache.set(key, std::string("good")).ok());
+  const std::string good = store->backend().get(name).value().value();
+
+  const std::vector<std::string> bad = {
+      "",                                             // empty
+      "hello, world",                                 // foreign
+      good.substr(0, good.size() - 1),                // truncated
+      good + "x",                                     // trailing garbage
+      std::string(1, 'g') + std::string(40, '\xff'),  // a header that lies
+  };
+  std::uint64_t errors = cache.stats().errors;
+  for (const std::string& bytes : bad) {
+    INFO("stored bytes: " << bytes.size());
+    REQUIRE(store->backend().set(name, bytes, std::nullopt).ok());
+    CHECK_FALSE(cache.get<std::string>(key));
+    CHECK(cache.stats().errors == ++errors);
+  }
+  // A corrupt generation counter is an error too, and nothing is served under it.
+  const gencache::generation_ref g("g");
+  REQUIRE(store->backend().set(store->generation_key(g.id()), "not a number", std::nullopt).ok());
+  CHECK_FALSE(cache.get<std::string>({g}, "victim"));
+  CHECK(cache.stats().errors > errors);
+  CHECK(cache.set({g}, std::string("x"), "victim").code() != gencache::errc::ok);
+}
+
+TEST_CASE("remote: names on the server are readable and fit the server's limits",
+          "[remote][keys]") {
+  auto store = fixture::make({.prefix = "app:"});
+  gencache::remote_cache cache(store);
+  const auto key = cache.key({"nav", {"nav:user_id", 53}}, "header", 7);
+  const std::string name = store->value_key(key.view()).value();
+  CHECK(name.starts_with("app:D(\"header\",%207)#"));
+  CHECK_THAT(name,
+             Catch::Contains(fmt::format("@{}@{}", key.generations()[0], key.generations()[1])));
+  const gencache::generation_ref user("nav:user_id", 53);
+  CHECK(store->generation_key(user.id()).starts_with("app:g(\"nav:user_id\",%2053)#"));
+
+  const std::string huge(5000, ' ');
+  const auto long_key = cache.key({"a", "b", "c", "d"}, huge, std::string("\x01\x02", 2));
+  const std::string long_name = store->value_key(long_key.view()).value();
+  CHECK(long_name.size() <= store->backend().max_key_size());
+  CHECK(std::none_of(long_name.begin(), long_name.end(),
+                     [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }));
+}
+
+TEST_CASE("remote: a bad prefix or option is an exception at construction", "[remote][bad-input]") {
+  CHECK_THROWS_WITH(fixture::make({.prefix = std::string(1000, 'p')}),
+                    Catch::Contains("leaves no room"));
+  CHECK_THROWS_WITH(fixture::make({.generation_cache_window = -1ms}),
+                    Catch::Contains("must not be negative"));
+  CHECK_THROWS_AS(gencache::remote_store(nullptr), std::invalid_argument);
+}
+
+TEST_CASE("remote: the local generation cache is stale for at most its window",
+          "[remote][window]") {
+  const std::string prefix = test::unique_prefix();
+  auto time = std::make_shared<gencache::fake_clock>();
+  // Two processes: `reader` remembers generations for 100 ms, `writer` is strict.
+  gencache::remote_cache reader(
+      fixture::make({.prefix = prefix, .generation_cache_window = 100ms, .clock = time}));
+  gencache::remote_cache writer(fixture::make({.prefix = prefix}));
+
+  REQUIRE(writer.set({"nav"}, std::string("v1"), "k").ok());
+  CHECK(reader.get<std::string>({"nav"}, "k") == "v1");  // reads and remembers "nav"
+  writer.invalidate("nav");
+  REQUIRE(writer.set({"nav"}, std::string("v2"), "k").ok());
+
+  time->advance(99ms);  // within the window: the reader may still use the old generation
+  CHECK(reader.get<std::string>({"nav"}, "k") == "v1");
+  time->advance(1ms);  // the window has passed: it must see the invalidation
+  CHECK(reader.get<std::string>({"nav"}, "k") == "v2");
+
+  // The reader's own invalidations are seen at once, whatever the window.
+  reader.invalidate("nav");
+  CHECK_FALSE(reader.get<std::string>({"nav"}, "k"));
+}

@@ -1,0 +1,160 @@
+#pragma once
+// A redis-server or memcached of a test's own, on a free loopback port, that the test can
+// kill, restart, pause and resume. Readiness is read from the server's own log line ("Ready
+// to accept connections", "server listening"), written after it listens: no polling, no
+// sleeping. A thread drains the server's output so that it never blocks on a full pipe.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace test {
+
+enum class server_kind { redis, memcached };
+
+class server_process {
+ public:
+  /// Starts a server and waits until it listens; throws std::runtime_error if it cannot.
+  explicit server_process(server_kind kind) : kind_(kind), port_(free_port()) { start(); }
+  ~server_process() { stop(); }
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::string url() const {
+    return fmt::format("{}://127.0.0.1:{}", kind_ == server_kind::redis ? "redis" : "memcached",
+                       port_);
+  }
+
+  /// Kills the server (SIGKILL: no goodbye to its clients) and reaps it.
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);  // a paused server must die too
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (drain_.joinable()) drain_.join();
+  }
+  /// Starts it again on the same port, empty.
+  void restart() {
+    stop();
+    start();
+  }
+  /// SIGSTOP: the server keeps its connections and answers nothing (a hung server).
+  void pause() { ::kill(pid_, SIGSTOP); }
+  void resume() { ::kill(pid_, SIGCONT); }
+
+ private:
+  static std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      throw std::runtime_error("test: no free loopback port");
+    }
+    ::close(fd);
+    return ntohs(address.sin_port);
+  }
+
+  std::vector<std::string> arguments() const {
+    const std::string port = std::to_string(port_);
+    if (kind_ == server_kind::redis) {
+      return {"redis-server", "--port", port,        "--bind", "127.0.0.1", "--save", "",
+              "--appendonly", "no",     "--logfile", ""};
+    }
+    std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", port,
+                                     "-U",        "0",  "-m",        "16", "-vv"};
+    if (::geteuid() == 0) {
+      args.push_back("-u");
+      args.push_back("root");
+    }
+    return args;
+  }
+
+  void start() {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("test: pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::vector<std::string> args = arguments();
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int spawned = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    if (spawned != 0) {
+      ::close(out[0]);
+      pid_ = -1;
+      throw std::runtime_error(fmt::format("test: cannot start {}: errno {}", args[0], spawned));
+    }
+    ready_ = false;
+    exited_ = false;
+    const std::string marker =
+        kind_ == server_kind::redis ? "Ready to accept connections" : "server listening";
+    drain_ = std::thread([this, fd = out[0], marker] {
+      std::string seen;
+      char buffer[4096];
+      for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (!ready_) {
+          seen.append(buffer, static_cast<std::size_t>(n));
+          if (seen.find(marker) != std::string::npos) {
+            const std::lock_guard lock(mutex_);
+            ready_ = true;
+            became_ready_.notify_all();
+          }
+        }
+      }
+      ::close(fd);
+      const std::lock_guard lock(mutex_);
+      exited_ = true;
+      became_ready_.notify_all();
+    });
+    std::unique_lock lock(mutex_);
+    became_ready_.wait_for(lock, std::chrono::seconds(20), [&] { return ready_ || exited_; });
+    if (!ready_) {
+      lock.unlock();
+      stop();
+      throw std::runtime_error(fmt::format("test: {} on port {} did not start", args[0], port_));
+    }
+  }
+
+  server_kind kind_;
+  std::uint16_t port_;
+  pid_t pid_ = -1;
+  std::thread drain_;
+  std::mutex mutex_;
+  std::condition_variable became_ready_;
+  bool ready_ = false;
+  bool exited_ = false;
+};
+
+}  // namespace test
