@@ -152,3 +152,30 @@ TEST_CASE("remote: the local generation cache is stale for at most its window",
   reader.invalidate("nav");
   CHECK_FALSE(reader.get<std::string>({"nav"}, "k"));
 }
+
+TEST_CASE("remote: a remembered generation is only a guess, checked in the same request",
+          "[remote][fleet]") {
+  const std::string prefix = test::unique_prefix();
+  // `a` guesses from what it saw last; `b` invalidates behind its back; `strict` never
+  // remembers anything.
+  auto a_store = fixture::make({.prefix = prefix});
+  gencache::remote_cache a(a_store);
+  gencache::remote_cache b(fixture::make({.prefix = prefix}));
+  gencache::remote_cache strict(fixture::make({.prefix = prefix, .generation_cache_size = 0}));
+
+  REQUIRE(a.set({"nav", {"nav:user_id", 1}}, std::string("v1"), "k").ok());
+  CHECK(a.get<std::string>({"nav", {"nav:user_id", 1}}, "k") == "v1");  // a right guess
+
+  b.invalidate({"nav:user_id", 1});
+  REQUIRE(b.set({"nav", {"nav:user_id", 1}}, std::string("v2"), "k").ok());
+  CHECK(a.get<std::string>({"nav", {"nav:user_id", 1}}, "k") == "v2");  // a wrong guess
+  CHECK(strict.get<std::string>({"nav", {"nav:user_id", 1}}, "k") == "v2");
+
+  // A counter deleted behind a's back: the guess finds it missing, and the read recreates
+  // it with a new value, under which nothing is stored yet (G2).
+  REQUIRE(
+      a_store->backend().erase(a_store->generation_key(generation_id({"nav:user_id", 1}))).value());
+  CHECK_FALSE(a.get<std::string>({"nav", {"nav:user_id", 1}}, "k"));
+  CHECK_FALSE(strict.get<std::string>({"nav", {"nav:user_id", 1}}, "k"));
+  CHECK(a.stats().errors == 0);
+}

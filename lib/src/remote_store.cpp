@@ -72,7 +72,7 @@ status unknown_generations() {
 }  // namespace
 
 result<std::optional<std::string>> remote_backend::get_current(std::span<const std::string> keys,
-                                                               std::span<const std::uint64_t> fresh,
+                                                               std::uint64_t fresh,
                                                                std::span<std::uint64_t> out,
                                                                std::string_view value_key_base) {
   if (status s = read_generations(keys, fresh, out); !s.ok()) return s;
@@ -175,49 +175,64 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
   }
   generation_values values(ids.size());
   const auto started = clock_->now();
-  const bool all_recalled =
-      std::all_of(ids.begin(), ids.end(),
-                  [&, i = std::size_t{0}](key_view id) mutable { return recall(id, values[i++]); });
-  result<std::optional<std::string>> got{std::optional<std::string>{}};
-  if (all_recalled) {
-    append_generations(base.value(), values);
-    got = backend_->get(base.value());
-  } else {
-    generation_names names;
-    generation_values fresh;
-    for (const key_view id : ids) {
-      names.push_back(generation_key(id));
-      fresh.push_back(detail::next_fleet_generation_value());
-    }
-    got = backend_->get_current(names, fresh, values, base.value());
-    if (!got) {
-      fail(got.error());
-      return got;
-    }
-    for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+  bool all_trusted = true;
+  bool all_known = true;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const recalled r = recall(ids[i], values[i]);
+    all_trusted = all_trusted && r == recalled::trusted;
+    all_known = all_known && r != recalled::no;
   }
-  for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
-  key.finish();
-  if (!got) fail(got.error());
-  return got;
+  auto finish = [&](result<std::optional<std::string>> got) {
+    for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
+    key.finish();
+    if (!got) fail(got.error());
+    return got;
+  };
+  if (all_trusted) {
+    append_generations(base.value(), values);
+    return finish(backend_->get(base.value()));
+  }
+  generation_names names;
+  for (const key_view id : ids) names.push_back(generation_key(id));
+  if (all_known) {
+    // One round trip that checks the guess; on a wrong guess, a second one below.
+    std::string name = base.value();
+    append_generations(name, values);
+    auto guessed = backend_->get_if_current(names, values, name);
+    if (!guessed) {
+      std::fill(values.begin(), values.end(), unknown_generation);
+      return finish(guessed.error());
+    }
+    if (guessed.value().current) {
+      for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+      return finish(std::move(guessed.value().value));
+    }
+  }
+  auto got =
+      backend_->get_current(names, detail::next_fleet_generation_value(), values, base.value());
+  if (!got) {
+    std::fill(values.begin(), values.end(), unknown_generation);
+    return finish(got.error());
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+  return finish(std::move(got));
 }
 
 status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint64_t> out) {
   const auto started = clock_->now();
   generation_names names;
-  generation_values fresh;
   std::size_t asked = 0;
   boost::container::small_vector<std::size_t, 4> positions;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (recall(ids[i], out[i])) continue;
+    if (recall(ids[i], out[i]) == recalled::trusted) continue;
     names.push_back(generation_key(ids[i]));
-    fresh.push_back(detail::next_fleet_generation_value());
     positions.push_back(i);
     ++asked;
   }
   if (asked == 0) return {};
   generation_values values(asked);
-  if (status s = backend_->read_generations(names, fresh, values); !s.ok()) {
+  if (status s = backend_->read_generations(names, detail::next_fleet_generation_value(), values);
+      !s.ok()) {
     fail(s);
     return s;
   }
@@ -295,20 +310,19 @@ bool remote_store::erase(key_view key) {
   return erased.value();
 }
 
-bool remote_store::recall(key_view id, std::uint64_t& value) {
-  if (options_.generation_cache_window.count() == 0) return false;
+remote_store::recalled remote_store::recall(key_view id, std::uint64_t& value) {
+  if (options_.generation_cache_size == 0) return recalled::no;
   const auto now = clock_->now();
   const std::lock_guard lock(remembered_mutex_);
   const auto it = remembered_.find(id.bytes);
-  if (it == remembered_.end() || now - it->second.read_at >= options_.generation_cache_window) {
-    return false;
-  }
+  if (it == remembered_.end()) return recalled::no;
   value = it->second.value;
-  return true;
+  return now - it->second.read_at < options_.generation_cache_window ? recalled::trusted
+                                                                     : recalled::guess;
 }
 
 void remote_store::remember(key_view id, std::uint64_t value, std::chrono::nanoseconds read_at) {
-  if (options_.generation_cache_window.count() == 0) return;
+  if (options_.generation_cache_size == 0) return;
   const std::lock_guard lock(remembered_mutex_);
   if (remembered_.size() >= options_.generation_cache_size) remembered_.clear();
   auto [it, inserted] = remembered_.try_emplace(std::string(id.bytes), remembered{value, read_at});

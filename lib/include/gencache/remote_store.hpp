@@ -6,9 +6,11 @@
 /// keys on the server, the value codec, generations, error counting, and the opt-in local
 /// generation cache.
 ///
-///     auto store = gencache::make_redis_store("redis://127.0.0.1:6379");  //
-///     <gencache/redis_store.hpp> gencache::remote_cache cache(store); gencache::memoized
-///     nav(cache, &render_nav, gencache::gen("nav:user_id", gencache::arg<0>));
+/// \code
+/// #include <gencache/redis_store.hpp>
+/// gencache::remote_cache cache(gencache::make_redis_store("redis://127.0.0.1:6379"));
+/// gencache::memoized nav(cache, &render_nav, gencache::gen("nav:user_id", gencache::arg<0>));
+/// \endcode
 ///
 /// Failure model. Servers fail, and a cache must not take its host down with them:
 /// - reads (`get`, `peek`, generation reads) that fail count an error and return "absent",
@@ -97,10 +99,10 @@ class remote_backend {
                      std::optional<std::chrono::nanoseconds> ttl) = 0;
   /// Removes `key`; true if it was there.
   virtual result<bool> erase(std::string_view key) = 0;
-  /// The counters under `keys` into `out`. A missing counter `i` is created with `fresh[i]`,
-  /// atomically: if another client creates it first, its value is the one returned.
-  virtual status read_generations(std::span<const std::string> keys,
-                                  std::span<const std::uint64_t> fresh,
+  /// The counters under `keys` into `out`. A missing counter is created with `fresh`,
+  /// atomically: if another client creates it first, its value is the one returned. (One
+  /// fresh value serves every counter of a request: it only has to be new to each of them.)
+  virtual status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
                                   std::span<std::uint64_t> out) = 0;
   /// Atomically gives the counter under `key` its value + 1, or `fresh` if it has none;
   /// returns the new value.
@@ -109,9 +111,23 @@ class remote_backend {
   /// each counter. The default does exactly that; backends that can do it in one round trip
   /// override it.
   virtual result<std::optional<std::string>> get_current(std::span<const std::string> keys,
-                                                         std::span<const std::uint64_t> fresh,
+                                                         std::uint64_t fresh,
                                                          std::span<std::uint64_t> out,
                                                          std::string_view value_key_base);
+
+  /// What `get_if_current` saw.
+  struct guarded_value {
+    bool current = false;              ///< every counter held its expected value
+    std::optional<std::string> value;  ///< the value under the name; only if `current`
+  };
+  /// In one round trip, the counters under `keys` and the value under `name` (a value key
+  /// built from `expected`, the values last seen). The value is returned only if every
+  /// counter still holds its expected value, so a read that starts after an invalidation
+  /// completed never sees the old generation's value. Missing counters are not created
+  /// (a stale guess then falls back to `get_current`).
+  virtual result<guarded_value> get_if_current(std::span<const std::string> keys,
+                                               std::span<const std::uint64_t> expected,
+                                               std::string_view name) = 0;
 };
 
 /// Options of a `remote_store`, validated at construction (std::invalid_argument).
@@ -127,6 +143,8 @@ struct remote_store_options {
   /// (Symfony's knownTagVersionsTtl.)
   std::chrono::nanoseconds generation_cache_window{0};
   /// At most this many generation values are remembered; when full, all are forgotten.
+  /// Without a window they are only guesses: a generational get sends the counters and the
+  /// value they name in one request and keeps the value only if the guess was right.
   std::size_t generation_cache_size = 65536;
   /// Time source of the generation cache window; null = the steady clock.
   std::shared_ptr<const ::gencache::clock> clock{};
@@ -249,7 +267,8 @@ class remote_store {
                      std::optional<std::chrono::nanoseconds> ttl);
   /// Resolves `ids` into `out` (local window first, then one request); counts a failure.
   status resolve(std::span<const key_view> ids, std::span<std::uint64_t> out);
-  bool recall(key_view id, std::uint64_t& value);
+  enum class recalled { no, guess, trusted };
+  recalled recall(key_view id, std::uint64_t& value);
   void remember(key_view id, std::uint64_t value, std::chrono::nanoseconds read_at);
   result<std::string> value_key_base(const split_key& key) const;
   void fail(const status& s);
@@ -258,7 +277,7 @@ class remote_store {
   remote_store_options options_;
   std::shared_ptr<const ::gencache::clock> clock_;
 
-  mutable std::mutex remembered_mutex_;  // only used with a generation cache window
+  mutable std::mutex remembered_mutex_;
   boost::unordered_flat_map<std::string, remembered, text_hash, std::equal_to<>> remembered_;
 
   detail::striped_counter hits_, misses_, sets_, invalidations_, errors_;

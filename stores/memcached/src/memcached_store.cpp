@@ -112,49 +112,57 @@ class memcached_backend final : public remote_backend {
     return failure(m, rc, "delete");
   }
 
-  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
+  status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
                           std::span<std::uint64_t> out) override {
     auto lease = pool_.acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
-    boost::container::small_vector<const char*, 8> names;
-    boost::container::small_vector<std::size_t, 8> lengths;
     boost::container::small_vector<bool, 8> found(keys.size(), false);
-    for (const auto& k : keys) {
-      names.push_back(k.data());
-      lengths.push_back(k.size());
-    }
-    memcached_return_t rc = memcached_mget(m, names.data(), lengths.data(), keys.size());
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS)
-      return failure(m, rc, "get (multi)");
-    memcached_result_st result;
-    memcached_result_create(m, &result);
     status bad;
-    while (memcached_fetch_result(m, &result, &rc) != nullptr) {
-      const std::string_view key(memcached_result_key_value(&result),
-                                 memcached_result_key_length(&result));
-      const std::string_view text(memcached_result_value(&result),
-                                  memcached_result_length(&result));
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (keys[i] != key) continue;
-        const auto parsed = parse_counter(text);
-        if (!parsed && bad.ok()) bad = bad_counter(key, text);
-        if (parsed) out[i] = *parsed;
-        found[i] = parsed.has_value();
-      }
-    }
-    memcached_result_free(&result);
+    const auto fetched = multi_get(m, keys, {}, [&](std::size_t i, std::string_view text) {
+      const auto parsed = parse_counter(text);
+      if (!parsed && bad.ok()) bad = bad_counter(keys[i], text);
+      if (parsed) out[i] = *parsed;
+      found[i] = parsed.has_value();
+    });
+    if (fetched.code() == errc::protocol) return fetched;
     if (!bad.ok()) return bad;
     // A counter not returned is missing, or on a server that failed: creating it goes to
     // the same server, so a failure shows there. Racing creators agree: the increment is
     // atomic and adds 0 to a counter that exists.
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (found[i]) continue;
-      auto created = increment(m, keys[i], 0, fresh[i]);
+      auto created = increment(m, keys[i], 0, fresh);
       if (!created) return created.error();
       out[i] = created.value();
     }
     return {};
+  }
+
+  // One multi-get of the counters and the value they name.
+  result<guarded_value> get_if_current(std::span<const std::string> keys,
+                                       std::span<const std::uint64_t> expected,
+                                       std::string_view name) override {
+    auto lease = pool_.acquire();
+    if (!lease) return lease.error();
+    memcached_st* m = lease.value()->get();
+    guarded_value got;
+    std::size_t matching = 0;
+    status bad;
+    const status fetched = multi_get(m, keys, name, [&](std::size_t i, std::string_view text) {
+      if (i == keys.size()) {
+        got.value.emplace(text);
+      } else if (const auto parsed = parse_counter(text); !parsed) {
+        if (bad.ok()) bad = bad_counter(keys[i], text);
+      } else if (*parsed == expected[i]) {
+        ++matching;
+      }
+    });
+    if (!fetched.ok()) return fetched;
+    if (!bad.ok()) return bad;
+    if (matching != keys.size()) return guarded_value{};
+    got.current = true;
+    return got;
   }
 
   result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
@@ -164,6 +172,46 @@ class memcached_backend final : public remote_backend {
   }
 
  private:
+  /// One multi-get of `keys` and, if not empty, `extra` (index keys.size()); calls
+  /// `found(index, bytes)` for each one present. A server that failed is an error (after
+  /// the others' answers were read): a value it holds would look absent.
+  template <class Found>
+  status multi_get(memcached_st* m, std::span<const std::string> keys, std::string_view extra,
+                   Found&& found) {
+    boost::container::small_vector<const char*, 8> names;
+    boost::container::small_vector<std::size_t, 8> lengths;
+    for (const auto& k : keys) {
+      names.push_back(k.data());
+      lengths.push_back(k.size());
+    }
+    if (!extra.empty()) {
+      names.push_back(extra.data());
+      lengths.push_back(extra.size());
+    }
+    const memcached_return_t sent = memcached_mget(m, names.data(), lengths.data(), names.size());
+    if (sent != MEMCACHED_SUCCESS && sent != MEMCACHED_SOME_ERRORS) {
+      return failure(m, sent, "get (multi)");
+    }
+    memcached_result_st result;
+    memcached_result_create(m, &result);
+    memcached_return_t rc = MEMCACHED_SUCCESS;
+    while (memcached_fetch_result(m, &result, &rc) != nullptr) {
+      const std::string_view key(memcached_result_key_value(&result),
+                                 memcached_result_key_length(&result));
+      const std::string_view bytes(memcached_result_value(&result),
+                                   memcached_result_length(&result));
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (key == std::string_view(names[i], lengths[i])) found(i, bytes);
+      }
+    }
+    memcached_result_free(&result);
+    if (sent == MEMCACHED_SOME_ERRORS) return failure(m, sent, "get (multi)");
+    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
+      return failure(m, rc, "get (multi)");
+    }
+    return {};
+  }
+
   static std::string describe(const memcached_url& url) {
     std::string out = "memcached://";
     for (std::size_t i = 0; i < url.servers.size(); ++i) {

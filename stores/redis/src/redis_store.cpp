@@ -1,8 +1,10 @@
 #include "gencache/redis_store.hpp"
 
 #include <sys/time.h>
+#include <array>
 #include <atomic>
 #include <cerrno>
+#include <concepts>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -18,36 +20,31 @@ namespace gencache {
 
 namespace {
 
-// KEYS: generation counters. ARGV[i]: the fresh value for a missing KEYS[i].
+// KEYS: generation counters. ARGV[1]: the value of a counter that is missing (it is created).
 constexpr std::string_view read_script = R"lua(
-local out = {}
-for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if not v then
-    v = ARGV[i]
-    redis.call('SET', key, v)
+local out = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+  if not out[i] then
+    out[i] = ARGV[1]
+    redis.call('SET', KEYS[i], ARGV[1])
   end
-  out[i] = v
 end
 return out
 )lua";
 
-// As read_script, then GET ARGV[1] .. '@' .. value for each counter. ARGV[i + 1] is the fresh
-// value for KEYS[i]. Values stay strings: Lua numbers are doubles and would round them.
+// As read_script, then GET ARGV[2] .. '@' .. value for each counter; the value comes first
+// in the reply. Values stay strings: Lua numbers are doubles and would round them.
 constexpr std::string_view get_current_script = R"lua(
-local name = ARGV[1]
-local out = {false}
-for i, key in ipairs(KEYS) do
-  local v = redis.call('GET', key)
-  if not v then
-    v = ARGV[i + 1]
-    redis.call('SET', key, v)
+local gens = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+  if not gens[i] then
+    gens[i] = ARGV[1]
+    redis.call('SET', KEYS[i], ARGV[1])
   end
-  out[i + 1] = v
-  name = name .. '@' .. v
 end
-out[1] = redis.call('GET', name)
-return out
+local value = redis.call('GET', ARGV[2] .. '@' .. table.concat(gens, '@'))
+table.insert(gens, 1, value)
+return gens
 )lua";
 
 // KEYS[1]: a counter. ARGV[1]: its value if it has none. INCR keeps 64-bit integers exact;
@@ -145,11 +142,9 @@ class redis_backend final : public remote_backend {
     return unexpected("DEL", *r.value());
   }
 
-  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
+  status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
                           std::span<std::uint64_t> out) override {
-    std::vector<std::string> values;
-    for (const std::uint64_t v : fresh) values.push_back(std::to_string(v));
-    auto r = run_script(read_generations_script, keys, {}, values);
+    auto r = run_script(read_generations_script, keys, fresh);
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys.size()) {
@@ -159,9 +154,8 @@ class redis_backend final : public remote_backend {
   }
 
   result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
-    const std::string value = std::to_string(fresh);
     const std::string keys[] = {std::string(key)};
-    auto r = run_script(bump_generation_script, keys, {}, {&value, 1});
+    auto r = run_script(bump_generation_script, keys, fresh);
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type != REDIS_REPLY_STRING) return unexpected("the bump script", reply);
@@ -170,26 +164,59 @@ class redis_backend final : public remote_backend {
     return *parsed;
   }
 
+  // The first read of a counter: one script call (~4 us of server time; a GET is ~0.3 us).
   result<std::optional<std::string>> get_current(std::span<const std::string> keys,
-                                                 std::span<const std::uint64_t> fresh,
-                                                 std::span<std::uint64_t> out,
+                                                 std::uint64_t fresh, std::span<std::uint64_t> out,
                                                  std::string_view value_key_base) override {
-    std::vector<std::string> values;
-    for (const std::uint64_t v : fresh) values.push_back(std::to_string(v));
-    auto r = run_script(get_current_generations_script, keys, value_key_base, values);
+    auto r = run_script(get_current_generations_script, keys, fresh, value_key_base);
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys.size() + 1) {
       return unexpected("the get script", reply);
     }
     if (status s = parse_generations(keys, reply, 1, out); !s.ok()) return s;
-    const redisReply& value = *reply.element[0];
-    if (value.type == REDIS_REPLY_NIL) return std::optional<std::string>();
-    if (value.type == REDIS_REPLY_STRING) return std::optional<std::string>(text_of(value));
-    return unexpected("the get script", value);
+    return value_of(*reply.element[0], "the get script");
+  }
+
+  // Every later read: MGET of the counters pipelined with a GET of the name they had, two
+  // plain commands in one round trip, no script.
+  result<guarded_value> get_if_current(std::span<const std::string> keys,
+                                       std::span<const std::uint64_t> expected,
+                                       std::string_view name) override {
+    auto lease = acquire();
+    if (!lease) return lease.error();
+    boost::container::small_vector<std::string_view, 8> mget = {"MGET"};
+    mget.insert(mget.end(), keys.begin(), keys.end());
+    const std::string_view get[] = {"GET", name};
+    auto r = pipeline<2>(**lease.value(), {mget, get});
+    if (!r) {
+      lease.value().discard();
+      return r.error();
+    }
+    const redisReply& counters = *r.value()[0];
+    if (counters.type != REDIS_REPLY_ARRAY || counters.elements != keys.size()) {
+      return unexpected("MGET", counters);
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const redisReply& e = *counters.element[i];
+      if (e.type != REDIS_REPLY_STRING ||
+          detail::parse_generation_text(text_of(e)) != std::optional(expected[i])) {
+        return guarded_value{};
+      }
+    }
+    auto value = value_of(*r.value()[1], "GET");
+    if (!value) return value.error();
+    return guarded_value{.current = true, .value = std::move(value.value())};
   }
 
  private:
+  result<std::optional<std::string>> value_of(const redisReply& reply,
+                                              std::string_view what) const {
+    if (reply.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+    if (reply.type == REDIS_REPLY_STRING) return std::optional<std::string>(text_of(reply));
+    return unexpected(what, reply);
+  }
+
   result<connection_ptr> connect() {
     const timeval connect_timeout = to_timeval(options_.connect_timeout);
     auto c = std::make_unique<connection>();
@@ -227,26 +254,48 @@ class redis_backend final : public remote_backend {
     return {};
   }
 
+  /// Commands sent together (pipelined: one write, one round trip), their replies in order.
+  /// A failed connection trips the breaker and leaves it unusable.
+  template <std::size_t N>
+  result<std::array<reply_ptr, N>> pipeline(
+      connection& c, const std::array<std::span<const std::string_view>, N>& commands) {
+    for (const auto& args : commands) {
+      boost::container::small_vector<const char*, 8> argv;
+      boost::container::small_vector<std::size_t, 8> lengths;
+      for (const std::string_view a : args) {
+        argv.push_back(a.data());
+        lengths.push_back(a.size());
+      }
+      if (redisAppendCommandArgv(c.context.get(), static_cast<int>(argv.size()), argv.data(),
+                                 lengths.data()) != REDIS_OK) {
+        return trip(io_failure(c, commands[0][0]));
+      }
+    }
+    std::array<reply_ptr, N> replies;
+    for (auto& reply : replies) {
+      errno = 0;
+      void* raw = nullptr;
+      if (redisGetReply(c.context.get(), &raw) != REDIS_OK || raw == nullptr) {
+        return trip(io_failure(c, commands[0][0]));
+      }
+      reply.reset(static_cast<redisReply*>(raw));
+    }
+    return replies;
+  }
+
+  status io_failure(const connection& c, std::string_view what) const {
+    const bool timed_out =
+        c.context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return {timed_out ? errc::timeout : errc::connection,
+            fmt::format("gencache: {} {} on {}: {}", what, timed_out ? "timed out" : "failed",
+                        location_, timed_out ? "no answer in time" : c.context->errstr)};
+  }
+
   /// One command on a connection. A failed connection trips the breaker.
   result<reply_ptr> command(connection& c, std::span<const std::string_view> args) {
-    boost::container::small_vector<const char*, 8> argv;
-    boost::container::small_vector<std::size_t, 8> lengths;
-    for (const std::string_view a : args) {
-      argv.push_back(a.data());
-      lengths.push_back(a.size());
-    }
-    errno = 0;
-    auto* raw = static_cast<redisReply*>(redisCommandArgv(
-        c.context.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()));
-    if (raw == nullptr) {
-      const bool timed_out =
-          c.context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-      return trip(status(
-          timed_out ? errc::timeout : errc::connection,
-          fmt::format("gencache: {} {} on {}: {}", args[0], timed_out ? "timed out" : "failed",
-                      location_, timed_out ? "no answer in time" : c.context->errstr)));
-    }
-    return reply_ptr(raw);
+    auto r = pipeline<1>(c, {args});
+    if (!r) return r.error();
+    return std::move(r.value()[0]);
   }
 
   /// One command on a pooled connection; a connection that failed is not reused.
@@ -258,17 +307,20 @@ class redis_backend final : public remote_backend {
     return r;
   }
 
-  result<reply_ptr> run_script(script_id id, std::span<const std::string> keys,
-                               std::string_view first_arg, std::span<const std::string> args) {
+  /// EVALSHA of script `id` with KEYS = `keys` and ARGV = {fresh, extra...}.
+  template <std::convertible_to<std::string_view>... Extra>
+  result<reply_ptr> run_script(script_id id, std::span<const std::string> keys, std::uint64_t fresh,
+                               Extra... extra) {
     auto lease = acquire();
     if (!lease) return lease.error();
     connection& c = **lease.value();
-    const std::string count = std::to_string(keys.size());
-    boost::container::small_vector<std::string_view, 16> argv = {"EVALSHA", c.script_sha[id],
-                                                                 count};
+    const auto count = fmt::format_int(keys.size());
+    const auto fresh_text = fmt::format_int(fresh);
+    boost::container::small_vector<std::string_view, 16> argv = {
+        "EVALSHA", c.script_sha[id], std::string_view(count.data(), count.size())};
     for (const auto& k : keys) argv.push_back(k);
-    if (id == get_current_generations_script) argv.push_back(first_arg);
-    for (const auto& a : args) argv.push_back(a);
+    argv.push_back({fresh_text.data(), fresh_text.size()});
+    (argv.push_back(std::string_view(extra)), ...);
     for (int attempt = 0;; ++attempt) {
       argv[1] = c.script_sha[id];
       auto r = command(c, argv);

@@ -7,9 +7,11 @@
 ///
 /// - Binary protocol; a pool of servers with consistent hashing (ketama), so adding servers
 ///   is the scale-out path and losing one moves only its keys.
-/// - A key's generation counters are read with one multi-get; the value with one more get
-///   (two round trips; one with `remote_store_options::generation_cache_window`). A missing
-///   counter is created, and a bump done, by one atomic increment-with-initial on the server.
+/// - A generational get is one multi-get of the key's generation counters and of the name
+///   their last seen values give; the value is kept only if the counters still hold those
+///   values. The first read of a counter, or a stale guess, costs a multi-get of the counters
+///   and then a get of the value. A missing counter is created, and a bump done, by one
+///   atomic increment-with-initial on the server.
 /// - A server that fails (refused, reset, timed out) is ejected from the ring at once and
 ///   retried after `retry_after`; meanwhile its keys go to the others.
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
