@@ -15,20 +15,21 @@
 
 namespace bench {
 
+template <class Value = std::uint64_t>
 class naive_port {
  public:
   explicit naive_port(std::size_t capacity) : capacity_(capacity) {}
 
-  std::optional<std::uint64_t> get(const std::string& key) {
+  std::optional<Value> get(const std::string& key) {
     std::lock_guard lock(mutex_);
     const auto it = map_.find(key);
     if (it == map_.end()) return std::nullopt;
     lru_.splice(lru_.begin(), lru_, it->second.position);
     return it->second.value;
   }
-  void set(const std::string& key, std::uint64_t value) {
+  void set(const std::string& key, Value value) {
     std::lock_guard lock(mutex_);
-    set_locked(key, value);
+    set_locked(key, {}, std::move(value));
   }
   /// The generation's counter, created from the clock if absent (as the seed does).
   std::uint64_t generation(const std::string& name) {
@@ -36,32 +37,40 @@ class naive_port {
     const auto it = map_.find(name);
     if (it != map_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.position);
-      return it->second.value;
+      return it->second.counter;
     }
     const auto now =
         static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-    set_locked(name, now);
+    set_locked(name, now, {});
     return now;
   }
   void invalidate(const std::string& name) {
     std::lock_guard lock(mutex_);
     const auto it = map_.find(name);
-    set_locked(name, it == map_.end() ? 1 : it->second.value + 1);
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    set_locked(name, it == map_.end() ? now : it->second.counter + 1, {});
+  }
+  [[nodiscard]] std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return map_.size();
   }
 
  private:
   struct entry {
-    std::uint64_t value;
+    std::uint64_t counter;  // a generation's entry
+    Value value;            // a cached value's entry
     std::list<std::string>::iterator position;
   };
-  void set_locked(const std::string& key, std::uint64_t value) {
+  void set_locked(const std::string& key, std::uint64_t counter, Value value) {
     if (const auto it = map_.find(key); it != map_.end()) {
-      it->second.value = value;
+      it->second.counter = counter;
+      it->second.value = std::move(value);
       lru_.splice(lru_.begin(), lru_, it->second.position);
       return;
     }
     lru_.push_front(key);
-    map_.emplace(key, entry{value, lru_.begin()});
+    map_.emplace(key, entry{counter, std::move(value), lru_.begin()});
     if (map_.size() > capacity_) {
       map_.erase(lru_.back());
       lru_.pop_back();
@@ -77,7 +86,7 @@ class naive_port {
 /// A memoized call through the naive port: read both generations, format the key the way
 /// the seed does ("[cached]module.func:line(args){fields} gens"), look it up.
 template <class Compute>
-std::uint64_t naive_memoized_call(naive_port& port, int user_id, int page, Compute&& compute) {
+std::uint64_t naive_memoized_call(naive_port<>& port, int user_id, int page, Compute&& compute) {
   const std::uint64_t project = port.generation("project");
   const std::uint64_t nav = port.generation(fmt::format("nav_portal:{}", user_id));
   const std::string key = fmt::format(

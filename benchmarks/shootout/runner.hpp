@@ -1,0 +1,51 @@
+#pragma once
+// Runs the workload against one target with N threads: warm-up, then measurement.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "histogram.hpp"
+#include "targets.hpp"
+#include "workload.hpp"
+
+namespace shootout {
+
+struct run_result {
+  std::string store;
+  unsigned threads = 0;
+  double seconds = 0;  ///< measured time
+  std::uint64_t ops = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t writes = 0;
+  std::uint64_t invalidations = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t errors = 0;
+  histogram latency;  ///< sampled: every options::sample_every-th operation
+  std::optional<std::uint64_t> entries;
+  std::optional<std::uint64_t> accounted_bytes;  ///< what the store counts (memory store)
+  std::optional<std::uint64_t> heap_bytes;       ///< malloc'd bytes held, in-process stores
+
+  [[nodiscard]] double ops_per_second() const {
+    return seconds > 0 ? static_cast<double>(ops) / seconds : 0;
+  }
+  [[nodiscard]] double hit_ratio() const {
+    return hits + misses == 0 ? 0 : static_cast<double>(hits) / static_cast<double>(hits + misses);
+  }
+};
+
+/// Reports the fraction of a run done, in [0, 1], with what runs.
+using progress_fn = std::function<void(const std::string& what, double done)>;
+
+/// The per-thread operation streams of a run, made once and shared by every store.
+using streams = std::vector<std::vector<operation>>;
+[[nodiscard]] streams make_streams(const options& o, unsigned threads);
+
+/// Makes the store's target (see make_target; its exceptions pass through), warms it up
+/// and measures it.
+[[nodiscard]] run_result run(const std::string& store, const options& o, unsigned threads,
+                             const streams& ops, const progress_fn& progress = {});
+
+}  // namespace shootout

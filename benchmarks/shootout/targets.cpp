@@ -1,0 +1,246 @@
+#include "targets.hpp"
+
+#include <atomic>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+#define TBB_PREVIEW_CONCURRENT_LRU_CACHE 1
+#include <tbb/concurrent_lru_cache.h>
+
+#include <fmt/format.h>
+#include <gencache/gencache.hpp>
+#include <gencache/memcached_store.hpp>
+#include <gencache/redis_store.hpp>
+
+#include "../naive_port.hpp"
+
+namespace shootout {
+
+std::string compute_value(const item& it, std::size_t size) {
+  std::string value(size, static_cast<char>('a' + it.id % 26));
+  std::memcpy(value.data(), &it.id, std::min(size, sizeof it.id));
+  return value;
+}
+
+namespace {
+
+/// Entries the peers may hold: they bound entries only, so a byte capacity is converted
+/// with a nominal 128 bytes of key and bookkeeping per entry.
+std::size_t entry_capacity(const options& o) {
+  if (o.capacity_entries != 0) return o.capacity_entries;
+  if (o.capacity_bytes != 0)
+    return std::max<std::size_t>(1, o.capacity_bytes / (o.value_size + 128));
+  return std::size_t{1} << 40;
+}
+
+struct compute_fn {
+  std::size_t size;
+  std::string operator()(const item& it) const { return compute_value(it, size); }
+};
+
+template <class Store>
+auto make_memo(gencache::basic_cache<Store>& cache, std::size_t size) {
+  return gencache::memoized(cache, compute_fn{size}, "bench",
+                            gencache::gen("bench:user", &item::user),
+                            gencache::memoize_options{.name = "bench.compute"});
+}
+
+// gencache itself, over any of its stores.
+template <class Store>
+class gencache_target final : public target {
+ public:
+  gencache_target(std::string name, std::shared_ptr<Store> store, std::size_t value_size)
+      : name_(std::move(name)), cache_(std::move(store)), memo_(make_memo(cache_, value_size)) {}
+
+  [[nodiscard]] std::string_view name() const override { return name_; }
+  [[nodiscard]] bool in_process() const override {
+    return std::is_same_v<Store, gencache::memory_store>;
+  }
+  std::string read(const item& it) override { return memo_(it); }
+  void write(const item& it) override { memo_.refresh(it); }
+  bool invalidate_user(std::uint32_t user) override {
+    try {
+      cache_.invalidate({"bench:user", user});
+      return true;
+    } catch (const gencache::store_error&) {
+      return false;  // counted by the store
+    }
+  }
+  [[nodiscard]] target_counts counts() const override {
+    const auto memo = memo_.stats();
+    const auto store = cache_.stats();
+    target_counts c;
+    c.hits = memo.hits;
+    c.misses = memo.misses;
+    c.errors = store.errors + memo.errors;
+    if (in_process()) {
+      c.entries = store.entries;
+      c.bytes = store.bytes;
+    }
+    return c;
+  }
+
+ private:
+  std::string name_;
+  gencache::basic_cache<Store> cache_;
+  decltype(make_memo(std::declval<gencache::basic_cache<Store>&>(), 0)) memo_;
+};
+
+// The naive port (benchmarks/naive_port.hpp): one mutex, std::unordered_map of fmt-formatted
+// keys, std::list LRU, generation counters as entries looked up by name on every call.
+class naive_target final : public target {
+ public:
+  naive_target(const options& o) : port_(entry_capacity(o)), value_size_(o.value_size) {}
+
+  [[nodiscard]] std::string_view name() const override { return "naive"; }
+  [[nodiscard]] bool in_process() const override { return true; }
+  std::string read(const item& it) override {
+    const std::string key = key_of(it);
+    if (auto hit = port_.get(key)) {
+      hits_.increment();
+      return std::move(*hit);
+    }
+    misses_.increment();
+    std::string value = compute_value(it, value_size_);
+    port_.set(key, value);
+    return value;
+  }
+  void write(const item& it) override { port_.set(key_of(it), compute_value(it, value_size_)); }
+  bool invalidate_user(std::uint32_t user) override {
+    port_.invalidate(fmt::format("bench:user:{}", user));
+    return true;
+  }
+  [[nodiscard]] target_counts counts() const override {
+    target_counts c;
+    c.hits = hits_.load();
+    c.misses = misses_.load();
+    c.entries = port_.size();
+    return c;
+  }
+
+ private:
+  std::string key_of(const item& it) {
+    const std::uint64_t catalog = port_.generation("bench");
+    const std::uint64_t user = port_.generation(fmt::format("bench:user:{}", it.user));
+    return fmt::format("[cached]bench.compute({{'id': {}, 'user': {}}}) bench:{} bench:user:{}",
+                       it.id, it.user, catalog, user);
+  }
+
+  mutable bench::naive_port<std::string> port_;
+  std::size_t value_size_;
+  gencache::detail::striped_counter hits_, misses_;
+};
+
+// tbb::concurrent_lru_cache: values are made by the cache's own function on a miss, and it
+// has no set or erase. Generations are entries too, as in the naive port: a counter cell
+// that an invalidation increments in place; an evicted counter comes back from the clock.
+class tbb_target final : public target {
+  struct value {
+    std::shared_ptr<std::atomic<std::uint64_t>> counter;
+    std::string payload;
+  };
+  using cache_type =
+      tbb::concurrent_lru_cache<std::string, value, std::function<value(std::string)>>;
+
+ public:
+  tbb_target(const options& o)
+      : value_size_(o.value_size),
+        cache_([this](std::string key) { return make(key); }, entry_capacity(o)) {}
+
+  [[nodiscard]] std::string_view name() const override { return "tbb-lru"; }
+  [[nodiscard]] bool in_process() const override { return true; }
+  std::string read(const item& it) override {
+    reads_.increment();
+    const std::uint64_t catalog = cache_["g:bench"].value().counter->load();
+    const std::uint64_t user =
+        cache_[fmt::format("g:bench:user:{}", it.user)].value().counter->load();
+    auto handle = cache_[fmt::format("k:{}:{}:{}:{}", it.id, it.user, catalog, user)];
+    return handle.value().payload;
+  }
+  void write(const item& it) override { (void)read(it); }
+  bool invalidate_user(std::uint32_t user) override {
+    cache_[fmt::format("g:bench:user:{}", user)].value().counter->fetch_add(1);
+    return true;
+  }
+  [[nodiscard]] target_counts counts() const override {
+    const std::uint64_t misses = misses_.load();
+    target_counts c;
+    c.hits = reads_.load() - misses;
+    c.misses = misses;
+    return c;
+  }
+
+ private:
+  value make(const std::string& key) {
+    if (key.starts_with("g:")) {
+      const auto now =
+          static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+      return {std::make_shared<std::atomic<std::uint64_t>>(now), {}};
+    }
+    misses_.increment();
+    item it{};
+    const char* p = key.data() + 2;  // "k:<id>:<user>:…"
+    p = std::from_chars(p, key.data() + key.size(), it.id).ptr + 1;
+    std::from_chars(p, key.data() + key.size(), it.user);
+    return {nullptr, compute_value(it, value_size_)};
+  }
+
+  std::size_t value_size_;
+  gencache::detail::striped_counter reads_, misses_;
+  cache_type cache_;
+};
+
+template <class Store>
+std::unique_ptr<target> remote_target(const std::string& url, std::shared_ptr<Store> store,
+                                      std::size_t value_size) {
+  // A server that does not answer is found here, not in the middle of a measurement.
+  gencache::basic_cache<Store> probe(store);
+  if (const auto s = probe.set(probe.key({}, "gencache-bench probe"), std::string("ok")); !s.ok()) {
+    throw std::runtime_error(fmt::format("{}: unreachable: {}", url, s.message()));
+  }
+  return std::make_unique<gencache_target<Store>>(url, std::move(store), value_size);
+}
+
+std::string unique_prefix() {
+  return fmt::format("gencache-bench:{}:",
+                     std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+}  // namespace
+
+void check_store_name(const std::string& store) {
+  if (store == "memory" || store == "naive" || store == "tbb-lru") return;
+  if (store.starts_with("redis://")) {
+    (void)gencache::parse_redis_url(store);
+    return;
+  }
+  if (store.starts_with("memcached://")) {
+    (void)gencache::parse_memcached_url(store);
+    return;
+  }
+  throw std::invalid_argument(
+      fmt::format("unknown store '{}': use memory, naive, tbb-lru, redis://host:port or "
+                  "memcached://host:port[,host:port...]",
+                  store));
+}
+
+std::unique_ptr<target> make_target(const std::string& store, const options& o) {
+  check_store_name(store);
+  if (store == "memory") {
+    gencache::memory_store_options m;
+    if (o.capacity_entries != 0) m.max_entries = o.capacity_entries;
+    if (o.capacity_bytes != 0) m.max_bytes = o.capacity_bytes;
+    return std::make_unique<gencache_target<gencache::memory_store>>(
+        "memory", std::make_shared<gencache::memory_store>(m), o.value_size);
+  }
+  if (store == "naive") return std::make_unique<naive_target>(o);
+  if (store == "tbb-lru") return std::make_unique<tbb_target>(o);
+  const gencache::remote_store_options remote{.prefix = unique_prefix()};
+  if (store.starts_with("redis://")) {
+    return remote_target(store, gencache::make_redis_store(store, {}, remote), o.value_size);
+  }
+  return remote_target(store, gencache::make_memcached_store(store, {}, remote), o.value_size);
+}
+
+}  // namespace shootout

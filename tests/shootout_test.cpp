@@ -1,0 +1,212 @@
+// The shoot-out's parts (benchmarks/shootout): histogram, Zipf sampler, streams, command
+// line, and short runs over every in-process store. Its exit codes and files are checked
+// end to end by tests/shootout_cli.cmake.
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include "cli.hpp"
+#include "histogram.hpp"
+#include "report.hpp"
+#include "runner.hpp"
+#include "workload.hpp"
+
+namespace {
+
+std::variant<shootout::options, shootout::cli_exit> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "gencache-bench");
+  return shootout::parse_command_line(static_cast<int>(args.size()), args.data());
+}
+
+std::string error_of(std::vector<const char*> args) {
+  auto r = parse(std::move(args));
+  REQUIRE(std::holds_alternative<shootout::cli_exit>(r));
+  const auto& e = std::get<shootout::cli_exit>(r);
+  CHECK(e.status == 2);
+  CHECK(e.message.find('\n') == std::string::npos);  // one line
+  return e.message;
+}
+
+}  // namespace
+
+TEST_CASE("shootout: the histogram's percentiles are within a bucket of the truth",
+          "[shootout][histogram]") {
+  shootout::histogram h;
+  for (std::uint64_t v = 1; v <= 100'000; ++v) h.record(v);
+  CHECK(h.count() == 100'000);
+  CHECK(h.max() == 100'000);
+  for (const double q : {0.5, 0.9, 0.99, 0.999}) {
+    const double truth = q * 100'000;
+    CHECK(std::abs(static_cast<double>(h.percentile(q)) - truth) <= truth / 16);
+  }
+  // Small values are exact; every value lands in a bucket that holds it.
+  shootout::histogram small;
+  small.record(3);
+  CHECK(small.percentile(0.5) == 3);
+  for (const std::uint64_t v : {0ull, 15ull, 16ull, 17ull, 1000ull, 123456789ull, 1ull << 39}) {
+    const int i = shootout::histogram::index_of(v);
+    CHECK(shootout::histogram::lower_bound_of(i) <= v);
+    CHECK(v < shootout::histogram::upper_bound_of(i));
+  }
+  shootout::histogram merged;
+  merged.merge(h);
+  merged.merge(small);
+  CHECK(merged.count() == 100'001);
+}
+
+TEST_CASE("shootout: Zipf ranks follow k^-s", "[shootout][workload]") {
+  constexpr std::uint64_t n = 1000;
+  constexpr int draws = 200'000;
+  shootout::zipf_distribution zipf(n, 0.99);
+  std::mt19937_64 random(7);
+  std::vector<int> counts(n + 1, 0);
+  int out_of_range = 0;
+  for (int i = 0; i < draws; ++i) {
+    const auto k = zipf(random);
+    if (k < 1 || k > n) {
+      ++out_of_range;
+    } else {
+      ++counts[k];
+    }
+  }
+  CHECK(out_of_range == 0);
+  double norm = 0;
+  for (std::uint64_t k = 1; k <= n; ++k) norm += std::pow(static_cast<double>(k), -0.99);
+  for (const std::uint64_t k : {1u, 2u, 10u, 100u}) {
+    const double expected = draws * std::pow(static_cast<double>(k), -0.99) / norm;
+    // Over 5 standard deviations away would be a broken sampler, not bad luck.
+    CHECK(std::abs(counts[k] - expected) < 5 * std::sqrt(expected));
+  }
+}
+
+TEST_CASE("shootout: streams honour the read ratio, and scans read cold keys",
+          "[shootout][workload]") {
+  shootout::options o;
+  o.keys = 1000;
+  o.read_ratio = 0.75;
+  const auto stream = shootout::make_stream(o, 0, 100'000);
+  REQUIRE(stream.size() == 100'000);
+  std::size_t writes = 0;
+  std::size_t outside = 0;
+  for (const auto& op : stream) {
+    writes += op.write ? 1 : 0;
+    outside += op.key < o.keys ? 0 : 1;
+  }
+  CHECK(outside == 0);
+  CHECK(std::abs(static_cast<double>(writes) / 100'000 - 0.25) < 0.01);
+  CHECK(shootout::make_stream(o, 0, 1000)[17].key == stream[17].key);  // seeded
+
+  o.workload = shootout::workload_kind::scan_mix;
+  const auto mixed = shootout::make_stream(o, 1, 10'000);
+  std::size_t cold = 0;
+  for (const auto& op : mixed) cold += op.key >= o.keys ? 1 : 0;
+  CHECK(cold == 1000);  // L = 100 cold reads after every 900 Zipf operations
+}
+
+TEST_CASE("shootout: the command line has defaults and reads every option", "[shootout][cli]") {
+  auto defaults = parse({});
+  REQUIRE(std::holds_alternative<shootout::options>(defaults));
+  const auto& d = std::get<shootout::options>(defaults);
+  CHECK(d.stores.size() >= 3);
+  CHECK(d.stores[0] == "memory");
+  CHECK(d.threads == std::vector<unsigned>{1, 2});
+  CHECK(d.capacity_entries == d.keys / 2);
+
+  auto given =
+      parse({"--store",      "memory", "--store",           "naive", "--workload",   "scan-mix",
+             "--keys",       "5000",   "--zipf-s",          "1.2",   "--value-size", "64",
+             "--read-ratio", "0.5",    "--invalidate-rate", "10",    "--threads",    "1,2,4",
+             "--ops",        "1000",   "--capacity",        "64MiB", "--seed",       "9",
+             "--json",       "a.json", "--chart",           "a.svg"});
+  REQUIRE(std::holds_alternative<shootout::options>(given));
+  const auto& o = std::get<shootout::options>(given);
+  CHECK(o.stores == std::vector<std::string>{"memory", "naive"});
+  CHECK(o.workload == shootout::workload_kind::scan_mix);
+  CHECK(o.keys == 5000);
+  CHECK(o.zipf_s == 1.2);
+  CHECK(o.value_size == 64);
+  CHECK(o.read_ratio == 0.5);
+  CHECK(o.invalidate_rate == 10);
+  CHECK(o.threads == std::vector<unsigned>{1, 2, 4});
+  CHECK(o.ops == 1000u);
+  CHECK(o.capacity_bytes == 64u << 20);
+  CHECK(o.capacity_entries == 0);
+  CHECK(o.seed == 9);
+  CHECK(o.json_file == "a.json");
+  CHECK(o.chart_file == "a.svg");
+
+  auto help = parse({"--help"});
+  REQUIRE(std::holds_alternative<shootout::cli_exit>(help));
+  CHECK(std::get<shootout::cli_exit>(help).status == 0);
+  CHECK_THAT(std::get<shootout::cli_exit>(help).message, Catch::Contains("--invalidate-rate"));
+}
+
+TEST_CASE("shootout: bad options are one clear line and status 2", "[shootout][cli]") {
+  CHECK_THAT(error_of({"--store", "mongodb://x"}), Catch::Contains("unknown store 'mongodb://x'"));
+  CHECK_THAT(error_of({"--store", "redis://host:99999"}), Catch::Contains("99999"));
+  CHECK_THAT(error_of({"--keys", "0"}), Catch::Contains("--keys"));
+  CHECK_THAT(error_of({"--read-ratio", "1.5"}), Catch::Contains("--read-ratio"));
+  CHECK_THAT(error_of({"--read-ratio", "-0.1"}), Catch::Contains("--read-ratio"));
+  CHECK_THAT(error_of({"--threads", "0"}), Catch::Contains("--threads"));
+  CHECK_THAT(error_of({"--workload", "zipfian"}), Catch::Contains("--workload"));
+  CHECK_THAT(error_of({"--capacity", "12 parsecs"}), Catch::Contains("--capacity"));
+  CHECK_THAT(error_of({"--capacity", "0"}), Catch::Contains("--capacity"));
+  CHECK_THAT(error_of({"--duration", "1", "--ops", "5"}), Catch::Contains("excludes"));
+  CHECK_THAT(error_of({"--no-such-option"}), Catch::Contains("--no-such-option"));
+}
+
+TEST_CASE("shootout: every in-process store runs the workload and reports its figures",
+          "[shootout][run]") {
+  shootout::options o;
+  o.keys = 2000;
+  o.capacity_entries = 1000;
+  o.ops = 20'000;
+  o.invalidate_rate = 0;
+  o.threads = {2};
+  o.stores = {"memory", "naive", "tbb-lru"};
+  const auto streams = shootout::make_streams(o, 2);
+  std::vector<shootout::run_result> results;
+  for (const auto& store : o.stores) {
+    results.push_back(shootout::run(store, o, 2, streams));
+    const auto& r = results.back();
+    INFO(store);
+    CHECK(r.ops == 20'000);
+    CHECK(r.reads + r.writes == r.ops);
+    CHECK(r.hits > 0);
+    CHECK(r.misses > 0);  // 1000 entries cannot hold 2000 keys
+    CHECK(r.hit_ratio() < 1);
+    CHECK(r.errors == 0);
+    CHECK(r.latency.count() == r.ops / o.sample_every);
+    CHECK(r.heap_bytes.has_value());
+  }
+  CHECK(results[0].entries <= 1000u);  // the memory store held its bound
+
+  const auto json = boost::json::parse(
+      shootout::to_json(results, o, shootout::this_machine(), "2026-11-25T00:00:00Z"));
+  CHECK(json.at("results").as_array().size() == 3);
+  CHECK(json.at("results").at(1).at("store").as_string() == "naive");
+  CHECK(json.at("options").at("keys").to_number<int>() == 2000);
+  CHECK(json.at("machine").at("cores").to_number<int>() > 0);
+  CHECK(json.at("date").as_string() == "2026-11-25T00:00:00Z");
+
+  const std::string svg = shootout::to_svg(results, o);
+  CHECK(svg.starts_with("<svg"));
+  CHECK(svg.ends_with("</svg>\n"));
+  CHECK_THAT(svg, Catch::Contains(">tbb-lru<"));
+
+  const std::string table = shootout::format_table(results);
+  CHECK_THAT(table, Catch::Contains("naive"));
+  CHECK(std::count(table.begin(), table.end(), '\n') == 4);
+}
+
+TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootout][run]") {
+  shootout::options o;
+  o.ops = 100;
+  const auto streams = shootout::make_streams(o, 1);
+  CHECK_THROWS_WITH(shootout::run("redis://127.0.0.1:1", o, 1, streams),
+                    Catch::Contains("redis://127.0.0.1:1: unreachable"));
+}
