@@ -203,14 +203,7 @@ class renderer {
   bool floating() {
     U bits = 0;
     if (!in_.fixed(bits)) return false;
-    const auto v = std::bit_cast<F>(bits);
-    const auto start = out_.size();
-    if (v != v) {
-      out_ += "nan";
-    } else {
-      fmt::format_to(std::back_inserter(out_), "{}", v);
-      if (out_.find_first_of(".en", start) == std::string::npos) out_ += ".0";
-    }
+    detail::append_float_text(out_, std::bit_cast<F>(bits));
     return true;
   }
   bool wrapped(std::string_view open, std::string_view close, int parts, int depth) {

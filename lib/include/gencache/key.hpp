@@ -271,6 +271,19 @@ class binary_sink {
   key_bytes& out_;
 };
 
+/// A float as key text: every NaN as "nan", and always visibly a float (1.0 must not read
+/// as the integer 1). Shared by the text sink and render_key_bytes.
+template <std::floating_point F>
+void append_float_text(std::string& out, F v) {
+  const auto start = out.size();
+  if (v != v) {
+    out += "nan";
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", v);
+    if (out.find_first_of(".en", start) == std::string::npos) out += ".0";
+  }
+}
+
 /// Text sink: the readable rendering, fmt-formatted and escaped.
 class text_sink {
  public:
@@ -291,14 +304,7 @@ class text_sink {
   }
   template <std::floating_point F>
   void floating(F v) {
-    const auto start = out_.size();
-    if (v != v) {
-      out_ += "nan";
-    } else {
-      fmt::format_to(std::back_inserter(out_), "{}", v);
-      // Keep floats visibly floats: 1.0 must not read as the integer 1.
-      if (out_.find_first_of(".en", start) == std::string::npos) out_ += ".0";
-    }
+    append_float_text(out_, v);
   }
   void string(std::string_view s) { fmt::format_to(std::back_inserter(out_), "{:?}", s); }
   void null_string() { out_ += "nullptr"; }

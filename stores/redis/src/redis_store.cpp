@@ -20,32 +20,27 @@ namespace gencache {
 
 namespace {
 
-// KEYS: generation counters. ARGV[1]: the value of a counter that is missing (it is created).
-constexpr std::string_view read_script = R"lua(
-local out = redis.call('MGET', unpack(KEYS))
-for i = 1, #KEYS do
-  if not out[i] then
-    out[i] = ARGV[1]
-    redis.call('SET', KEYS[i], ARGV[1])
-  end
-end
-return out
-)lua";
+// KEYS: generation counters. ARGV[1]: the value of a counter that is missing (it is
+// created). Leaves their values in `gens`, as strings: Lua numbers are doubles and would
+// round them.
+#define GENCACHE_READ_COUNTERS_LUA                  \
+  "local gens = redis.call('MGET', unpack(KEYS))\n" \
+  "for i = 1, #KEYS do\n"                           \
+  "  if not gens[i] then\n"                         \
+  "    gens[i] = ARGV[1]\n"                         \
+  "    redis.call('SET', KEYS[i], ARGV[1])\n"       \
+  "  end\n"                                         \
+  "end\n"
 
-// As read_script, then GET ARGV[2] .. '@' .. value for each counter; the value comes first
-// in the reply. Values stay strings: Lua numbers are doubles and would round them.
-constexpr std::string_view get_current_script = R"lua(
-local gens = redis.call('MGET', unpack(KEYS))
-for i = 1, #KEYS do
-  if not gens[i] then
-    gens[i] = ARGV[1]
-    redis.call('SET', KEYS[i], ARGV[1])
-  end
-end
-local value = redis.call('GET', ARGV[2] .. '@' .. table.concat(gens, '@'))
-table.insert(gens, 1, value)
-return gens
-)lua";
+constexpr std::string_view read_script = GENCACHE_READ_COUNTERS_LUA "return gens\n";
+
+// The counters as read_script, then GET ARGV[2] .. '@' .. value for each counter; the
+// value comes first in the reply.
+constexpr std::string_view get_current_script = GENCACHE_READ_COUNTERS_LUA
+    "local value = redis.call('GET', ARGV[2] .. '@' .. table.concat(gens, '@'))\n"
+    "table.insert(gens, 1, value)\n"
+    "return gens\n";
+#undef GENCACHE_READ_COUNTERS_LUA
 
 // KEYS[1]: a counter. ARGV[1]: its value if it has none. INCR keeps 64-bit integers exact;
 // the value goes back as a string for the same reason.
