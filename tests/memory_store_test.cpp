@@ -1,3 +1,4 @@
+#include <bit>
 #include <list>
 #include <map>
 #include <memory>
@@ -186,6 +187,17 @@ TEST_CASE("memory_store: bad options and ttls are rejected with the bad value",
   CHECK_THROWS_WITH(store.set(test_key("k"), 1, 0s), Catch::Contains("ttl must be positive"));
   CHECK_THROWS_AS(store.set(test_key("k"), 1, -5ms), std::invalid_argument);
   CHECK_FALSE(store.peek<int>(test_key("k")));
+}
+
+TEST_CASE("memory_store: the default shard count leaves every shard a useful share",
+          "[memory_store]") {
+  const memory_store large;
+  CHECK(std::has_single_bit(large.shard_count()));
+  CHECK(large.shard_count() >= 32);  // many more than threads: a hot set contends less
+  CHECK(memory_store({.max_entries = 64 * 4}).shard_count() <= 4);
+  CHECK(memory_store({.max_bytes = std::size_t{2} << 20}).shard_count() <= 2);
+  CHECK(memory_store({.max_generations = 2}).shard_count() <= 2);
+  CHECK(memory_store({.max_entries = 1}).shard_count() == 1);
 }
 
 TEST_CASE("memory_store: erase and clear remove entries", "[memory_store]") {

@@ -101,6 +101,11 @@ struct memoize_stats {
   std::uint64_t waits = 0;       ///< misses that waited for another thread's computation
   std::uint64_t errors = 0;      ///< results the store refused (e.g. too large)
   std::uint64_t exceptions = 0;  ///< computations that threw
+
+  [[nodiscard]] double hit_ratio() const noexcept {
+    const auto calls = hits + misses;
+    return calls == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(calls);
+  }
 };
 
 namespace detail {

@@ -21,9 +21,17 @@ std::size_t choose_shards(const memory_store_options& o) {
     }
     return o.shards;
   }
+  // Many more shards than threads: on a Zipf hot set two threads on one shard bounce its
+  // lock's cache line, and 8 shards made 2 threads slower than 1 (docs/benchmarks.md,
+  // BM_MemoryStore_ZipfGet). Fewer when the bounds are small, so that every shard still
+  // holds a useful LRU (64 entries) and a large value (1 MiB).
   const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  return std::min(std::bit_ceil(4 * threads),
-                  std::bit_floor(std::max<std::size_t>(o.max_entries, 1)));
+  std::size_t shards = std::bit_ceil(32 * threads);
+  while (shards > 1 && (o.max_entries / shards < 64 || o.max_bytes / shards < (1u << 20) ||
+                        o.max_generations < shards)) {
+    shards /= 2;
+  }
+  return shards;
 }
 
 void destroy_generation(detail::generation_node* node) noexcept {

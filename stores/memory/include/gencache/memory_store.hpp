@@ -58,8 +58,9 @@ struct memory_store_options {
   /// Bound on accounted bytes (keys + values + `memory_store::entry_overhead` per entry),
   /// shared equally by the shards. A value heavier than one shard's share is rejected.
   std::size_t max_bytes = std::size_t{256} << 20;
-  /// Number of lock shards, a power of two; 0 picks 4 × hardware threads (rounded up to a
-  /// power of two, and down to at most max_entries).
+  /// Number of lock shards, a power of two; 0 picks 32 × hardware threads (rounded up to a
+  /// power of two), halved while a shard would hold fewer than 64 entries, 1 MiB or one
+  /// generation counter.
   std::size_t shards = 0;
   /// Bound on generation counters that may be evicted (value-based ones and plain ones not
   /// pinned by a handle). An evicted counter comes back with a new value: its entries are

@@ -1,0 +1,47 @@
+#pragma once
+// What the micro-benchmarks share: the floor every hit is compared with, and Zipf hot sets.
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "shootout/workload.hpp"
+
+namespace bench {
+
+/// The floor (docs/benchmarks.md): a raw boost::unordered_flat_map find of a precomputed 64-bit
+/// key, over a hot set of `keys` entries (a power of two).
+inline void flat_map_floor(benchmark::State& state, std::size_t keys) {
+  boost::unordered_flat_map<std::uint64_t, std::uint64_t> map;
+  std::vector<std::uint64_t> order;
+  std::mt19937_64 rng(1);
+  for (std::size_t i = 0; i < keys; ++i) {
+    order.push_back(rng());
+    map.emplace(order.back(), i);
+  }
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(map.find(order[i++ & (keys - 1)])->second);
+}
+
+/// The multi-threaded cases' hot set: Zipf(0.99) over `zipf_keys` keys, as the shoot-out's
+/// default workload.
+inline constexpr std::uint32_t zipf_keys = 100'000;
+inline constexpr std::size_t zipf_stream_length = std::size_t{1} << 16;  // replayed in a loop
+
+/// Keys 0..zipf_keys-1 drawn from Zipf(0.99) for the thread `index`. Ranks are spread over
+/// the key space by a fixed permutation, so hot keys do not share a store shard by accident.
+inline std::vector<std::uint32_t> zipf_stream(int index) {
+  std::vector<std::uint32_t> permutation(zipf_keys);
+  for (std::uint32_t k = 0; k < zipf_keys; ++k) permutation[k] = k;
+  std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(7));
+  shootout::zipf_distribution zipf(zipf_keys, 0.99);
+  std::mt19937_64 rng(1000 + static_cast<std::uint64_t>(index));
+  std::vector<std::uint32_t> stream(zipf_stream_length);
+  for (auto& k : stream) k = permutation[zipf(rng) - 1];
+  return stream;
+}
+
+}  // namespace bench

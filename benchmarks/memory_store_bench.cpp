@@ -1,0 +1,187 @@
+// The memory store and the direct interface over it: single-thread costs against the floor,
+// and a Zipf hot set read by 1 and 2 threads (scaling and shard contention).
+//   build/release/benchmarks/microbench --benchmark_filter=BM_MemoryStore
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <gencache/gencache.hpp>
+
+#include "common.hpp"
+
+namespace {
+
+constexpr int key_count = 4096;  // a hot set that fits in cache, like a memoized hot path
+
+struct query {
+  int page;
+  int size;
+};
+
+std::vector<int> shuffled_indices() {
+  std::vector<int> v(key_count);
+  for (int i = 0; i < key_count; ++i) v[static_cast<std::size_t>(i)] = i;
+  std::shuffle(v.begin(), v.end(), std::mt19937(42));
+  return v;
+}
+
+// The floor: a raw boost::unordered_flat_map find of a precomputed 64-bit key.
+void BM_MemoryStore_FlatMapFloor(benchmark::State& state) {
+  bench::flat_map_floor(state, key_count);
+}
+BENCHMARK(BM_MemoryStore_FlatMapFloor);
+
+// The store alone: a hit with a prebuilt key (no key building, no generation reads).
+void BM_MemoryStore_GetHitPrebuiltKey(benchmark::State& state) {
+  gencache::cache cache;
+  std::vector<gencache::cache_key> keys;
+  for (int i = 0; i < key_count; ++i) {
+    keys.push_back(cache.key({"nav"}, "header", query{i, 20}));
+    (void)cache.set(keys.back(), std::uint64_t(i));
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cache.get<std::uint64_t>(keys[i++ & (key_count - 1)]));
+  }
+}
+BENCHMARK(BM_MemoryStore_GetHitPrebuiltKey);
+
+// A direct get hit: one plain generation by name, one value-based generation, a string and
+// a 2-field struct as key parts, an 8-byte value.
+void BM_MemoryStore_CacheGetHit(benchmark::State& state) {
+  gencache::cache cache;
+  const auto order = shuffled_indices();
+  for (int i = 0; i < key_count; ++i) {
+    (void)cache.set({"nav", {"nav_portal:user_id", i % 64}}, std::uint64_t(i), "header",
+                    query{i, 20});
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const int k = order[i++ & (key_count - 1)];
+    benchmark::DoNotOptimize(
+        cache.get<std::uint64_t>({"nav", {"nav_portal:user_id", k % 64}}, "header", query{k, 20}));
+  }
+  state.counters["hit_ratio"] = cache.stats().hit_ratio();
+}
+BENCHMARK(BM_MemoryStore_CacheGetHit);
+
+// The same hit with the plain generation resolved once to a handle (one atomic load).
+void BM_MemoryStore_CacheGetHitHandle(benchmark::State& state) {
+  gencache::cache cache;
+  const auto nav = cache.generation("nav");
+  const auto order = shuffled_indices();
+  for (int i = 0; i < key_count; ++i) {
+    (void)cache.set({nav, {"nav_portal:user_id", i % 64}}, std::uint64_t(i), "header",
+                    query{i, 20});
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const int k = order[i++ & (key_count - 1)];
+    benchmark::DoNotOptimize(
+        cache.get<std::uint64_t>({nav, {"nav_portal:user_id", k % 64}}, "header", query{k, 20}));
+  }
+  state.counters["hit_ratio"] = cache.stats().hit_ratio();
+}
+BENCHMARK(BM_MemoryStore_CacheGetHitHandle);
+
+// A set that replaces an existing entry (the steady state of a warm cache).
+void BM_MemoryStore_CacheSet(benchmark::State& state) {
+  gencache::cache cache;
+  const auto order = shuffled_indices();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const int k = order[i++ & (key_count - 1)];
+    benchmark::DoNotOptimize(cache.set({"nav", {"nav_portal:user_id", k % 64}}, std::uint64_t(i),
+                                       "header", query{k, 20}));
+  }
+}
+BENCHMARK(BM_MemoryStore_CacheSet);
+
+// ---- Zipf hot set, 1 and 2 threads ---------------------------------------------------------
+
+// What 2 threads can gain at all on this machine: a shared, read-only flat map of 64-bit
+// keys read on the same Zipf streams. Nothing is written, so nothing is contended.
+boost::unordered_flat_map<std::uint64_t, std::uint64_t> shared_floor;
+
+void BM_MemoryStore_ZipfFloor(benchmark::State& state) {
+  if (state.thread_index() == 0) {
+    for (std::uint64_t k = 0; k < bench::zipf_keys; ++k)
+      shared_floor.emplace(k * 0x9E3779B97F4A7C15u, k);
+  }
+  const auto stream = bench::zipf_stream(state.thread_index());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const std::uint64_t k = stream[i++ & (bench::zipf_stream_length - 1)];
+    benchmark::DoNotOptimize(shared_floor.find(k * 0x9E3779B97F4A7C15u)->second);
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) shared_floor.clear();
+}
+BENCHMARK(BM_MemoryStore_ZipfFloor)->Threads(1)->Threads(2)->UseRealTime();
+
+// One store shared by the threads of a case. Thread 0 builds it before the timed loop and
+// drops it after; Google Benchmark holds every thread at a barrier on entering and leaving
+// the loop, so no thread sees it half-built or gone.
+struct zipf_store {
+  gencache::cache cache;
+  std::vector<gencache::cache_key> keys;
+
+  explicit zipf_store(std::size_t shards)
+      : cache(std::make_shared<gencache::memory_store>(
+            gencache::memory_store_options{.shards = shards})) {
+    keys.reserve(bench::zipf_keys);
+    for (std::uint32_t k = 0; k < bench::zipf_keys; ++k) {
+      keys.push_back(cache.key({"nav"}, "item", k));
+      (void)cache.set(keys.back(), std::uint64_t{k});
+    }
+  }
+};
+std::unique_ptr<zipf_store> shared_store;
+
+// Reads of prebuilt keys, all hits: the store's lookup, LRU promotion and shard locks.
+// `write_percent` of the operations replace the value instead. The argument is the shard
+// count (0: the default).
+void zipf_case(benchmark::State& state, unsigned write_percent) {
+  if (state.thread_index() == 0) {
+    shared_store = std::make_unique<zipf_store>(static_cast<std::size_t>(state.range(0)));
+  }
+  const auto stream = bench::zipf_stream(state.thread_index());
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& key = shared_store->keys[stream[i & (bench::zipf_stream_length - 1)]];
+    if (i % 100 < write_percent) {
+      benchmark::DoNotOptimize(shared_store->cache.set(key, std::uint64_t{i}));
+    } else {
+      benchmark::DoNotOptimize(shared_store->cache.get<std::uint64_t>(key));
+    }
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    state.counters["hit_ratio"] = shared_store->cache.stats().hit_ratio();
+    shared_store.reset();
+  }
+}
+
+void BM_MemoryStore_ZipfGet(benchmark::State& state) { zipf_case(state, 0); }
+BENCHMARK(BM_MemoryStore_ZipfGet)
+    ->ArgName("shards")
+    ->Arg(0)
+    ->Arg(8)
+    ->Arg(512)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+void BM_MemoryStore_ZipfMixed(benchmark::State& state) { zipf_case(state, 5); }
+BENCHMARK(BM_MemoryStore_ZipfMixed)
+    ->ArgName("shards")
+    ->Arg(0)
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+}  // namespace
