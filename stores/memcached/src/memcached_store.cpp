@@ -128,8 +128,8 @@ class memcached_backend final : public remote_backend {
     if (fetched.code() == errc::protocol) return fetched;
     if (!bad.ok()) return bad;
     // A counter not returned is missing, or on a server that failed: creating it goes to
-    // the same server, so a failure shows there. Racing creators agree: the increment is
-    // atomic and adds 0 to a counter that exists.
+    // the same server, so a failure shows there. Racing creators agree: adding 0 to a
+    // counter that exists reads it (see increment() for the race of two creators).
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (found[i]) continue;
       auto created = increment(m, keys[i], 0, fresh);
@@ -271,8 +271,14 @@ class memcached_backend final : public remote_backend {
   result<std::uint64_t> increment(memcached_st* m, std::string_view key, std::uint64_t by,
                                   std::uint64_t initial) {
     std::uint64_t value = 0;
-    const memcached_return_t rc =
-        memcached_increment_with_initial(m, key.data(), key.size(), by, initial, 0, &value);
+    memcached_return_t rc{};
+    // On a missing counter the server adds `initial`; when two clients race to create it, the
+    // loser's add fails with NOT_STORED although the counter now exists (found by
+    // tests/history_test.cpp). Incrementing again then finds it.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      rc = memcached_increment_with_initial(m, key.data(), key.size(), by, initial, 0, &value);
+      if (rc != MEMCACHED_NOTSTORED) break;
+    }
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "increment");
     if (value < 2 || value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return bad_counter(key, std::to_string(value));
@@ -281,8 +287,15 @@ class memcached_backend final : public remote_backend {
   }
 
   status failure(memcached_st* m, memcached_return_t rc, std::string_view what) const {
-    return {classify(rc), fmt::format("gencache: memcached {} on {}: {}", what, location_,
-                                      memcached_last_error_message(m))};
+    // The client's last error can be older than `rc` (a reply that is not an error to
+    // libmemcached, such as NOT_FOUND, leaves it alone), so both are said.
+    const std::string_view code = memcached_strerror(m, rc);
+    const std::string_view last = memcached_last_error_message(m);
+    return {
+        classify(rc),
+        last == code || last == "SUCCESS"
+            ? fmt::format("gencache: memcached {} on {}: {}", what, location_, code)
+            : fmt::format("gencache: memcached {} on {}: {} ({})", what, location_, code, last)};
   }
 
   status bad_counter(std::string_view key, std::string_view text) const {

@@ -1,0 +1,201 @@
+#pragma once
+// A concurrency history and its checker (tests/history_test.cpp). Threads record what they
+// did between two ticks of one logical clock; the checker then verifies, on the merged
+// history:
+//
+// - every value a read returned is one that a write (or a computation) really produced for
+//   that key: same slot, same user, same generation values;
+// - G1: no read returns a value stored under a generation value older than the value an
+//   invalidation produced, if that invalidation completed (its end tick) before the read
+//   began (its begin tick).
+//
+// Ticks come from one seq_cst counter, taken before an operation starts and after it returns,
+// so `a.end < b.begin` means that `a` returned before `b` began, in real time.
+//
+// Memoized values do not carry the generation values of their key (the function cannot see
+// them), so for them the checker verifies what G1 implies together with G3 (keys are built
+// before the computation starts): a memoized read that begins after an invalidation
+// completed returns a value whose computation began after that invalidation began.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace test::history {
+
+/// A direct write's value: the generation values of its key, and who wrote it.
+struct stamp {
+  std::uint64_t generation;       // of the plain generation "g"
+  std::uint64_t user_generation;  // of the value-based generation "h:user" for `user`
+  std::uint32_t slot;
+  std::uint32_t user;
+  std::uint64_t write_id;
+};
+
+/// A memoized value: which computation produced it.
+struct computed {
+  std::uint64_t compute_id;
+  std::uint32_t slot;
+  std::uint32_t user;
+};
+
+struct write_event {
+  stamp value;
+};
+struct compute_event {
+  std::uint64_t begin;
+  computed value;
+};
+struct read_event {
+  std::uint64_t begin, end;
+  std::uint32_t slot, user;
+  bool memoized;
+  std::optional<stamp> direct;   // what a direct get returned
+  std::optional<computed> memo;  // what a memoized call returned (always a value)
+};
+/// `generation` is 0 for the plain "g", 1 + user for "h:user".
+struct invalidate_event {
+  std::uint64_t begin, end;
+  std::uint32_t generation;
+  std::uint64_t new_value;
+};
+
+/// What one thread did; merged by `checker`.
+struct thread_log {
+  std::vector<write_event> writes;
+  std::vector<read_event> reads;
+  std::vector<invalidate_event> invalidations;
+};
+
+class clock {
+ public:
+  std::uint64_t tick() noexcept { return now_.fetch_add(1, std::memory_order_seq_cst); }
+
+ private:
+  std::atomic<std::uint64_t> now_{1};
+};
+
+/// Computations are recorded by the memoized function, on whatever thread runs it.
+class compute_log {
+ public:
+  computed record(std::uint64_t begin, std::uint32_t slot, std::uint32_t user) {
+    std::lock_guard lock(mutex_);
+    const computed c{events_.size() + 1, slot, user};
+    events_.push_back({begin, c});
+    return c;
+  }
+  [[nodiscard]] const std::vector<compute_event>& events() const { return events_; }
+
+ private:
+  std::mutex mutex_;
+  std::vector<compute_event> events_;
+};
+
+struct verdict {
+  std::uint64_t reads = 0, hits = 0, memo_reads = 0, invalidations = 0, writes = 0;
+  std::vector<std::string> violations;  // the first few, described
+  std::uint64_t stale = 0;              // G1 violations
+  std::uint64_t foreign = 0;            // values never stored for that key
+};
+
+/// Checks a merged history. O((R + I) log I) for R reads and I invalidations.
+inline verdict check(const std::vector<thread_log>& logs,
+                     const std::vector<compute_event>& computes, std::uint32_t users) {
+  verdict v;
+  std::unordered_map<std::uint64_t, stamp> writes;
+  // Per generation: invalidations by end tick, with running maxima of new value and begin.
+  struct completed {
+    std::uint64_t end, max_new_value, max_begin;
+  };
+  std::vector<std::vector<invalidate_event>> by_generation(users + 1);
+  for (const auto& log : logs) {
+    for (const auto& w : log.writes) writes.emplace(w.value.write_id, w.value);
+    for (const auto& i : log.invalidations) by_generation.at(i.generation).push_back(i);
+    v.writes += log.writes.size();
+    v.invalidations += log.invalidations.size();
+  }
+  std::vector<std::vector<completed>> floors(users + 1);
+  for (std::size_t g = 0; g < by_generation.size(); ++g) {
+    auto& events = by_generation[g];
+    std::sort(events.begin(), events.end(),
+              [](const auto& a, const auto& b) { return a.end < b.end; });
+    std::uint64_t max_value = 0, max_begin = 0;
+    for (const auto& e : events) {
+      max_value = std::max(max_value, e.new_value);
+      max_begin = std::max(max_begin, e.begin);
+      floors[g].push_back({e.end, max_value, max_begin});
+    }
+  }
+  // The floor of generation g for a read that began at `begin`: the maxima over the
+  // invalidations that had completed by then.
+  auto floor_of = [&](std::uint32_t g, std::uint64_t begin) -> completed {
+    const auto& f = floors[g];
+    auto it = std::lower_bound(f.begin(), f.end(), begin,
+                               [](const completed& c, std::uint64_t t) { return c.end < t; });
+    return it == f.begin() ? completed{0, 0, 0} : *std::prev(it);
+  };
+  auto violation = [&v](std::string text) {
+    if (v.violations.size() < 10) v.violations.push_back(std::move(text));
+  };
+
+  for (const auto& log : logs) {
+    for (const auto& r : log.reads) {
+      ++v.reads;
+      const completed plain = floor_of(0, r.begin);
+      const completed per_user = floor_of(1 + r.user, r.begin);
+      if (!r.memoized) {
+        if (!r.direct) continue;
+        ++v.hits;
+        const stamp& s = *r.direct;
+        const auto w = writes.find(s.write_id);
+        if (w == writes.end() || w->second.slot != r.slot || w->second.user != r.user ||
+            s.slot != r.slot || s.user != r.user || w->second.generation != s.generation ||
+            w->second.user_generation != s.user_generation) {
+          ++v.foreign;
+          violation(fmt::format("read of slot {} user {} returned write {}, never stored there",
+                                r.slot, r.user, s.write_id));
+        }
+        if (s.generation < plain.max_new_value || s.user_generation < per_user.max_new_value) {
+          ++v.stale;
+          violation(fmt::format(
+              "read [{}, {}] of slot {} user {} returned generations ({}, {}), older than "
+              "({}, {}) of invalidations completed before it began",
+              r.begin, r.end, r.slot, r.user, s.generation, s.user_generation, plain.max_new_value,
+              per_user.max_new_value));
+        }
+      } else {
+        ++v.memo_reads;
+        const computed& c = *r.memo;
+        if (c.compute_id == 0 || c.compute_id > computes.size() ||
+            computes[c.compute_id - 1].value.slot != r.slot ||
+            computes[c.compute_id - 1].value.user != r.user || c.slot != r.slot ||
+            c.user != r.user) {
+          ++v.foreign;
+          violation(fmt::format("memoized call ({}, {}) returned computation {}, not its own",
+                                r.slot, r.user, c.compute_id));
+          continue;
+        }
+        const std::uint64_t computed_at = computes[c.compute_id - 1].begin;
+        const std::uint64_t must_follow = std::max(plain.max_begin, per_user.max_begin);
+        if (computed_at <= must_follow) {
+          ++v.stale;
+          violation(fmt::format(
+              "memoized call [{}, {}] of ({}, {}) returned a value computed at {}, before an "
+              "invalidation that began at {} and completed before the call",
+              r.begin, r.end, r.slot, r.user, computed_at, must_follow));
+        }
+      }
+    }
+  }
+  return v;
+}
+
+}  // namespace test::history
