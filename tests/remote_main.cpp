@@ -1,15 +1,14 @@
-// Main of a remote store's test binary: without its server's URL in the environment, every
-// test is skipped (exit code 77, which ctest reports as "Skipped") with a message saying
-// what to set, instead of passing without having run. Listing tests never needs a server.
+// Prelude of a remote store's test binary (see catch_runner.cpp): without its server's URL
+// in the environment, every test is skipped (exit code 77, which ctest reports as
+// "Skipped") with a message saying what to set, instead of passing without having run.
+// Listing tests never needs a server.
 
-#define CATCH_CONFIG_RUNNER
 #include <cstdlib>
 #include <string_view>
 
 #include <fmt/format.h>
-#include <catch2/catch.hpp>
 
-int main(int argc, char* argv[]) {
+extern "C" int gencache_test_prelude(int argc, char* argv[]) {
   constexpr const char* variable = GENCACHE_SERVER_URL_VARIABLE;
   bool listing = false;
   for (int i = 1; i < argc; ++i)
@@ -22,5 +21,5 @@ int main(int argc, char* argv[]) {
         variable, GENCACHE_SERVER_URL_EXAMPLE);
     return 77;
   }
-  return Catch::Session().run(argc, argv);
+  return -1;
 }
