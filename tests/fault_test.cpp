@@ -3,6 +3,8 @@
 // Whatever happens, memoized functions return correct values, failures are counted, nothing
 // crashes or hangs past the timeouts, and service comes back by itself.
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -92,6 +94,51 @@ TEST_CASE("faults: a server that dies costs misses and errors, then service come
   CHECK(computes == before + 1);
   CHECK(cache.stats().errors == errors);
   CHECK_NOTHROW(cache.invalidate({"twice:x", 1}));
+}
+
+TEST_CASE("faults: a hung server costs timeouts, not a hang, and service comes back",
+          "[faults][hung]") {
+  // SIGSTOP: the server keeps its connections and its port but answers nothing, so every
+  // command waits for its timeout (200 ms here). A call makes at most a few commands (read
+  // the generations, the value, store the result), each bounded by its timeout, and Redis
+  // fails fast after the first failure. So no call may take more than a few timeouts; the
+  // bound below is generous and only tells a timeout from a hang.
+  constexpr auto hang_bound = 5s;
+  test::server_process server(kind);
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::remote_cache cache(make_store(server.url(), time));
+  int computes = 0;
+  gencache::memoized twice(
+      cache, [&computes](int x) { return ++computes, 2 * x; },
+      gencache::gen("twice:x", gencache::arg<0>));
+  for (int x = 0; x < 4; ++x) CHECK(twice(x) == 2 * x);  // cached
+  REQUIRE(computes == 4);
+
+  server.pause();
+  std::chrono::steady_clock::duration slowest{};
+  for (int x = 0; x < 4; ++x) {
+    const auto started = std::chrono::steady_clock::now();
+    CHECK(twice(x) == 2 * x);  // computed: the cached copy cannot be reached
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - started);
+  }
+  CHECK(computes == 8);
+  CHECK(slowest < hang_bound);
+  CHECK(cache.stats().errors > 0);
+  // Not confirmed, so it may still happen when the server wakes up (memcached then reads
+  // the command waiting in its socket): it names a value no check below relies on.
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(cache.invalidate({"twice:x", 99}), gencache::store_error);
+  CHECK(std::chrono::steady_clock::now() - started < hang_bound);
+
+  server.resume();
+  REQUIRE(recovered(*time, [&] { return cache.set({"probe"}, 1, "probe").ok(); }));
+  // The values cached before the pause are still there: the server only slept.
+  const int before = computes;
+  for (int x = 0; x < 4; ++x) CHECK(twice(x) == 2 * x);
+  CHECK(computes == before);
+  CHECK_NOTHROW(cache.invalidate({"twice:x", 1}));
+  CHECK(twice(1) == 2);
+  CHECK(computes == before + 1);
 }
 
 TEST_CASE("faults: a server that was never there is a counted failure, never a crash", "[faults]") {
