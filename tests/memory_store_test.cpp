@@ -183,6 +183,8 @@ TEST_CASE("memory_store: bad options and ttls are rejected with the bad value",
   CHECK_THROWS_WITH(memory_store({.max_bytes = 100, .shards = 1}),
                     Catch::Contains("max_bytes (100)"));
   CHECK_THROWS_AS(memory_store({.max_generations = 0}), std::invalid_argument);
+  CHECK_THROWS_WITH(memory_store({.max_entries = 0}), Catch::Contains("max_entries (0)"));
+  CHECK_THROWS_WITH(memory_store({.max_bytes = 0}), Catch::Contains("max_bytes (0)"));
   memory_store store;
   CHECK_THROWS_WITH(store.set(test_key("k"), 1, 0s), Catch::Contains("ttl must be positive"));
   CHECK_THROWS_AS(store.set(test_key("k"), 1, -5ms), std::invalid_argument);
