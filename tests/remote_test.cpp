@@ -129,6 +129,26 @@ TEST_CASE("remote: a bad prefix or option is an exception at construction", "[re
   CHECK_THROWS_AS(gencache::remote_store(nullptr), std::invalid_argument);
 }
 
+TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, naming the option",
+          "[remote][bad-input]") {
+  const std::string url = fixture::url();
+#ifdef GENCACHE_TEST_REDIS
+  const auto make = [&](gencache::redis_options o) { return gencache::make_redis_store(url, o); };
+  const std::string options = "redis_options::";
+#else
+  const auto make = [&](gencache::memcached_options o) {
+    return gencache::make_memcached_store(url, o);
+  };
+  const std::string options = "memcached_options::";
+#endif
+  CHECK_THROWS_WITH(make({.connect_timeout = 0ms}), Catch::Contains(options + "connect_timeout"));
+  CHECK_THROWS_WITH(make({.command_timeout = -5ms}),
+                    Catch::Contains(options + "command_timeout") && Catch::Contains("-5ms"));
+  CHECK_THROWS_WITH(make({.retry_after = -1ms}), Catch::Contains(options + "retry_after"));
+  CHECK_THROWS_WITH(make({.pool_size = 0}), Catch::Contains(options + "pool_size"));
+  CHECK_THROWS_WITH(make({.max_value_size = 0}), Catch::Contains(options + "max_value_size"));
+}
+
 TEST_CASE("remote: the local generation cache is stale for at most its window",
           "[remote][window]") {
   const std::string prefix = test::unique_prefix();
