@@ -175,13 +175,12 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
   }
   generation_values values(ids.size());
   const auto started = clock_->now();
-  bool all_trusted = true;
-  bool all_known = true;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    const recalled r = recall(ids[i], values[i]);
-    all_trusted = all_trusted && r == recalled::trusted;
-    all_known = all_known && r != recalled::no;
-  }
+  recollection how(ids.size());
+  recall(ids, values, how);
+  const bool all_trusted =
+      std::all_of(how.begin(), how.end(), [](recalled r) { return r == recalled::trusted; });
+  const bool all_known =
+      std::none_of(how.begin(), how.end(), [](recalled r) { return r == recalled::no; });
   auto finish = [&](result<std::optional<std::string>> got) {
     for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
     key.finish();
@@ -204,7 +203,7 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
       return finish(guessed.error());
     }
     if (guessed.value().current) {
-      for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+      remember(ids, values, started);
       return finish(std::move(guessed.value().value));
     }
   }
@@ -214,32 +213,32 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
     std::fill(values.begin(), values.end(), unknown_generation);
     return finish(got.error());
   }
-  for (std::size_t i = 0; i < ids.size(); ++i) remember(ids[i], values[i], started);
+  remember(ids, values, started);
   return finish(std::move(got));
 }
 
 status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint64_t> out) {
   const auto started = clock_->now();
+  recollection how(ids.size());
+  recall(ids, out, how);
   generation_names names;
-  std::size_t asked = 0;
+  boost::container::small_vector<key_view, 4> asked;
   boost::container::small_vector<std::size_t, 4> positions;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (recall(ids[i], out[i]) == recalled::trusted) continue;
+    if (how[i] == recalled::trusted) continue;
     names.push_back(generation_key(ids[i]));
+    asked.push_back(ids[i]);
     positions.push_back(i);
-    ++asked;
   }
-  if (asked == 0) return {};
-  generation_values values(asked);
+  if (asked.empty()) return {};
+  generation_values values(asked.size());
   if (status s = backend_->read_generations(names, detail::next_fleet_generation_value(), values);
       !s.ok()) {
     fail(s);
     return s;
   }
-  for (std::size_t j = 0; j < asked; ++j) {
-    out[positions[j]] = values[j];
-    remember(ids[positions[j]], values[j], started);
-  }
+  for (std::size_t j = 0; j < asked.size(); ++j) out[positions[j]] = values[j];
+  remember(asked, values, started);
   return {};
 }
 
@@ -269,7 +268,7 @@ std::uint64_t remote_store::bump_generation(key_view id) {
                "gencache: invalidation not confirmed, retry it: " + bumped.error().message()));
   }
   invalidations_.increment();
-  remember(id, bumped.value(), started);
+  remember({&id, 1}, {&bumped.value(), 1}, started);
   return bumped.value();
 }
 
@@ -310,25 +309,36 @@ bool remote_store::erase(key_view key) {
   return erased.value();
 }
 
-remote_store::recalled remote_store::recall(key_view id, std::uint64_t& value) {
-  if (options_.generation_cache_size == 0) return recalled::no;
+void remote_store::recall(std::span<const key_view> ids, std::span<std::uint64_t> out,
+                          std::span<recalled> how) {
+  std::fill(how.begin(), how.end(), recalled::no);
+  if (options_.generation_cache_size == 0) return;
   const auto now = clock_->now();
   const std::lock_guard lock(remembered_mutex_);
-  const auto it = remembered_.find(id.bytes);
-  if (it == remembered_.end()) return recalled::no;
-  value = it->second.value;
-  return now - it->second.read_at < options_.generation_cache_window ? recalled::trusted
-                                                                     : recalled::guess;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto it = remembered_.find(ids[i].bytes);
+    if (it == remembered_.end()) continue;
+    out[i] = it->second.value;
+    how[i] = now - it->second.read_at < options_.generation_cache_window ? recalled::trusted
+                                                                         : recalled::guess;
+  }
 }
 
-void remote_store::remember(key_view id, std::uint64_t value, std::chrono::nanoseconds read_at) {
+void remote_store::remember(std::span<const key_view> ids, std::span<const std::uint64_t> values,
+                            std::chrono::nanoseconds read_at) {
   if (options_.generation_cache_size == 0) return;
   const std::lock_guard lock(remembered_mutex_);
-  if (remembered_.size() >= options_.generation_cache_size) remembered_.clear();
-  auto [it, inserted] = remembered_.try_emplace(std::string(id.bytes), remembered{value, read_at});
-  // Values only grow on the server: a read that started before one of our own bumps and
-  // ended after it must not bring the old value back.
-  if (!inserted && value >= it->second.value) it->second = {value, read_at};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    // Values only grow on the server: a read that started before one of our own bumps and
+    // ended after it must not bring the old value back. A known id is updated in place,
+    // without copying its bytes.
+    if (const auto it = remembered_.find(ids[i].bytes); it != remembered_.end()) {
+      if (values[i] >= it->second.value) it->second = {values[i], read_at};
+      continue;
+    }
+    if (remembered_.size() >= options_.generation_cache_size) remembered_.clear();
+    remembered_.emplace(std::string(ids[i].bytes), remembered{values[i], read_at});
+  }
 }
 
 store_stats remote_store::stats() const {

@@ -48,6 +48,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/outcome/result.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -267,9 +268,15 @@ class remote_store {
                      std::optional<std::chrono::nanoseconds> ttl);
   /// Resolves `ids` into `out` (local window first, then one request); counts a failure.
   status resolve(std::span<const key_view> ids, std::span<std::uint64_t> out);
+  /// What the generation cache knows of an id: nothing, a value to check with the server
+  /// (a guess), or one read within the window.
   enum class recalled { no, guess, trusted };
-  recalled recall(key_view id, std::uint64_t& value);
-  void remember(key_view id, std::uint64_t value, std::chrono::nanoseconds read_at);
+  using recollection = boost::container::small_vector<recalled, 4>;
+  /// Under one lock, for every id: what is known (`how`), and its value into `out` if any.
+  void recall(std::span<const key_view> ids, std::span<std::uint64_t> out, std::span<recalled> how);
+  /// Under one lock: `values[i]` as read at `read_at` for `ids[i]`.
+  void remember(std::span<const key_view> ids, std::span<const std::uint64_t> values,
+                std::chrono::nanoseconds read_at);
   result<std::string> value_key_base(const split_key& key) const;
   void fail(const status& s);
 
