@@ -55,11 +55,7 @@ template <class T>
 void fuzz(std::string_view payload) {
   check<T>(payload);  // raw: header and all from the fuzzer
   std::string framed;
-  framed.push_back(gencache::detail::codec_magic);
-  framed.push_back(static_cast<char>(gencache::detail::codec_version));
-  gencache::value_writer header(framed);
-  header.write(gencache::detail::type_fingerprint<T>);
-  header.varint(payload.size());
+  gencache::detail::append_value_header<T>(framed, payload.size());
   framed.append(payload);
   check<T>(framed);
 }

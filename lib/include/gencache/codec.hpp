@@ -328,6 +328,21 @@ bool value_reader::read(T& v) {
   }
 }
 
+namespace detail {
+
+/// Appends the header of a `T` whose payload is `payload_size` bytes: magic, format version,
+/// type fingerprint, payload length.
+template <class T>
+void append_value_header(std::string& out, std::size_t payload_size) {
+  out.push_back(codec_magic);
+  out.push_back(static_cast<char>(codec_version));
+  value_writer header(out);
+  header.write(type_fingerprint<T>);
+  header.varint(payload_size);
+}
+
+}  // namespace detail
+
 /// `value` encoded with its header.
 template <class T>
 [[nodiscard]] std::string encode_value(const T& value) {
@@ -335,11 +350,7 @@ template <class T>
   value_writer(payload).write(value);
   std::string out;
   out.reserve(payload.size() + 20);
-  out.push_back(detail::codec_magic);
-  out.push_back(static_cast<char>(detail::codec_version));
-  value_writer header(out);
-  header.write(detail::type_fingerprint<T>);
-  header.varint(payload.size());
+  detail::append_value_header<T>(out, payload.size());
   out += payload;
   return out;
 }
