@@ -199,3 +199,51 @@ TEST_CASE("remote: a remembered generation is only a guess, checked in the same 
   CHECK_FALSE(strict.get<std::string>({"nav", {"nav:user_id", 1}}, "k"));
   CHECK(a.stats().errors == 0);
 }
+
+// ---- G5: a value is only returned for the exact key it was stored under ------------------
+
+TEST_CASE("remote: counters created in one request never make two users' keys meet (G5)",
+          "[remote][g5]") {
+  auto store = fixture::make();
+  gencache::remote_cache cache(store);
+  // One request creates both counters.
+  CHECK_FALSE(cache.get<std::string>({{"user:id", 1}, {"user:id", 2}}, "both"));
+  CHECK(cache.generation_value({"user:id", 1}) != cache.generation_value({"user:id", 2}));
+
+  REQUIRE(cache.set({{"user:id", 1}}, std::string("profile of 1"), "profile").ok());
+  CHECK_FALSE(cache.get<std::string>({{"user:id", 2}}, "profile"));
+  CHECK(cache.get<std::string>({{"user:id", 1}}, "profile") == "profile of 1");
+
+  // The same through memoized calls.
+  gencache::memoized profile(
+      cache, [](int user) { return "profile of " + std::to_string(user); },
+      gencache::gen("member:id", gencache::arg<0>), gencache::memoize_options{.name = "profile"});
+  CHECK_FALSE(cache.get<std::string>({{"member:id", 1}, {"member:id", 2}}, "both"));
+  CHECK(profile(1) == "profile of 1");
+  CHECK(profile(2) == "profile of 2");
+  CHECK(profile(1) == "profile of 1");
+}
+
+TEST_CASE("remote: equal counter values of two generations never make their keys meet (G5)",
+          "[remote][g5]") {
+  auto store = fixture::make();
+  gencache::remote_cache cache(store);
+  const gencache::generation_ref one("user:id", 1);
+  const gencache::generation_ref two("user:id", 2);
+  // Two counters whose values lie one bump apart, as two counters created at about the
+  // same time can: set on the server directly rather than by hundreds of invalidations.
+  REQUIRE(store->backend().set(store->generation_key(one.id()), "1000", std::nullopt).ok());
+  REQUIRE(store->backend().set(store->generation_key(two.id()), "999", std::nullopt).ok());
+  REQUIRE(cache.generation_value(one) == 1000);
+  REQUIRE(cache.set({one}, std::string("profile of 1"), "profile").ok());
+
+  REQUIRE(cache.invalidate(two) == 1000);  // now both counters hold 1000
+  CHECK_FALSE(cache.get<std::string>({two}, "profile"));
+  CHECK_FALSE(cache.get<std::string>({{"user:id", 2}}, "profile"));
+  CHECK(cache.get<std::string>({one}, "profile") == "profile of 1");
+
+  // A plain and a value-based generation at the same value, in the same key position.
+  const gencache::generation_ref plain("catalog");
+  REQUIRE(store->backend().set(store->generation_key(plain.id()), "1000", std::nullopt).ok());
+  CHECK_FALSE(cache.get<std::string>({plain}, "profile"));
+}

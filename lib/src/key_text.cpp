@@ -265,8 +265,9 @@ std::optional<split_key> split_cache_key(std::string_view bytes) noexcept {
   if (!in.byte(domain) || (domain != 'D' && domain != 'M')) return std::nullopt;
   if (!in.byte(string_tag) || static_cast<tag>(string_tag) != tag::string) return std::nullopt;
   if (!in.varint(scope_size) || !in.take(scope_size, k.scope)) return std::nullopt;
-  if (!in.varint(count) || count > in.rest().size() / 8) return std::nullopt;
-  if (!in.take(count * 8, k.generation_bytes)) return std::nullopt;
+  constexpr std::size_t stride = cache_key::generation_stride;
+  if (!in.varint(count) || count > in.rest().size() / stride) return std::nullopt;
+  if (!in.take(count * stride, k.generation_bytes)) return std::nullopt;
   k.domain = static_cast<key_domain>(domain);
   k.generation_count = count;
   k.parts = in.rest();

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 #include <boost/container/small_vector.hpp>
+#include <boost/endian/conversion.hpp>
 
 #include "gencache/remote_key.hpp"
 
@@ -49,6 +50,13 @@ namespace {
 using generation_values = boost::container::small_vector<std::uint64_t, 4>;
 using generation_names = boost::container::small_vector<std::string, 4>;
 
+/// One fresh value for each of `n` counters: every counter starts at a value of its own.
+generation_values fresh_generation_values(std::size_t n) {
+  generation_values fresh(n);
+  for (std::uint64_t& f : fresh) f = detail::next_fleet_generation_value();
+  return fresh;
+}
+
 // "@" + up to 19 digits per generation value.
 constexpr std::size_t generation_suffix_room = 20;
 
@@ -72,7 +80,7 @@ status unknown_generations() {
 }  // namespace
 
 result<std::optional<std::string>> remote_backend::get_current(std::span<const std::string> keys,
-                                                               std::uint64_t fresh,
+                                                               std::span<const std::uint64_t> fresh,
                                                                std::span<std::uint64_t> out,
                                                                std::string_view value_key_base) {
   if (status s = read_generations(keys, fresh, out); !s.ok()) return s;
@@ -123,12 +131,18 @@ result<std::string> remote_store::value_key_base(const split_key& k) const {
                    static_cast<std::uint32_t>(hash_bytes(k.scope)));
   }
   text += render_key_bytes(k.parts);
-  // The identity hashed is the key without its generation values (they follow in clear).
+  // The identity hashed is the key without its generation values (they follow in clear),
+  // but with the generations' identities: two keys that name different generations never
+  // share a name, whatever values their counters hold (G5).
   std::string canonical;
-  canonical.reserve(1 + k.scope.size() + 12 + k.parts.size());
+  canonical.reserve(1 + k.scope.size() + 12 + 8 * k.generation_count + k.parts.size());
   canonical.push_back(static_cast<char>(k.domain));
   canonical.append(k.scope);
   fmt::format_to(std::back_inserter(canonical), "/{}/", k.generation_count);
+  for (std::size_t i = 0; i < k.generation_count; ++i) {
+    const std::uint64_t identity = boost::endian::native_to_little(k.identity(i));
+    canonical.append(reinterpret_cast<const char*>(&identity), sizeof identity);
+  }
   canonical.append(k.parts);
   return remote_key(options_.prefix, text, canonical, limit - reserved);
 }
@@ -207,8 +221,8 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
       return finish(std::move(guessed.value().value));
     }
   }
-  auto got =
-      backend_->get_current(names, detail::next_fleet_generation_value(), values, base.value());
+  const generation_values fresh = fresh_generation_values(ids.size());
+  auto got = backend_->get_current(names, fresh, values, base.value());
   if (!got) {
     std::fill(values.begin(), values.end(), unknown_generation);
     return finish(got.error());
@@ -232,7 +246,7 @@ status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint6
   }
   if (asked.empty()) return {};
   generation_values values(asked.size());
-  if (status s = backend_->read_generations(names, detail::next_fleet_generation_value(), values);
+  if (status s = backend_->read_generations(names, fresh_generation_values(asked.size()), values);
       !s.ok()) {
     fail(s);
     return s;

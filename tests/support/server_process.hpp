@@ -34,7 +34,11 @@ enum class server_kind { redis, memcached };
 class server_process {
  public:
   /// Starts a server and waits until it listens; throws std::runtime_error if it cannot.
-  explicit server_process(server_kind kind) : kind_(kind), port_(free_port()) { start(); }
+  /// A Redis with a `data_dir` keeps its snapshot (`SAVE`) there, and a restart reloads it.
+  explicit server_process(server_kind kind, std::string data_dir = {})
+      : kind_(kind), port_(free_port()), data_dir_(std::move(data_dir)) {
+    start();
+  }
   ~server_process() { stop(); }
   server_process(const server_process&) = delete;
   server_process& operator=(const server_process&) = delete;
@@ -55,7 +59,25 @@ class server_process {
     pid_ = -1;
     if (drain_.joinable()) drain_.join();
   }
-  /// Starts it again on the same port, empty.
+  /// Sends one inline command (e.g. "SAVE") and returns the first line of the answer.
+  std::string send(const std::string& command) const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port_);
+    std::string answer;
+    const std::string line = command + "\r\n";
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+        ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
+      char c = 0;
+      while (::read(fd, &c, 1) == 1 && c != '\n') answer.push_back(c);
+    }
+    if (fd >= 0) ::close(fd);
+    if (!answer.empty() && answer.back() == '\r') answer.pop_back();
+    return answer;
+  }
+  /// Starts it again on the same port: empty, or from its snapshot if it has a data_dir.
   void restart() {
     stop();
     start();
@@ -82,8 +104,13 @@ class server_process {
   std::vector<std::string> arguments() const {
     const std::string port = std::to_string(port_);
     if (kind_ == server_kind::redis) {
-      return {"redis-server", "--port", port,        "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no",     "--logfile", ""};
+      std::vector<std::string> args = {"redis-server", "--port",    port, "--bind",
+                                       "127.0.0.1",    "--save",    "",   "--appendonly",
+                                       "no",           "--logfile", ""};
+      if (!data_dir_.empty()) {
+        args.insert(args.end(), {"--dir", data_dir_, "--dbfilename", "dump.rdb"});
+      }
+      return args;
     }
     std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", port,
                                      "-U",        "0",  "-m",        "16", "-vv"};
@@ -149,6 +176,7 @@ class server_process {
 
   server_kind kind_;
   std::uint16_t port_;
+  std::string data_dir_;
   pid_t pid_ = -1;
   std::thread drain_;
   std::mutex mutex_;

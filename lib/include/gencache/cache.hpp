@@ -93,12 +93,12 @@ class basic_cache {
                                    const Parts&... parts) const {
     cache_key k(domain, scope, gens.size());
     if constexpr (batching_store<Store>) {
-      for (std::size_t i = 0; i < gens.size(); ++i) k.add_generation(unknown_generation);
+      for (const generation_ref& g : gens) k.add_generation(g.id().hash, unknown_generation);
       k.add_parts(parts...);
       const auto ids = generation_ids(gens);
       store_->resolve_generations(k, {ids.data(), ids.size()});  // leaves them unknown on failure
     } else {
-      for (const generation_ref& g : gens) k.add_generation(generation_value(g));
+      for (const generation_ref& g : gens) k.add_generation(g.id().hash, generation_value(g));
       k.add_parts(parts...);
       k.finish();
     }
@@ -111,7 +111,7 @@ class basic_cache {
   [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
     if constexpr (batching_store<Store>) {  // generations and value in one request
       cache_key k(key_domain::direct, {}, gens.size());
-      for (std::size_t i = 0; i < gens.size(); ++i) k.add_generation(unknown_generation);
+      for (const generation_ref& g : gens) k.add_generation(g.id().hash, unknown_generation);
       k.add_parts(parts...);
       const auto ids = generation_ids({gens.begin(), gens.size()});
       return store_->template get_current<T>(k, {ids.data(), ids.size()});

@@ -2,8 +2,14 @@
 /// \file
 /// A fully built cache key, as every store sees it. Layout of its canonical bytes:
 ///
-///     domain(1)  scope (string part)  generation count (varint)  values (8 bytes LE each)  parts
+///     domain(1)  scope (string part)  generation count (varint)
+///     per generation: identity (8 bytes LE)  value (8 bytes LE)
+///     parts
 ///
+/// A generation's *identity* is the 64-bit hash of its id (spec and, for a value-based
+/// generation, its value), so two keys meet only if they name the same generations, each
+/// at the same value (contract G5): equal counter values of two different generations never
+/// make two keys equal, and neither do two unknown values during an outage.
 /// The generation values sit at fixed offsets, so a store that resolves generations itself
 /// (a remote store, in one round trip) can build the key with placeholders and fill them in
 /// (`set_generation`); and a remote store can take a key apart again (`split_cache_key`) to
@@ -48,16 +54,24 @@ class cache_key {
     sink.varint(generation_count);
     generations_offset_ = static_cast<std::uint32_t>(bytes_.size());
   }
-  void add_generation(std::uint64_t value) {
+  /// Adds the next generation: its identity (`generation_ref::id().hash`) and its value
+  /// (`unknown_generation` as a placeholder).
+  void add_generation(std::uint64_t identity, std::uint64_t value) {
     generations_.push_back(value);
-    detail::binary_sink(bytes_).fixed(value);
+    detail::binary_sink sink(bytes_);
+    sink.fixed(identity);
+    sink.fixed(value);
   }
-  /// Replaces generation `i` (already added), e.g. a placeholder; call `finish` afterwards.
+  /// Replaces the value of generation `i` (already added), e.g. a placeholder; call `finish`
+  /// afterwards.
   void set_generation(std::size_t i, std::uint64_t value) noexcept {
     generations_[i] = value;
     value = boost::endian::native_to_little(value);
-    std::memcpy(bytes_.data() + generations_offset_ + i * sizeof value, &value, sizeof value);
+    std::memcpy(bytes_.data() + generations_offset_ + i * generation_stride + sizeof value, &value,
+                sizeof value);
   }
+  /// Bytes per generation in the canonical form: identity, then value.
+  static constexpr std::size_t generation_stride = 16;
   template <class... Parts>
   void add_parts(const Parts&... parts) {
     encode_key_parts(bytes_, parts...);
@@ -96,18 +110,28 @@ class cache_key {
   std::uint32_t generations_offset_ = 0;
 };
 
-/// A cache key's bytes taken apart: `head` (domain and scope), the generation values, and
-/// the encoded key parts.
+/// A cache key's bytes taken apart: domain and scope, the generations (identity and value
+/// of each), and the encoded key parts.
 struct split_key {
   key_domain domain{};
   std::string_view scope;
   std::size_t generation_count = 0;
-  std::string_view generation_bytes;  // generation_count × 8 bytes, little-endian
+  std::string_view generation_bytes;  // generation_count × (identity, value), little-endian
   std::string_view parts;
 
+  /// The value of generation `i`.
   [[nodiscard]] std::uint64_t generation(std::size_t i) const noexcept {
+    return load(i * cache_key::generation_stride + 8);
+  }
+  /// The identity (hash of the id) of generation `i`.
+  [[nodiscard]] std::uint64_t identity(std::size_t i) const noexcept {
+    return load(i * cache_key::generation_stride);
+  }
+
+ private:
+  [[nodiscard]] std::uint64_t load(std::size_t offset) const noexcept {
     std::uint64_t v = 0;
-    std::memcpy(&v, generation_bytes.data() + i * sizeof v, sizeof v);
+    std::memcpy(&v, generation_bytes.data() + offset, sizeof v);
     return boost::endian::little_to_native(v);
   }
 };

@@ -462,7 +462,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
  private:
   struct generation_slot {
     std::string spec;
-    key_bytes id_prefix;  // encoded spec; a value-based id appends the encoded value
+    key_bytes id_prefix;               // encoded spec; a value-based id appends the encoded value
+    std::uint64_t plain_identity = 0;  // hash of a plain generation's id
     std::optional<generation_handle> handle;
   };
 
@@ -520,6 +521,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         }
       }
       encode_key_parts(slot.id_prefix, std::string_view(slot.spec));
+      slot.plain_identity = hash_bytes({slot.id_prefix.data(), slot.id_prefix.size()});
     }
   }
 
@@ -544,12 +546,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
+  /// Adds a value-based generation (identity and current value) to `key`.
   template <class V>
-  std::uint64_t value_generation(const generation_slot& slot, const V& value) const {
+  void add_value_generation(cache_key& key, const generation_slot& slot, const V& value) const {
     key_bytes id = slot.id_prefix;
     detail::encode_generation_value(id, value);
-    const std::string_view bytes(id.data(), id.size());
-    return cache_.store().read_generation({bytes, hash_bytes(bytes)});
+    const key_view view{{id.data(), id.size()}, hash_bytes({id.data(), id.size()})};
+    key.add_generation(view.hash, cache_.store().read_generation(view));
   }
 
   template <class S, class Args>
@@ -557,12 +560,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if constexpr (detail::is_gen<S>) {
       const generation_slot& slot = generations_[g++];
       if constexpr (detail::is_plain_gen<S>) {
-        key.add_generation(slot.handle ? slot.handle->value()
+        key.add_generation(slot.plain_identity,
+                           slot.handle ? slot.handle->value()
                                        : cache_.generation_value(std::string_view(slot.spec)));
       } else if constexpr (detail::is_arg_gen<S>) {
-        key.add_generation(value_generation(slot, std::get<S::index>(args)));
+        add_value_generation(key, slot, std::get<S::index>(args));
       } else {
-        key.add_generation(value_generation(slot, field_value(s, args)));
+        add_value_generation(key, slot, field_value(s, args));
       }
     }
   }
@@ -670,7 +674,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     std::size_t g = 0;
     std::apply([&](const auto&... s) { (add_generation_id(ids, s, g, args), ...); }, specs_);
     cache_key key(key_domain::memoized, scope_id_, generation_count);
-    for (std::size_t i = 0; i < generation_count; ++i) key.add_generation(unknown_generation);
+    for (const key_view id : ids.views) key.add_generation(id.hash, unknown_generation);
     key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
     return key;
   }

@@ -100,10 +100,11 @@ class remote_backend {
                      std::optional<std::chrono::nanoseconds> ttl) = 0;
   /// Removes `key`; true if it was there.
   virtual result<bool> erase(std::string_view key) = 0;
-  /// The counters under `keys` into `out`. A missing counter is created with `fresh`,
-  /// atomically: if another client creates it first, its value is the one returned. (One
-  /// fresh value serves every counter of a request: it only has to be new to each of them.)
-  virtual status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
+  /// The counters under `keys` into `out`. A missing counter `keys[i]` is created with
+  /// `fresh[i]`, atomically: if another client creates it first, its value is the one
+  /// returned.
+  virtual status read_generations(std::span<const std::string> keys,
+                                  std::span<const std::uint64_t> fresh,
                                   std::span<std::uint64_t> out) = 0;
   /// Atomically gives the counter under `key` its value + 1, or `fresh` if it has none;
   /// returns the new value.
@@ -112,7 +113,7 @@ class remote_backend {
   /// each counter. The default does exactly that; backends that can do it in one round trip
   /// override it.
   virtual result<std::optional<std::string>> get_current(std::span<const std::string> keys,
-                                                         std::uint64_t fresh,
+                                                         std::span<const std::uint64_t> fresh,
                                                          std::span<std::uint64_t> out,
                                                          std::string_view value_key_base);
 

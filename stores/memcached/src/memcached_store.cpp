@@ -112,7 +112,7 @@ class memcached_backend final : public remote_backend {
     return failure(m, rc, "delete");
   }
 
-  status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
+  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
                           std::span<std::uint64_t> out) override {
     auto lease = pool_.acquire();
     if (!lease) return lease.error();
@@ -132,7 +132,7 @@ class memcached_backend final : public remote_backend {
     // counter that exists reads it (see increment() for the race of two creators).
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (found[i]) continue;
-      auto created = increment(m, keys[i], 0, fresh);
+      auto created = increment(m, keys[i], 0, fresh[i]);
       if (!created) return created.error();
       out[i] = created.value();
     }
@@ -237,12 +237,16 @@ class memcached_backend final : public remote_backend {
          static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
         {MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
          static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
-        // One failure ejects a server (libmemcached counts at most one per request, so a
-        // higher limit would leave a dead server in the ring, costing a timeout per request).
-        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1},
+        // A server that fails is never ejected: its keys, above all its generation counters,
+        // stay with it. Were they moved to another member, a bump confirmed there would be
+        // undone when the owner came back holding the old counter, and another process that
+        // never saw the failure would go on reading the owner (contract G6; docs/design.md).
+        // One failure instead takes the server out of service for `retry_after`
+        // (libmemcached then fails its requests at once, SERVER_TEMPORARILY_DISABLED), so a
+        // dead server costs one timeout per retry period, not one per request.
+        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
         {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1},
         {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},
-        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},
     };
     for (const auto& [behavior, value] : behaviors) {
       if (const memcached_return_t rc = memcached_behavior_set(m, behavior, value);

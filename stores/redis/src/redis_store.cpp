@@ -20,24 +20,26 @@ namespace gencache {
 
 namespace {
 
-// KEYS: generation counters. ARGV[1]: the value of a counter that is missing (it is
-// created). Leaves their values in `gens`, as strings: Lua numbers are doubles and would
-// round them.
+// KEYS: generation counters. ARGV[i]: the value counter i gets if it is missing (it is
+// created; each its own, so no two counters start equal). Leaves their values in `gens`, as
+// strings: Lua numbers are doubles and would round them.
 #define GENCACHE_READ_COUNTERS_LUA                  \
   "local gens = redis.call('MGET', unpack(KEYS))\n" \
   "for i = 1, #KEYS do\n"                           \
   "  if not gens[i] then\n"                         \
-  "    gens[i] = ARGV[1]\n"                         \
-  "    redis.call('SET', KEYS[i], ARGV[1])\n"       \
+  "    gens[i] = ARGV[i]\n"                         \
+  "    redis.call('SET', KEYS[i], ARGV[i])\n"       \
   "  end\n"                                         \
   "end\n"
 
 constexpr std::string_view read_script = GENCACHE_READ_COUNTERS_LUA "return gens\n";
 
-// The counters as read_script, then GET ARGV[2] .. '@' .. value for each counter; the
-// value comes first in the reply.
+// The counters as read_script, then GET of the value's name: the base ARGV[#KEYS + 1],
+// '@' and each counter's value, then the incarnation suffix ARGV[#KEYS + 2]. The value
+// comes first in the reply.
 constexpr std::string_view get_current_script = GENCACHE_READ_COUNTERS_LUA
-    "local value = redis.call('GET', ARGV[2] .. '@' .. table.concat(gens, '@'))\n"
+    "local name = ARGV[#KEYS + 1] .. '@' .. table.concat(gens, '@') .. ARGV[#KEYS + 2]\n"
+    "local value = redis.call('GET', name)\n"
     "table.insert(gens, 1, value)\n"
     "return gens\n";
 #undef GENCACHE_READ_COUNTERS_LUA
@@ -68,9 +70,25 @@ struct reply_deleter {
 };
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
+// Every name a connection sends ends in "~" and 16 hex digits of the server's run_id, read
+// when it connects. A restarted server has a new run_id, so whatever it reloaded from a
+// snapshot or an append-only file (counters from before confirmed bumps, and the values
+// stored under them) is never read again: contract G6. Each connection tags with the run_id
+// it saw, and a restart closes every connection, so no request mixes two incarnations.
+constexpr std::size_t incarnation_size = 17;
+
 struct connection {
   std::unique_ptr<redisContext, context_deleter> context;
   std::string script_sha[std::size(scripts)];
+  std::string incarnation;  // "~" + 16 hex digits of the server's run_id
+
+  [[nodiscard]] std::string name(std::string_view key) const {
+    std::string out;
+    out.reserve(key.size() + incarnation.size());
+    out.append(key);
+    out.append(incarnation);
+    return out;
+  }
 };
 using connection_ptr = std::unique_ptr<connection>;
 
@@ -98,14 +116,15 @@ class redis_backend final : public remote_backend {
         pool_(options_.pool_size, options_.command_timeout, [this] { return connect(); }) {}
 
   [[nodiscard]] const std::string& location() const noexcept override { return location_; }
-  [[nodiscard]] std::size_t max_key_size() const noexcept override { return options_.max_key_size; }
+  [[nodiscard]] std::size_t max_key_size() const noexcept override {
+    return options_.max_key_size - incarnation_size;
+  }
   [[nodiscard]] std::size_t max_value_size() const noexcept override {
     return options_.max_value_size;
   }
 
   result<std::optional<std::string>> get(std::string_view key) override {
-    const std::string_view argv[] = {"GET", key};
-    auto r = run(argv);
+    auto r = run("GET", key);
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type == REDIS_REPLY_NIL) return std::optional<std::string>();
@@ -115,29 +134,22 @@ class redis_backend final : public remote_backend {
 
   status set(std::string_view key, std::string_view value,
              std::optional<std::chrono::nanoseconds> ttl) override {
-    std::string millis;
-    boost::container::small_vector<std::string_view, 5> argv = {"SET", key, value};
-    if (ttl) {
-      // Rounded up: an entry must not outlive its ttl by less than asked, nor get 0 (an error).
-      millis = std::to_string((ttl->count() + 999'999) / 1'000'000);
-      argv.push_back("PX");
-      argv.push_back(millis);
-    }
-    auto r = run(argv);
+    // Rounded up: an entry must not outlive its ttl by less than asked, nor get 0 (an error).
+    const std::string millis = ttl ? std::to_string((ttl->count() + 999'999) / 1'000'000) : "";
+    auto r = ttl ? run("SET", key, value, "PX", millis) : run("SET", key, value);
     if (!r) return r.error();
     if (r.value()->type == REDIS_REPLY_STATUS) return {};
     return unexpected("SET", *r.value());
   }
 
   result<bool> erase(std::string_view key) override {
-    const std::string_view argv[] = {"DEL", key};
-    auto r = run(argv);
+    auto r = run("DEL", key);
     if (!r) return r.error();
     if (r.value()->type == REDIS_REPLY_INTEGER) return r.value()->integer > 0;
     return unexpected("DEL", *r.value());
   }
 
-  status read_generations(std::span<const std::string> keys, std::uint64_t fresh,
+  status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
                           std::span<std::uint64_t> out) override {
     auto r = run_script(read_generations_script, keys, fresh);
     if (!r) return r.error();
@@ -150,7 +162,7 @@ class redis_backend final : public remote_backend {
 
   result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
     const std::string keys[] = {std::string(key)};
-    auto r = run_script(bump_generation_script, keys, fresh);
+    auto r = run_script(bump_generation_script, keys, {&fresh, 1});
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type != REDIS_REPLY_STRING) return unexpected("the bump script", reply);
@@ -161,9 +173,11 @@ class redis_backend final : public remote_backend {
 
   // The first read of a counter: one script call (~4 us of server time; a GET is ~0.3 us).
   result<std::optional<std::string>> get_current(std::span<const std::string> keys,
-                                                 std::uint64_t fresh, std::span<std::uint64_t> out,
+                                                 std::span<const std::uint64_t> fresh,
+                                                 std::span<std::uint64_t> out,
                                                  std::string_view value_key_base) override {
-    auto r = run_script(get_current_generations_script, keys, fresh, value_key_base);
+    auto r =
+        run_script(get_current_generations_script, keys, fresh, value_key_base, incarnation_tag{});
     if (!r) return r.error();
     const redisReply& reply = *r.value();
     if (reply.type != REDIS_REPLY_ARRAY || reply.elements != keys.size() + 1) {
@@ -180,9 +194,13 @@ class redis_backend final : public remote_backend {
                                        std::string_view name) override {
     auto lease = acquire();
     if (!lease) return lease.error();
+    const connection& c = **lease.value();
+    boost::container::small_vector<std::string, 8> tagged;
+    for (const std::string& k : keys) tagged.push_back(c.name(k));
     boost::container::small_vector<std::string_view, 8> mget = {"MGET"};
-    mget.insert(mget.end(), keys.begin(), keys.end());
-    const std::string_view get[] = {"GET", name};
+    mget.insert(mget.end(), tagged.begin(), tagged.end());
+    const std::string tagged_name = c.name(name);
+    const std::string_view get[] = {"GET", tagged_name};
     auto r = pipeline<2>(**lease.value(), {mget, get});
     if (!r) {
       lease.value().discard();
@@ -234,10 +252,34 @@ class redis_backend final : public remote_backend {
       if (!r) return r.error();
       if (r.value()->type != REDIS_REPLY_STATUS) return unexpected("SELECT", *r.value());
     }
+    if (status s = read_incarnation(*c); !s.ok()) return s;
     for (std::size_t i = 0; i < std::size(scripts); ++i) {
       if (status s = load_script(*c, i); !s.ok()) return s;
     }
     return c;
+  }
+
+  /// Reads the server's run_id into the connection's incarnation tag.
+  status read_incarnation(connection& c) {
+    const std::string_view argv[] = {"INFO", "server"};
+    auto r = command(c, argv);
+    if (!r) return r.error();
+    if (r.value()->type != REDIS_REPLY_STRING) return unexpected("INFO server", *r.value());
+    const std::string_view info = text_of(*r.value());
+    constexpr std::string_view field = "run_id:";
+    const auto at = info.find(field);
+    const std::string_view run_id =
+        at == std::string_view::npos ? std::string_view() : info.substr(at + field.size(), 16);
+    if (run_id.size() != 16 ||
+        run_id.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+      return {errc::protocol,
+              fmt::format("gencache: INFO server on {} gives no run_id, so a restart that "
+                          "reloads old generations could not be detected",
+                          location_)};
+    }
+    c.incarnation = "~";
+    c.incarnation += run_id;
+    return {};
   }
 
   status load_script(connection& c, std::size_t i) {
@@ -293,29 +335,46 @@ class redis_backend final : public remote_backend {
     return std::move(r.value()[0]);
   }
 
-  /// One command on a pooled connection; a connection that failed is not reused.
-  result<reply_ptr> run(std::span<const std::string_view> args) {
+  /// One command `verb key args...` on a pooled connection, the key tagged with the
+  /// connection's incarnation; a connection that failed is not reused.
+  template <std::convertible_to<std::string_view>... Args>
+  result<reply_ptr> run(std::string_view verb, std::string_view key, const Args&... args) {
     auto lease = acquire();
     if (!lease) return lease.error();
-    auto r = command(**lease.value(), args);
+    const std::string name = (**lease.value()).name(key);
+    const std::string_view argv[] = {verb, name, std::string_view(args)...};
+    auto r = command(**lease.value(), argv);
     if (!r) lease.value().discard();
     return r;
   }
 
-  /// EVALSHA of script `id` with KEYS = `keys` and ARGV = {fresh, extra...}.
-  template <std::convertible_to<std::string_view>... Extra>
-  result<reply_ptr> run_script(script_id id, std::span<const std::string> keys, std::uint64_t fresh,
-                               Extra... extra) {
+  /// In `run_script`'s extra arguments: the connection's incarnation tag.
+  struct incarnation_tag {};
+
+  /// EVALSHA of script `id` with KEYS = `keys` (tagged) and ARGV = {fresh..., extra...}.
+  template <class... Extra>
+  result<reply_ptr> run_script(script_id id, std::span<const std::string> keys,
+                               std::span<const std::uint64_t> fresh, const Extra&... extra) {
     auto lease = acquire();
     if (!lease) return lease.error();
     connection& c = **lease.value();
     const auto count = fmt::format_int(keys.size());
-    const auto fresh_text = fmt::format_int(fresh);
+    boost::container::small_vector<std::string, 8> tagged;
+    for (const auto& k : keys) tagged.push_back(c.name(k));
+    boost::container::small_vector<std::string, 8> fresh_text;
+    for (const std::uint64_t f : fresh) fresh_text.push_back(std::to_string(f));
     boost::container::small_vector<std::string_view, 16> argv = {
         "EVALSHA", c.script_sha[id], std::string_view(count.data(), count.size())};
-    for (const auto& k : keys) argv.push_back(k);
-    argv.push_back({fresh_text.data(), fresh_text.size()});
-    (argv.push_back(std::string_view(extra)), ...);
+    for (const auto& k : tagged) argv.push_back(k);
+    for (const auto& f : fresh_text) argv.push_back(f);
+    (argv.push_back([&]() -> std::string_view {
+      if constexpr (std::is_same_v<Extra, incarnation_tag>) {
+        return c.incarnation;
+      } else {
+        return std::string_view(extra);
+      }
+    }()),
+     ...);
     for (int attempt = 0;; ++attempt) {
       argv[1] = c.script_sha[id];
       auto r = command(c, argv);

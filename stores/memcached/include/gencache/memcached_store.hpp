@@ -12,8 +12,11 @@
 ///   values. The first read of a counter, or a stale guess, costs a multi-get of the counters
 ///   and then a get of the value. A missing counter is created, and a bump done, by one
 ///   atomic increment-with-initial on the server.
-/// - A server that fails (refused, reset, timed out) is ejected from the ring at once and
-///   retried after `retry_after`; meanwhile its keys go to the others.
+/// - A server that fails (refused, reset, timed out) is taken out of service at once and
+///   retried after `retry_after`; meanwhile requests for its keys fail at once (reads are
+///   counted misses, bumps throw `store_error`). Its keys never move to another member:
+///   moved generation counters would let a returning member undo confirmed invalidations
+///   (contract G6, docs/design.md). A member that is gone for good is removed from the URL.
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
 ///   before anything is sent. TTLs are whole seconds on memcached: they are rounded up.
 /// Thread-safe: each request borrows one of `pool_size` client handles.
@@ -33,7 +36,7 @@ struct memcached_options {
   /// For each request, including the wait for a free client handle.
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
-  /// How long a failed server stays out of the ring; whole seconds (rounded up).
+  /// How long a failed server stays out of service; whole seconds (rounded up).
   std::chrono::milliseconds retry_after{1000};
   /// Largest encoded value sent: memcached's default item size (-I 1m) less its item header
   /// and the longest key.
