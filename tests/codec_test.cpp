@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include "layout/layout.hpp"
+
 namespace codectest {
 
 enum class tier : std::uint8_t { free, pro };
@@ -147,8 +149,8 @@ TEST_CASE("codec: foreign, truncated and corrupt bytes are errors, never undefin
   CHECK_FALSE(gencache::decode_value(good + "x", out).ok());
 
   std::string bumped = good;
-  bumped[1] = 2;  // a future format version
-  CHECK_THAT(gencache::decode_value(bumped, out).message(), Catch::Contains("version 2"));
+  bumped[1] = 3;  // a future format version
+  CHECK_THAT(gencache::decode_value(bumped, out).message(), Catch::Contains("version 3"));
 
   // Random corruption: any outcome but a crash or sanitizer report is fine; many must fail.
   std::mt19937 rng(11);
@@ -180,4 +182,38 @@ TEST_CASE("codec: a forged huge count fails before allocating", "[codec][errors]
   const auto st = gencache::decode_value(forged, out);
   CHECK(st.code() == gencache::errc::serialization);
   CHECK(out.empty());
+}
+
+TEST_CASE(
+    "codec: a type whose layout changed under the same name is a type mismatch, never a "
+    "misread",
+    "[codec][fingerprint]") {
+  const std::string v1 = layout::encode_v1({.cents = 1999, .quantity = 3});
+  layout::price read;
+  REQUIRE(layout::decode_v1(v1, read).ok());
+  CHECK((read.cents == 1999 && read.quantity == 3));
+  // Version 2 swapped the fields.
+  CHECK(layout::decode_v2(v1, read).code() == gencache::errc::type_mismatch);
+  // Version 3 kept the layout and bumped value_version.
+  CHECK(layout::decode_v3(v1, read).code() == gencache::errc::type_mismatch);
+}
+
+TEST_CASE("codec: the fingerprint covers nested fields, elements and sizes",
+          "[codec][fingerprint]") {
+  struct inner_a {
+    int x;
+  };
+  struct outer_a {
+    inner_a in;
+    std::vector<inner_a> many;
+  };
+  using gencache::detail::value_fingerprint;
+  struct same_name_probe {
+    std::int32_t a;
+  };
+  CHECK(value_fingerprint<std::vector<std::pair<int, std::string>>>() !=
+        value_fingerprint<std::vector<std::pair<long, std::string>>>());
+  CHECK(value_fingerprint<outer_a>() == value_fingerprint<outer_a>());
+  CHECK(value_fingerprint<std::optional<int>>() != value_fingerprint<std::optional<short>>());
+  CHECK(value_fingerprint<same_name_probe>() != value_fingerprint<inner_a>());
 }

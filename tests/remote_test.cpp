@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "layout/layout.hpp"
 #include "support/stores.hpp"
 
 using namespace std::chrono_literals;
@@ -246,4 +247,26 @@ TEST_CASE("remote: equal counter values of two generations never make their keys
   const gencache::generation_ref plain("catalog");
   REQUIRE(store->backend().set(store->generation_key(plain.id()), "1000", std::nullopt).ok());
   CHECK_FALSE(cache.get<std::string>({plain}, "profile"));
+}
+
+TEST_CASE("remote: a value type whose layout changed is a counted miss, never a misread",
+          "[remote][fingerprint]") {
+  auto store = fixture::make();
+  gencache::remote_cache cache(store);
+  REQUIRE(layout::store_v1(cache, {.cents = 1999, .quantity = 3}, "price").ok());
+  const auto v1 = layout::read_v1(cache, "price");
+  REQUIRE(v1);
+  CHECK((v1->cents == 1999 && v1->quantity == 3));
+
+  const std::uint64_t errors = cache.stats().errors;
+  CHECK_FALSE(layout::read_v2(cache, "price"));  // the fields were swapped in version 2
+  CHECK(cache.stats().errors == errors + 1);
+
+  // Memoized: version 2 computes its own result instead of misreading version 1's.
+  const layout::price p{.cents = 250, .quantity = 7};
+  const auto by_v1 = layout::memoized_v1(cache, p);
+  CHECK((by_v1.cents == 250 && by_v1.quantity == 7));
+  const auto by_v2 = layout::memoized_v2(cache, p);
+  CHECK((by_v2.cents == 250 && by_v2.quantity == 7));
+  CHECK(cache.stats().errors > errors + 1);
 }

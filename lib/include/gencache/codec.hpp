@@ -22,9 +22,16 @@
 /// Decoding checks every length against the bytes that remain before it allocates, so a
 /// corrupt count cannot make it allocate more than the input's size in elements.
 ///
-/// The type fingerprint hashes the compiler's spelling of the type name: programs that share
-/// a remote store should be built with the same compiler family, or a value written by one
-/// is a type mismatch (a miss plus an error) for the other — never a misread.
+/// The type fingerprint hashes the type's name (the compiler's spelling of it) *and its
+/// structure*: for every aggregate its field count and each field's fingerprint, recursively;
+/// for containers, optionals, tuples and variants their elements'; the size and alignment of
+/// every scalar and trivially copyable aggregate; and `value_version<T>` of each type. So
+/// when two programs that share a remote store disagree about a type — a rolling deploy
+/// that reordered, added or retyped fields — the reader gets a type mismatch (a miss plus a
+/// counted error), never a misread. What a structure cannot show, such as two fields of the
+/// same type swapped or a field whose meaning changed, needs a new `value_version<T>`.
+/// Programs that share a store should be built with the same compiler family, or a value
+/// written by one is a type mismatch for the other.
 
 #include <array>
 #include <bit>
@@ -73,13 +80,21 @@ namespace gencache {
 template <class T>
 struct value_codec;
 
+/// A version tag that is part of `T`'s fingerprint (see the file comment). Bump it when a
+/// change of `T` that its structure does not show must turn old bytes into a type mismatch:
+///
+///     template <> inline constexpr std::uint64_t gencache::value_version<price_info> = 2;
+template <class T>
+inline constexpr std::uint64_t value_version = 0;
+
 class value_writer;
 class value_reader;
 
 namespace detail {
 
 inline constexpr char codec_magic = 'g';
-inline constexpr std::uint8_t codec_version = 1;
+// 2: the type fingerprint covers the structure (1 hashed the name only).
+inline constexpr std::uint8_t codec_version = 2;
 
 template <class T>
 concept has_value_codec = requires(value_writer& w, value_reader& r, const T& c, T& m) {
@@ -330,6 +345,57 @@ bool value_reader::read(T& v) {
 
 namespace detail {
 
+constexpr std::uint64_t mix_fingerprint(std::uint64_t h, std::uint64_t v) noexcept {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 29);
+}
+
+/// The fingerprint of a value type: name, version and structure, as the file comment says.
+/// `Depth` stops recursive types (a node holding a vector of nodes) from recursing forever.
+template <class T, int Depth = 0>
+consteval std::uint64_t value_fingerprint() {
+  using U = std::remove_cv_t<T>;
+  std::uint64_t h = mix_fingerprint(fnv1a(type_name<U>()), value_version<U>);
+  if constexpr (std::is_trivially_copyable_v<U>) {
+    h = mix_fingerprint(mix_fingerprint(h, sizeof(U)), alignof(U));
+  }
+  if constexpr (Depth > 16 || has_value_codec<U> || fixed_scalar<U> ||
+                std::convertible_to<const U&, std::string_view> || is_duration<U>::value) {
+    return h;
+  } else if constexpr (is_specialization_of<U, std::optional>) {
+    return mix_fingerprint(h, value_fingerprint<typename U::value_type, Depth + 1>());
+  } else if constexpr (is_specialization_of<U, std::shared_ptr>) {
+    return mix_fingerprint(h, value_fingerprint<typename U::element_type, Depth + 1>());
+  } else if constexpr (is_specialization_of<U, std::variant>) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((h = mix_fingerprint(h, value_fingerprint<std::variant_alternative_t<I, U>, Depth + 1>())),
+       ...);
+      return h;
+    }
+    (std::make_index_sequence<std::variant_size_v<U>>{});
+  } else if constexpr (is_std_array<U>::value || rebuildable_range<U>) {
+    return mix_fingerprint(h, value_fingerprint<std::ranges::range_value_t<U>, Depth + 1>());
+  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((h = mix_fingerprint(h, value_fingerprint<std::tuple_element_t<I, U>, Depth + 1>())), ...);
+      return h;
+    }
+    (std::make_index_sequence<std::tuple_size_v<U>>{});
+  } else if constexpr (std::is_aggregate_v<U>) {
+    h = mix_fingerprint(h, boost::pfr::tuple_size_v<U>);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((h = mix_fingerprint(h, value_fingerprint<boost::pfr::tuple_element_t<I, U>, Depth + 1>())),
+       ...);
+      return h;
+    }
+    (std::make_index_sequence<boost::pfr::tuple_size_v<U>>{});
+  } else {
+    return h;
+  }
+}
+
 /// Appends the header of a `T` whose payload is `payload_size` bytes: magic, format version,
 /// type fingerprint, payload length.
 template <class T>
@@ -337,7 +403,7 @@ void append_value_header(std::string& out, std::size_t payload_size) {
   out.push_back(codec_magic);
   out.push_back(static_cast<char>(codec_version));
   value_writer header(out);
-  header.write(type_fingerprint<T>);
+  header.write(std::uint64_t{value_fingerprint<T>()});
   header.varint(payload_size);
 }
 
@@ -377,7 +443,7 @@ template <class T>
   if (!in(fingerprint) || !in.varint(length)) {
     return {errc::serialization, "gencache: truncated value header"};
   }
-  if (fingerprint != detail::type_fingerprint<T>) {
+  if (fingerprint != detail::value_fingerprint<T>()) {
     return {errc::type_mismatch,
             fmt::format("gencache: stored value is not a {}", detail::type_name<T>())};
   }
