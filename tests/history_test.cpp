@@ -57,6 +57,7 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
       start.arrive_and_wait();
       for (int i = 0; i < W::operations; ++i) {
         const std::uint32_t user = rng() % W::users;
+        const std::uint32_t partner = rng() % W::users;
         const std::uint32_t slot = rng() % W::slots;
         const auto dice = static_cast<unsigned>(rng() % 100);
         if (dice < 3) {  // invalidate: the plain generation or one user's
@@ -70,19 +71,25 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
             // Not confirmed: not an invalidation that completed.
           }
         } else if (dice < 30) {  // direct set of a value that says which key it was built for
-          const auto key = cache.key({"g", {"h:user", user}}, "slot", slot);
+          const auto key = cache.key({"g", {"h:user", user}, {"h:user", partner}}, "slot", slot);
           if (!key.resolved()) continue;
-          const h::stamp s{key.generations()[0], key.generations()[1], slot, user,
+          const h::stamp s{key.generations()[0],
+                           key.generations()[1],
+                           key.generations()[2],
+                           slot,
+                           user,
+                           partner,
                            next_write.fetch_add(1)};
           log.writes.push_back({s});
           (void)cache.set(key, s);
         } else if (dice < 65) {  // direct generational get
-          h::read_event r{clock.tick(), 0, slot, user, false, {}, {}};
-          r.direct = cache.template get<h::stamp>({"g", {"h:user", user}}, "slot", slot);
+          h::read_event r{clock.tick(), 0, slot, user, partner, false, {}, {}};
+          r.direct = cache.template get<h::stamp>({"g", {"h:user", user}, {"h:user", partner}},
+                                                  "slot", slot);
           r.end = clock.tick();
           log.reads.push_back(r);
         } else {  // memoized call
-          h::read_event r{clock.tick(), 0, slot, user, true, {}, {}};
+          h::read_event r{clock.tick(), 0, slot, user, user, true, {}, {}};
           r.memo = memo(call{user, slot});
           r.end = clock.tick();
           log.reads.push_back(r);
@@ -106,32 +113,74 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
   CHECK(cache.stats().errors == 0);
 }
 
+#if defined(GENCACHE_TEST_REDIS) || defined(GENCACHE_TEST_MEMCACHED)
+TEST_CASE("history: during an outage, concurrent memoized calls each get their own result (G5)",
+          "[history][concurrency][g5]") {
+  using W = workload<test::GENCACHE_STORE_FIXTURE>;
+  gencache::remote_cache cache(test::GENCACHE_STORE_FIXTURE::make_unreachable());
+  h::clock clock;
+  h::compute_log computes;
+  // Both arguments feed value-based generations and nothing else: while every generation is
+  // unknown, only the generations' identities tell two calls apart.
+  gencache::memoized memo(
+      cache, [&](const call& c) { return computes.record(clock.tick(), c.slot, c.user); },
+      gencache::gen("h:user", &call::user), gencache::gen("h:slot", &call::slot));
+  std::vector<h::thread_log> logs(W::threads);
+  std::latch start(W::threads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < W::threads; ++t) {
+    threads.emplace_back([&, t] {
+      h::thread_log& log = logs[static_cast<std::size_t>(t)];
+      std::mt19937 rng(static_cast<unsigned>(99 + t));
+      start.arrive_and_wait();
+      for (int i = 0; i < 200; ++i) {
+        const std::uint32_t user = rng() % W::users;
+        const std::uint32_t slot = rng() % W::slots;
+        h::read_event r{clock.tick(), 0, slot, user, user, true, {}, {}};
+        r.memo = memo(call{user, slot});
+        r.end = clock.tick();
+        log.reads.push_back(r);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const h::verdict v = h::check(logs, computes.events(), W::users);
+  for (const auto& text : v.violations) INFO(text);
+  CHECK(v.memo_reads == W::threads * 200u);
+  CHECK(v.foreign == 0);
+  CHECK(memo.stats().hits == 0);  // nothing can be cached during the outage
+  CHECK(cache.stats().errors > 0);
+}
+#endif
+
 #if !defined(GENCACHE_TEST_REDIS) && !defined(GENCACHE_TEST_MEMCACHED)
 TEST_CASE("history: the checker finds stale and foreign reads", "[history]") {
   // Write 1 under generations (10, 20); an invalidation of "g" to 11 completes at tick 5.
   std::vector<h::thread_log> logs(1);
-  logs[0].writes.push_back({h::stamp{10, 20, 3, 1, 1}});
+  logs[0].writes.push_back({h::stamp{10, 20, 20, 3, 1, 1, 1}});
   logs[0].invalidations.push_back({4, 5, 0, 11});
   const auto read = [](std::uint64_t begin, h::stamp s) {
-    return h::read_event{begin, begin + 1, 3, 1, false, s, {}};
+    return h::read_event{begin, begin + 1, 3, 1, 1, false, s, {}};
   };
   SECTION("a read that overlaps the invalidation may see the old value") {
-    logs[0].reads.push_back(read(5, {10, 20, 3, 1, 1}));
+    logs[0].reads.push_back(read(5, {10, 20, 20, 3, 1, 1, 1}));
     CHECK(h::check(logs, {}, 2).stale == 0);
   }
   SECTION("a read that begins after it completed may not") {
-    logs[0].reads.push_back(read(6, {10, 20, 3, 1, 1}));
+    logs[0].reads.push_back(read(6, {10, 20, 20, 3, 1, 1, 1}));
     CHECK(h::check(logs, {}, 2).stale == 1);
   }
   SECTION("a value that was never written for that key is foreign") {
-    logs[0].reads.push_back(read(2, {10, 20, 3, 1, 7}));  // no write 7
-    logs[0].reads.push_back(read(2, {10, 20, 4, 1, 1}));  // write 1 was for slot 3
-    CHECK(h::check(logs, {}, 2).foreign == 2);
+    logs[0].reads.push_back(read(2, {10, 20, 20, 3, 1, 1, 7}));  // no write 7
+    logs[0].reads.push_back(read(2, {10, 20, 20, 4, 1, 1, 1}));  // write 1 was for slot 3
+    // Write 1 was for users (1, 1): a key naming users (1, 0) that met it is foreign (G5).
+    logs[0].reads.push_back({2, 3, 3, 1, 0, false, h::stamp{10, 20, 20, 3, 1, 1, 1}, {}});
+    CHECK(h::check(logs, {}, 2).foreign == 3);
   }
   SECTION("a memoized value computed before a completed invalidation began is stale") {
     const std::vector<h::compute_event> computes{{3, {1, 3, 1}}, {7, {2, 3, 1}}};
-    logs[0].reads.push_back({8, 9, 3, 1, true, {}, h::computed{1, 3, 1}});
-    logs[0].reads.push_back({8, 9, 3, 1, true, {}, h::computed{2, 3, 1}});
+    logs[0].reads.push_back({8, 9, 3, 1, 1, true, {}, h::computed{1, 3, 1}});
+    logs[0].reads.push_back({8, 9, 3, 1, 1, true, {}, h::computed{2, 3, 1}});
     const auto v = h::check(logs, computes, 2);
     CHECK(v.stale == 1);
     CHECK(v.foreign == 0);

@@ -3,8 +3,9 @@
 // did between two ticks of one logical clock; the checker then verifies, on the merged
 // history:
 //
-// - every value a read returned is one that a write (or a computation) really produced for
-//   that key: same slot, same user, same generation values;
+// - G5: every value a read returned is one that a write (or a computation) really produced
+//   for exactly that key: same slot, same user and partner (whose generations the key names,
+//   in that order), same generation values;
 // - G1: no read returns a value stored under a generation value older than the value an
 //   invalidation produced, if that invalidation completed (its end tick) before the read
 //   began (its begin tick).
@@ -31,12 +32,17 @@
 
 namespace test::history {
 
-/// A direct write's value: the generation values of its key, and who wrote it.
+/// A direct write's value: the generation values of its key, and who wrote it. A direct
+/// key names three generations: "g", then "h:user" for `user`, then "h:user" for `partner`
+/// (which may be `user` again), so keys differ in which generations they name and in
+/// their order, and a request often creates two counters at once.
 struct stamp {
-  std::uint64_t generation;       // of the plain generation "g"
-  std::uint64_t user_generation;  // of the value-based generation "h:user" for `user`
+  std::uint64_t generation;          // of the plain generation "g"
+  std::uint64_t user_generation;     // of the value-based generation "h:user" for `user`
+  std::uint64_t partner_generation;  // of "h:user" for `partner`
   std::uint32_t slot;
   std::uint32_t user;
+  std::uint32_t partner;
   std::uint64_t write_id;
 };
 
@@ -56,7 +62,7 @@ struct compute_event {
 };
 struct read_event {
   std::uint64_t begin, end;
-  std::uint32_t slot, user;
+  std::uint32_t slot, user, partner;  // partner: direct reads only
   bool memoized;
   std::optional<stamp> direct;   // what a direct get returned
   std::optional<computed> memo;  // what a memoized call returned (always a value)
@@ -154,22 +160,28 @@ inline verdict check(const std::vector<thread_log>& logs,
       if (!r.memoized) {
         if (!r.direct) continue;
         ++v.hits;
+        const completed per_partner = floor_of(1 + r.partner, r.begin);
         const stamp& s = *r.direct;
         const auto w = writes.find(s.write_id);
         if (w == writes.end() || w->second.slot != r.slot || w->second.user != r.user ||
-            s.slot != r.slot || s.user != r.user || w->second.generation != s.generation ||
-            w->second.user_generation != s.user_generation) {
+            w->second.partner != r.partner || s.slot != r.slot || s.user != r.user ||
+            s.partner != r.partner || w->second.generation != s.generation ||
+            w->second.user_generation != s.user_generation ||
+            w->second.partner_generation != s.partner_generation) {
           ++v.foreign;
-          violation(fmt::format("read of slot {} user {} returned write {}, never stored there",
-                                r.slot, r.user, s.write_id));
+          violation(
+              fmt::format("read of slot {} users ({}, {}) returned write {}, never stored there",
+                          r.slot, r.user, r.partner, s.write_id));
         }
-        if (s.generation < plain.max_new_value || s.user_generation < per_user.max_new_value) {
+        if (s.generation < plain.max_new_value || s.user_generation < per_user.max_new_value ||
+            s.partner_generation < per_partner.max_new_value) {
           ++v.stale;
           violation(fmt::format(
-              "read [{}, {}] of slot {} user {} returned generations ({}, {}), older than "
-              "({}, {}) of invalidations completed before it began",
-              r.begin, r.end, r.slot, r.user, s.generation, s.user_generation, plain.max_new_value,
-              per_user.max_new_value));
+              "read [{}, {}] of slot {} users ({}, {}) returned generations ({}, {}, {}), older "
+              "than ({}, {}, {}) of invalidations completed before it began",
+              r.begin, r.end, r.slot, r.user, r.partner, s.generation, s.user_generation,
+              s.partner_generation, plain.max_new_value, per_user.max_new_value,
+              per_partner.max_new_value));
         }
       } else {
         ++v.memo_reads;

@@ -56,6 +56,10 @@ struct redis_fixture {
     if (options.prefix == "gc:") options.prefix = unique_prefix();
     return gencache::make_redis_store(url(), {.max_value_size = max_value}, std::move(options));
   }
+  /// A store whose server refuses every connection (nothing listens on port 1).
+  static std::shared_ptr<store_type> make_unreachable() {
+    return gencache::make_redis_store("redis://127.0.0.1:1", {}, {.prefix = unique_prefix()});
+  }
 };
 #endif
 
@@ -68,6 +72,11 @@ struct memcached_fixture {
   static std::shared_ptr<store_type> make(gencache::remote_store_options options = {}) {
     if (options.prefix == "gc:") options.prefix = unique_prefix();
     return gencache::make_memcached_store(url(), {}, std::move(options));
+  }
+  /// A store whose server refuses every connection (nothing listens on port 1).
+  static std::shared_ptr<store_type> make_unreachable() {
+    return gencache::make_memcached_store("memcached://127.0.0.1:1", {},
+                                          {.prefix = unique_prefix()});
   }
 };
 #endif
