@@ -170,7 +170,7 @@ TEMPLATE_TEST_CASE("store: a value over the store's limit is refused, nothing st
   CHECK((!after || *after == "small"));
 }
 
-TEMPLATE_TEST_CASE("store: ttls must be positive; a value is readable within its ttl",
+TEMPLATE_TEST_CASE("store: ttls must be positive, and a value is readable within its ttl",
                    "[conformance][ttl][bad-input]", test::GENCACHE_STORE_FIXTURE) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "ttl");
@@ -210,7 +210,7 @@ TEMPLATE_TEST_CASE("store: memoized calls hit, miss and invalidate per value",
   CHECK(cached(999, 3) == 999'009);
   CHECK(square_calls == 2);
   CHECK(cached.peek(53, 3) == 53'009);
-  CHECK_THAT(cached.key(53, 3), Catch::Contains("square:user_id@"));
+  CHECK_THAT(cached.key(53, 3), Catch::Contains("square:user_id=53@"));
 
   cache.invalidate({"square:user_id", 53});
   CHECK(cached(53, 3) == 53'009);

@@ -269,7 +269,11 @@ TEST_CASE("memoize: log_misses writes the readable key to the logger", "[memoize
   (void)cached(7);
   REQUIRE(lines.size() == 1);
   CHECK_THAT(lines[0], Catch::StartsWith("gencache: miss memo memoize_test.cpp:"));
-  CHECK_THAT(lines[0], Catch::Contains("() g@") && Catch::Contains(" per:user_id@"));
+  CHECK_THAT(lines[0], Catch::Contains("() g@") && Catch::Contains(" per:user_id=7@"));
+  // The argument that fed the generation is in the line: two users' misses read apart.
+  (void)cached(8);
+  REQUIRE(lines.size() == 2);
+  CHECK_THAT(lines[1], Catch::Contains(" per:user_id=8@"));
 }
 
 TEST_CASE("memoize: exclude by position, and arguments used by generations stay out",

@@ -70,9 +70,18 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
   out.insert(out.end(), encoded_value.begin(), encoded_value.end());
 }
 
+/// Appends a generation value's readable form: `53`, `"eu"` (a part list without its
+/// parentheses).
+template <class V>
+void render_generation_value(std::string& out, const V& value) {
+  std::string parts;
+  render_key_parts(parts, value);
+  out.append(parts, 1, parts.size() - 2);
+}
+
 template <class V>
 void render_value(std::string& out, const void* value) {
-  render_key_parts(out, *static_cast<const V*>(value));
+  render_generation_value(out, *static_cast<const V*>(value));
 }
 
 }  // namespace detail
@@ -159,10 +168,8 @@ class generation_ref {
   void render(std::string& out) const {
     out += spec_;
     if (render_value_ != nullptr) {
-      std::string value;
-      render_value_(value, value_);
       out += '=';
-      out.append(value, 1, value.size() - 2);  // drop the parentheses of a part list
+      render_value_(out, value_);
     }
   }
 

@@ -796,10 +796,30 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     detail::text_sink sink(out);
     append_arguments(sink, object, std::forward_as_tuple(args...));
     out += ')';
-    for (std::size_t g = 0; g < generation_count; ++g) {
-      fmt::format_to(std::back_inserter(out), " {}@{}", generations_[g].spec, key.generations()[g]);
-    }
+    std::size_t g = 0;
+    const auto arguments = std::forward_as_tuple(args...);
+    std::apply([&](const auto&... s) { (render_generation(out, s, g, arguments, key), ...); },
+               specs_);
     return out;
+  }
+  /// ` project@17…` or ` foo:user_id=53@17…`: the generation, the value that fed it, and
+  /// its counter's value in `key`.
+  template <class S, class Args>
+  void render_generation(std::string& out, const S& s, std::size_t& g, const Args& args,
+                         const cache_key& key) const {
+    if constexpr (detail::is_gen<S>) {
+      const std::size_t i = g++;
+      out += ' ';
+      out += generations_[i].spec;
+      if constexpr (detail::is_arg_gen<S>) {
+        out += '=';
+        detail::render_generation_value(out, std::get<S::index>(args));
+      } else if constexpr (!detail::is_plain_gen<S>) {
+        out += '=';
+        detail::render_generation_value(out, field_value(s, args));
+      }
+      fmt::format_to(std::back_inserter(out), "@{}", key.generations()[i]);
+    }
   }
 
   mutable basic_cache<Store> cache_;
