@@ -124,7 +124,7 @@ TEST_CASE("cache: describe renders the key for people", "[cache][text]") {
         fmt::format(R"(direct("header", 2) nav@{} nav_portal:user_id=53@{})", nav, user));
 }
 
-TEST_CASE("cache: copies share the store; a null store is rejected", "[cache]") {
+TEST_CASE("cache: copies share the store, and a null store is rejected", "[cache]") {
   gencache::cache a;
   gencache::cache b = a;
   REQUIRE(a.set({"g"}, 1).ok());

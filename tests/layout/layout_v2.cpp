@@ -8,7 +8,6 @@ struct price_info {
   std::int32_t quantity;
   std::int64_t cents;
 };
-price_info to_info(layout::price p) { return {p.quantity, p.cents}; }
 layout::price from_info(const price_info& i) { return {i.cents, i.quantity}; }
 }  // namespace
 

@@ -82,8 +82,15 @@ class server_process {
     stop();
     start();
   }
-  /// SIGSTOP: the server keeps its connections and answers nothing (a hung server).
-  void pause() { ::kill(pid_, SIGSTOP); }
+  /// SIGSTOP: the server keeps its connections and answers nothing (a hung server). Returns
+  /// once the server has stopped: a signal is delivered asynchronously, and a server thread
+  /// could otherwise still answer the next request.
+  void pause() {
+    ::kill(pid_, SIGSTOP);
+    int status = 0;
+    while (::waitpid(pid_, &status, WUNTRACED) < 0 && errno == EINTR) {
+    }
+  }
   void resume() { ::kill(pid_, SIGCONT); }
 
  private:

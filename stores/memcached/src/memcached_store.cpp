@@ -241,9 +241,10 @@ class memcached_backend final : public remote_backend {
         // stay with it. Were they moved to another member, a bump confirmed there would be
         // undone when the owner came back holding the old counter, and another process that
         // never saw the failure would go on reading the owner (contract G6; docs/design.md).
-        // One failure instead takes the server out of service for `retry_after`
-        // (libmemcached then fails its requests at once, SERVER_TEMPORARILY_DISABLED), so a
-        // dead server costs one timeout per retry period, not one per request.
+        // A server that refuses or drops connections is instead taken out of service for
+        // `retry_after` after one failure (libmemcached then fails its requests at once,
+        // SERVER_TEMPORARILY_DISABLED). A server that hangs with its connections open costs
+        // a timeout per request.
         {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
         {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1},
         {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},

@@ -12,9 +12,10 @@
 ///   values. The first read of a counter, or a stale guess, costs a multi-get of the counters
 ///   and then a get of the value. A missing counter is created, and a bump done, by one
 ///   atomic increment-with-initial on the server.
-/// - A server that fails (refused, reset, timed out) is taken out of service at once and
-///   retried after `retry_after`; meanwhile requests for its keys fail at once (reads are
-///   counted misses, bumps throw `store_error`). Its keys never move to another member:
+/// - A server that refuses or drops connections is taken out of service at once and retried
+///   after `retry_after`; meanwhile requests for its keys fail at once (reads are counted
+///   misses, bumps throw `store_error`). A server that hangs with its connections open costs
+///   each request for its keys a `command_timeout`. Its keys never move to another member:
 ///   moved generation counters would let a returning member undo confirmed invalidations
 ///   (contract G6, docs/design.md). A member that is gone for good is removed from the URL.
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
