@@ -1,4 +1,5 @@
 // Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
+#include <filesystem>
 #include <unordered_map>
 
 #include <gencache/key.hpp>
@@ -20,6 +21,8 @@ int main() {
   gencache::encode_key_parts(out, &x);
 #elif defined(GENCACHE_REJECT_unordered)
   gencache::encode_key_parts(out, std::unordered_map<int, int>{});
+#elif defined(GENCACHE_REJECT_path)
+  gencache::encode_key_parts(out, std::filesystem::path("/tmp"));
 #elif defined(GENCACHE_REJECT_private_class)
   gencache::encode_key_parts(out, opaque(1));
 #endif

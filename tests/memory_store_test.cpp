@@ -1,10 +1,13 @@
 #include <bit>
+#include <filesystem>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -277,4 +280,40 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
     REQUIRE(stats.entries == index.size());
     REQUIRE(stats.bytes == ref_bytes);
   }
+}
+
+TEST_CASE("memory_store: values are weighed by what they own, optionals, variants and nodes too",
+          "[memory_store][bytes]") {
+  using gencache::detail::weigh;
+  const std::string big(1 << 20, 'x');
+  CHECK(weigh(std::optional<std::string>(big)) >= big.size());
+  CHECK(weigh(std::optional<std::string>()) == sizeof(std::optional<std::string>));
+  CHECK(weigh(std::variant<int, std::string>(big)) >= big.size());
+  std::map<int, int> nodes;
+  std::list<int> links;
+  for (int i = 0; i < 1000; ++i) {
+    nodes.emplace(i, i);
+    links.push_back(i);
+  }
+  CHECK(weigh(nodes) >= 1000 * (sizeof(std::pair<const int, int>) + 32));
+  CHECK(weigh(links) >= 1000 * (sizeof(int) + 16));
+  CHECK(weigh(std::vector<bool>(1000)) < 2000);  // no node overhead per element
+  const std::filesystem::path path("/var/lib/gencache/some/file");
+  CHECK(weigh(path) >= path.native().size());
+
+  // 50 optional strings of 1 MiB against a 1 MiB bound: never held at once.
+  gencache::memory_store store(
+      gencache::memory_store_options{.max_bytes = std::size_t{4} << 20, .shards = 1});
+  for (int i = 0; i < 50; ++i) {
+    (void)store.set(test_key("optional " + std::to_string(i)), std::optional<std::string>(big));
+    CHECK(store.stats().bytes <= std::size_t{4} << 20);
+  }
+  CHECK(store.stats().entries <= 4);
+}
+
+TEST_CASE("memory_store: a std::filesystem::path value is stored and read back", "[memory_store]") {
+  gencache::memory_store store;
+  const std::filesystem::path path("/var/lib/gencache");
+  REQUIRE(store.set(test_key("path"), path).ok());
+  CHECK(store.get<std::filesystem::path>(test_key("path")) == path);
 }

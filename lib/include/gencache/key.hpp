@@ -147,6 +147,11 @@ enum class kind : std::uint8_t {
 template <class>
 inline constexpr bool dependent_false = false;
 
+/// A range whose elements are of its own type (std::filesystem::path).
+template <class T>
+concept self_nested_range =
+    std::ranges::forward_range<const T> && std::same_as<std::ranges::range_value_t<const T>, T>;
+
 template <class T, template <class...> class Template>
 inline constexpr bool is_specialization_of = false;
 template <template <class...> class Template, class... Args>
@@ -460,6 +465,10 @@ void append_part(Sink& out, const T& v) {
     static_assert(dependent_false<U>,
                   "gencache: unordered containers are not key parts: their iteration order is "
                   "not canonical. Use a sorted std::vector or a std::map.");
+  } else if constexpr (self_nested_range<U>) {
+    static_assert(dependent_false<U>,
+                  "gencache: a range of itself (std::filesystem::path) is not a key part: its "
+                  "elements would recurse forever. Pass path.native() or path.generic_string().");
   } else if constexpr (std::ranges::forward_range<const U>) {
     using element = std::ranges::range_value_t<const U>;
     out.open(kind::range, {}, type_fingerprint<element>,

@@ -11,9 +11,14 @@
 ///   for a `T` means), so ask for `std::shared_ptr<const T>` where copies are costly... and
 ///   store it as one.
 ///
-/// Weight (for the byte bound) is sizeof plus owned heap bytes for strings, contiguous and
-/// other ranges, tuples and aggregates (recursively), and the pointee for shared_ptr.
-/// Types that own memory some other way can specialize `gencache::value_weight`.
+/// Weight (for the byte bound) is sizeof plus the heap bytes a value owns, recursively:
+/// string and vector elements (by size, not capacity); optionals and variants by their
+/// engaged alternative; node-based containers (map, set, list, unordered_*) by their
+/// elements plus `node_overhead` (32) bytes per element for the node's links; tuples and
+/// aggregates by their fields; a shared_ptr by its pointee and control block. It is an
+/// estimate of what the allocator hands out, not a measurement (allocator rounding and
+/// spare capacity are not counted). Types that own memory some other way can specialize
+/// `gencache::value_weight`.
 
 #include <bit>
 #include <cstddef>
@@ -21,14 +26,17 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <boost/pfr/core.hpp>
 
 #include "gencache/detail/type_name.hpp"
+#include "gencache/key.hpp"
 
 namespace gencache {
 
@@ -55,6 +63,10 @@ template <class T>
 concept flat_range = std::ranges::contiguous_range<const T> &&
     std::is_trivially_copyable_v<std::ranges::range_value_t<const T>>;
 
+/// Per element of a node-based container: a red-black tree node's links and colour (32
+/// bytes on 64-bit libstdc++), more than a list's (16) or a hash node's (8 + bucket).
+inline constexpr std::size_t node_overhead = 32;
+
 template <class T>
 std::size_t weigh(const T& v) {
   if constexpr (requires { value_weight<T>::of(v); }) {
@@ -64,11 +76,27 @@ std::size_t weigh(const T& v) {
     return sizeof(T) + control_block + (v ? weigh(*v) : 0);
   } else if constexpr (std::is_trivially_copyable_v<T>) {
     return sizeof(T);
+  } else if constexpr (is_specialization_of<T, std::optional>) {
+    using V = typename T::value_type;
+    return sizeof(T) + (v ? weigh(*v) - sizeof(V) : 0);
+  } else if constexpr (is_specialization_of<T, std::variant>) {
+    return sizeof(T) + std::visit(
+                           [](const auto& alt) {
+                             return weigh(alt) - sizeof(std::remove_cvref_t<decltype(alt)>);
+                           },
+                           v);
+  } else if constexpr (self_nested_range<T>) {
+    // A range of itself (std::filesystem::path): its elements are views of its own text.
+    return sizeof(T) + std::ranges::size(v.native()) * sizeof(*v.native().data());
   } else if constexpr (flat_range<T>) {
     return sizeof(T) + std::ranges::size(v) * sizeof(std::ranges::range_value_t<const T>);
-  } else if constexpr (std::ranges::forward_range<const T>) {
+  } else if constexpr (std::ranges::contiguous_range<const T> || requires { v.capacity(); }) {
     std::size_t total = sizeof(T);
     for (const auto& e : v) total += weigh(e);
+    return total;
+  } else if constexpr (std::ranges::forward_range<const T>) {
+    std::size_t total = sizeof(T);
+    for (const auto& e : v) total += weigh(e) + node_overhead;
     return total;
   } else if constexpr (requires { std::tuple_size<T>::value; }) {
     return std::apply([](const auto&... e) { return (std::size_t{0} + ... + weigh(e)); }, v);
