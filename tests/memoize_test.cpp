@@ -414,3 +414,65 @@ TEST_CASE("memoize: every waiter sees the leader's exception, and a retry recomp
   CHECK(cached(3) == 3);
   CHECK(calls == 2);
 }
+
+namespace memotest {
+
+/// A memory store whose `peek` (the single-flight leader's re-check) can throw or wait for
+/// another thread's re-check, to see where the leader runs it.
+class probing_store : public gencache::memory_store {
+ public:
+  std::atomic<int> throws_left{0};
+  std::atomic<int> inside{0};
+  std::atomic<bool> met{false};
+
+  template <class T>
+  std::optional<T> peek(gencache::key_view key) {
+    if (throws_left.fetch_sub(1) > 0) throw std::runtime_error("peek failed");
+    inside.fetch_add(1);
+    for (long spins = 0; spins < 5'000'000 && !met.load(); ++spins) {
+      if (inside.load() >= 2) met.store(true);  // both re-checks are running at once
+      std::this_thread::yield();
+    }
+    inside.fetch_sub(1);
+    return gencache::memory_store::peek<T>(key);
+  }
+};
+
+}  // namespace memotest
+
+TEST_CASE("memoize: a leader whose re-check throws leaves no flight behind",
+          "[memoize][stampede]") {
+  auto store = std::make_shared<memotest::probing_store>();
+  store->met = true;  // no waiting in peek
+  gencache::basic_cache<memotest::probing_store> cache(store);
+  std::atomic<int> calls{0};
+  gencache::memoized twice(
+      cache, [&](int x) { return ++calls, 2 * x; }, "g");
+  store->throws_left = 1;
+  CHECK_THROWS_AS(twice(21), std::runtime_error);
+  CHECK(twice(21) == 42);  // not std::future_error from a flight left behind
+  CHECK(twice(21) == 42);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("memoize: leaders of different keys re-check the store at the same time",
+          "[memoize][stampede][concurrency]") {
+  auto store = std::make_shared<memotest::probing_store>();
+  gencache::basic_cache<memotest::probing_store> cache(store);
+  gencache::memoized twice(
+      cache, [](int x) { return 2 * x; }, "g");
+  std::latch start(2);
+  std::vector<std::thread> threads;
+  std::vector<int> got(2);
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      got[static_cast<std::size_t>(t)] = twice(t);
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(got == std::vector<int>{0, 2});
+  // Each leader's re-check waited for the other's: under the flights mutex they could not
+  // both have been inside at once.
+  CHECK(store->met);
+}

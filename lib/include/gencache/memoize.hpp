@@ -719,34 +719,35 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     return compute_once(key, object, std::forward<A>(args)...);
   }
 
+  /// Single flight. The flights mutex guards only the map: the leader's re-check of the
+  /// store, the computation and the copies of the result all run outside it, and the
+  /// leader's flight is removed however it ends.
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
     std::string flight_key(key.bytes());
-    std::unique_lock lock(flights_mutex_);
-    auto [it, leader] = flights_.try_emplace(flight_key);
-    if (!leader) {
-      std::shared_future<result_type> flight = it->second;
-      lock.unlock();
-      waits_.increment();
-      return flight.get();  // the leader's result, or its exception
-    }
-    // A leader may have stored the result and left between our miss and now.
-    if (auto late = cache_.template peek<result_type>(key)) {
-      flights_.erase(it);
-      return std::move(*late);
-    }
     std::promise<result_type> promise;
-    it->second = promise.get_future().share();
-    lock.unlock();
+    {
+      std::unique_lock lock(flights_mutex_);
+      auto [it, leader] = flights_.try_emplace(flight_key);
+      if (!leader) {
+        std::shared_future<result_type> flight = it->second;
+        lock.unlock();
+        waits_.increment();
+        return flight.get();  // the leader's result, or its exception
+      }
+      it->second = promise.get_future().share();
+    }
     auto land = [&] {
       const std::lock_guard guard(flights_mutex_);
       flights_.erase(flight_key);
     };
     try {
-      result_type value = compute_and_store(key, object, std::forward<A>(args)...);
+      // A leader may have stored the result and left between our miss and now.
+      std::optional<result_type> value = cache_.template peek<result_type>(key);
+      if (!value) value.emplace(compute_and_store(key, object, std::forward<A>(args)...));
       land();
-      promise.set_value(value);
-      return value;
+      promise.set_value(*value);
+      return std::move(*value);
     } catch (...) {
       land();
       promise.set_exception(std::current_exception());
