@@ -317,3 +317,34 @@ TEST_CASE("memory_store: a std::filesystem::path value is stored and read back",
   REQUIRE(store.set(test_key("path"), path).ok());
   CHECK(store.get<std::filesystem::path>(test_key("path")) == path);
 }
+
+namespace {
+/// A clock that reads the store it times, as a clock that reports metrics might: it must
+/// never be called while the store holds a lock (that would deadlock).
+class store_reading_clock final : public gencache::clock {
+ public:
+  [[nodiscard]] std::chrono::nanoseconds now() const noexcept override {
+    if (const auto* store = store_.load()) (void)store->stats();
+    calls_.fetch_add(1);
+    return time_;
+  }
+  std::atomic<const memory_store*> store_{nullptr};
+  std::chrono::nanoseconds time_{1'000'000'000};
+  mutable std::atomic<int> calls_{0};
+};
+}  // namespace
+
+TEST_CASE("memory_store: the injected clock is never read under a store lock",
+          "[memory_store][ttl]") {
+  auto time = std::make_shared<store_reading_clock>();
+  memory_store store(memory_store_options{
+      .max_entries = 2, .shards = 1, .lru_promotion_window = 0, .clock = time});
+  time->store_ = &store;
+  REQUIRE(store.set(test_key("a"), 1, std::chrono::seconds(5)).ok());
+  CHECK(store.get<int>(test_key("a")) == 1);
+  CHECK(store.peek<int>(test_key("a")) == 1);
+  REQUIRE(store.set(test_key("b"), 2).ok());
+  REQUIRE(store.set(test_key("c"), 3).ok());  // evicts "a", which has a ttl
+  CHECK_FALSE(store.get<int>(test_key("a")));
+  CHECK(time->calls_ > 0);
+}

@@ -90,7 +90,8 @@ void memory_store::unlink(detail::value_shard& s, detail::entry* e) noexcept {
   s.bytes -= e->weight;
 }
 
-std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) const noexcept {
+std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
+  ttl_used_.store(true, std::memory_order_relaxed);
   const std::int64_t now = clock_->now().count();
   return ttl.count() >= never - now ? never - 1 : now + ttl.count();
 }
@@ -109,7 +110,9 @@ status memory_store::reject_too_large(key_view key, std::size_t weight) {
 
 status memory_store::insert(detail::entry* e) {
   detail::value_shard& s = values_[e->hash & mask_];
-  detail::entry_list garbage;  // destroyed after the lock is released
+  detail::entry_list garbage;       // destroyed after the lock is released
+  std::optional<std::int64_t> now;  // read before the lock: the clock is user code
+  if (ttl_used_.load(std::memory_order_relaxed)) now = clock_->now().count();
   {
     std::lock_guard lock(s.mutex);
     if (const auto old = s.index.find(e->key()); old != s.index.end()) {
@@ -123,12 +126,12 @@ status memory_store::insert(detail::entry* e) {
     s.bytes += e->weight;
     s.sets.increment();
 
-    std::optional<std::int64_t> now;
     while (s.index.size() > shard_max_entries_ || s.bytes > shard_max_bytes_) {
       detail::entry* victim = &s.lru.back();
-      if (victim->expires_at != never) {
-        if (!now) now = clock_->now().count();
-        (*now >= victim->expires_at ? s.expirations : s.evictions).increment();
+      // Without a reading (another thread's first ttl raced ours), an expired victim is
+      // counted as an eviction.
+      if (victim->expires_at != never && now && *now >= victim->expires_at) {
+        s.expirations.increment();
       } else {
         s.evictions.increment();
       }

@@ -3,7 +3,10 @@
 //
 // Locks: one std::mutex per value shard and one per generation shard. A thread holds at
 // most one of them at a time, and never while running user code: boxed values are copied
-// out, and evicted or replaced values destroyed, after the lock is released.
+// out, and evicted or replaced values destroyed, after the lock is released, and the
+// injected clock is read before the lock is taken (once any entry has a ttl: `ttl_used_`;
+// a lookup that meets an expiring entry without a reading releases the lock, reads the
+// clock and looks up again).
 //
 // Invariants of a value shard, under its mutex:
 // - `index` maps exactly the entries linked in `lru` (front = most recently used), and each
@@ -287,15 +290,23 @@ class memory_store {
  private:
   template <class T, bool Refresh>
   std::optional<T> lookup(key_view key) {
+    std::optional<std::int64_t> now;
+    if (ttl_used_.load(std::memory_order_relaxed)) now = clock_->now().count();
     detail::value_shard& s = values_[key.hash & mask_];
     std::unique_lock lock(s.mutex);
-    const auto it = s.index.find(key);
+    auto it = s.index.find(key);
+    if (it != s.index.end() && it->second->expires_at != never && !now) {
+      lock.unlock();  // the clock is user code: never read it under the lock
+      now = clock_->now().count();
+      lock.lock();
+      it = s.index.find(key);
+    }
     if (it == s.index.end()) {
       if constexpr (Refresh) s.misses.increment();
       return std::nullopt;
     }
     detail::entry* e = it->second;
-    if (e->expires_at != never && clock_->now().count() >= e->expires_at) {
+    if (e->expires_at != never && *now >= e->expires_at) {
       if constexpr (Refresh) {
         unlink(s, e);
         s.expirations.increment();
@@ -325,7 +336,7 @@ class memory_store {
   }
 
   static void unlink(detail::value_shard& s, detail::entry* e) noexcept;
-  [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) const noexcept;
+  [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
   status insert(detail::entry* e);
   status reject_too_large(key_view key, std::size_t weight);
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
@@ -333,6 +344,7 @@ class memory_store {
 
   memory_store_options options_;
   std::shared_ptr<const clock> clock_;
+  std::atomic<bool> ttl_used_{false};  // set once an entry has had a ttl
   std::size_t mask_ = 0;
   std::size_t shard_max_entries_ = 0;
   std::size_t shard_max_bytes_ = 0;
