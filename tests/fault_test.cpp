@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -349,3 +350,42 @@ TEST_CASE("faults: during an outage, memoized calls for different users never sh
   for (int t = 0; t < threads; ++t) CHECK(got[t] == profile_of(t));
   CHECK(profile.stats().computes == threads);
 }
+
+#ifdef GENCACHE_TEST_REDIS
+TEST_CASE("faults: after retry_after, one request probes a hung Redis while the others fail fast",
+          "[faults][hung][breaker]") {
+  test::server_process server(kind);
+  auto time = std::make_shared<gencache::fake_clock>();
+  std::mutex seen_mutex;
+  std::vector<std::string> seen;
+  gencache::remote_cache cache(gencache::make_redis_store(
+      server.url(), {.command_timeout = 200ms, .pool_size = 4, .retry_after = 1s, .clock = time},
+      {.prefix = test::unique_prefix(), .on_error = [&](const gencache::status& s) {
+         const std::lock_guard lock(seen_mutex);
+         seen.push_back(s.message());
+       }}));
+  REQUIRE(cache.set({}, 1, "warm").ok());  // connections are open
+  server.pause();
+  CHECK_FALSE(cache.get<int>({}, "warm"));  // times out: the breaker opens
+  time->advance(1s);                        // ... and its retry_after is over
+  seen.clear();
+
+  constexpr int threads = 4;
+  std::latch start(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      start.arrive_and_wait();
+      CHECK_FALSE(cache.get<int>({}, "warm"));
+    });
+  }
+  for (auto& t : pool) t.join();
+  server.resume();
+  REQUIRE(seen.size() == threads);
+  // One probe waited for its timeout; the others failed at once.
+  const auto fast = std::count_if(seen.begin(), seen.end(), [](const std::string& m) {
+    return m.find("failing fast") != std::string::npos;
+  });
+  CHECK(fast == threads - 1);
+}
+#endif

@@ -292,7 +292,7 @@ class redis_backend final : public remote_backend {
   }
 
   /// Commands sent together (pipelined: one write, one round trip), their replies in order.
-  /// A failed connection trips the breaker and leaves it unusable.
+  /// A failed connection trips the breaker and leaves it unusable; an answer closes it.
   template <std::size_t N>
   result<std::array<reply_ptr, N>> pipeline(
       connection& c, const std::array<std::span<const std::string_view>, N>& commands) {
@@ -316,6 +316,9 @@ class redis_backend final : public remote_backend {
         return trip(io_failure(c, commands[0][0]));
       }
       reply.reset(static_cast<redisReply*>(raw));
+    }
+    if (down_until_.load(std::memory_order_relaxed) != closed) {
+      down_until_.store(closed, std::memory_order_release);  // the server answers again
     }
     return replies;
   }
@@ -396,9 +399,17 @@ class redis_backend final : public remote_backend {
     }
   }
 
+  /// A pooled connection, unless the breaker is open. When its `retry_after` is over, one
+  /// request (the one that moves `down_until_` on) probes the server while the others go on
+  /// failing fast, so an outage costs one timeout per `retry_after`, not one per waiting
+  /// request; the probe's first answer closes the breaker (`pipeline`).
   result<detail::connection_pool<connection_ptr>::lease> acquire() {
-    const auto until = down_until_.load(std::memory_order_acquire);
-    if (clock_->now().count() < until) {
+    auto until = down_until_.load(std::memory_order_acquire);
+    const std::int64_t now = clock_->now().count();
+    if (now < until ||
+        (until != closed &&
+         !down_until_.compare_exchange_strong(until, now + options_.retry_after.count() * 1'000'000,
+                                              std::memory_order_acq_rel))) {
       const std::lock_guard lock(failure_mutex_);
       return status(last_failure_.code(),
                     fmt::format("{} (failing fast for up to {}ms before trying again)",
@@ -448,7 +459,8 @@ class redis_backend final : public remote_backend {
   const redis_options options_;
   const std::shared_ptr<const ::gencache::clock> clock_;
   const std::string location_;
-  std::atomic<std::int64_t> down_until_{std::numeric_limits<std::int64_t>::min()};
+  static constexpr std::int64_t closed = std::numeric_limits<std::int64_t>::min();
+  std::atomic<std::int64_t> down_until_{closed};  // on clock_, in ns; `closed`: no failure
   std::mutex failure_mutex_;
   status last_failure_;
   detail::connection_pool<connection_ptr> pool_;
