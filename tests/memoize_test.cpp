@@ -310,6 +310,41 @@ TEST_CASE("memoize: an empty optional holding a generation's field throws before
                     Catch::Contains("must name a parameter"));
 }
 
+TEST_CASE("memoize: refresh stores also while caching is off", "[memoize][options]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  gencache::memoized cached(
+      cache, [&calls](int x) { return ++calls, 2 * x; }, "g");
+  cached.enable(false);
+  CHECK(cached.refresh(7) == 14);
+  CHECK(cached.peek(7) == 14);
+  cached.enable(true);
+  CHECK(cached(7) == 14);
+  CHECK(calls == 1);
+}
+
+TEST_CASE("memoize: exclusions and generations reach into an optional struct argument",
+          "[memoize][options]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto f = [&calls](const std::optional<nav_args>& a) {
+    ++calls;
+    return a ? a->page : -1;
+  };
+  gencache::memoized cached(cache, f, gencache::gen("nav:user_id", &nav_args::user_id),
+                            gencache::exclude(&nav_args::trace_id));
+  CHECK(cached(nav_args{53, 1, "t1"}) == 1);
+  CHECK(cached(nav_args{53, 1, "t2"}) == 1);  // trace_id excluded: same key
+  CHECK(cached(nav_args{53, 1, "t3"}) == 1);
+  CHECK(calls == 1);
+  CHECK(cached(nav_args{53, 2, "t1"}) == 2);  // page is in the key
+  CHECK(calls == 2);
+  cache.invalidate({"nav:user_id", 53});
+  CHECK(cached(nav_args{53, 1, "t4"}) == 1);
+  CHECK(calls == 3);
+  CHECK_THAT(cached.key(nav_args{53, 1, "t9"}), !Catch::Contains("t9"));
+}
+
 TEST_CASE("memoize: heavy results returned as shared_ptr<const T> are shared, not copied",
           "[memoize][value]") {
   gencache::cache cache;

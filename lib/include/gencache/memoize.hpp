@@ -447,7 +447,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   memoized& operator=(const memoized&) = delete;
 
   /// Turns caching on or off at run time. Off, calls run the function and touch no entry;
-  /// invalidate, peek and key still work on the cache.
+  /// invalidate, refresh (which computes and stores), peek and key still work on the cache.
   void enable(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
   [[nodiscard]] bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
 
@@ -624,6 +624,20 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       return;
     } else if constexpr (std::is_aggregate_v<T> && mask_count<T, I>() > 0) {
       detail::append_masked(sink, masked<T, I>(argument));
+    } else if constexpr (detail::is_specialization_of<T, std::optional>) {
+      using V = typename T::value_type;
+      if constexpr (std::is_aggregate_v<V> && mask_count<V, I>() > 0) {
+        // An optional struct whose fields feed generations or are excluded: encoded as the
+        // optional, with the struct masked inside (an empty one as an empty optional).
+        if (argument) {
+          sink.next();
+          sink.open(detail::kind::some, {}, 0, 1);
+          detail::append_masked(sink, masked<V, I>(*argument));
+          sink.close(detail::kind::some);
+          return;
+        }
+      }
+      detail::append_part(sink, argument);
     } else {
       detail::append_part(sink, argument);
     }
@@ -776,7 +790,6 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
   template <class... A>
   result_type refresh_for(object_type* object, A&&... args) const {
-    if (!enabled()) return invoke(object, std::forward<A>(args)...);
     const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
     return compute_and_store(key, object, std::forward<A>(args)...);
   }
