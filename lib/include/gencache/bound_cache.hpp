@@ -10,7 +10,9 @@
 ///     custom.invalidate({{"user_id", 123}});   // only customgenz:user_id for user 123
 ///
 /// Keys are the same as the direct interface's for the same generations and parts, so both
-/// interfaces see each other's entries. Plain generations are resolved once, at construction.
+/// interfaces see each other's entries. On a store that pins counters (the memory store),
+/// plain generations are resolved once, at construction; remote stores read them with every
+/// request, like value-based ones.
 ///
 /// Errors (std::invalid_argument, before any store access): a value-based generation without
 /// a value, a value whose name no bound generation uses, an empty invalidation.
