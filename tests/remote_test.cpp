@@ -2,7 +2,9 @@
 // names on the server, bytes that gencache did not write, and the local generation cache.
 // Runs against the real server of GENCACHE_STORE_FIXTURE.
 
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -270,3 +272,50 @@ TEST_CASE("remote: a value type whose layout changed is a counted miss, never a 
   CHECK((by_v2.cents == 250 && by_v2.quantity == 7));
   CHECK(cache.stats().errors > errors + 1);
 }
+
+TEST_CASE("remote: on_error hears each failure, and a hook that throws changes nothing",
+          "[remote][errors]") {
+  std::vector<gencache::errc> seen;
+  auto store = fixture::make({.on_error = [&](const gencache::status& s) {
+    seen.push_back(s.code());
+    throw std::runtime_error("a hook that throws");
+  }});
+  gencache::remote_cache cache(store);
+  const auto key = cache.key({"g"}, "k");
+  const auto name = store->value_key(key.view());
+  REQUIRE(name);
+  REQUIRE(store->backend().set(name.value(), "not a gencache value", std::nullopt).ok());
+  CHECK_FALSE(cache.get<int>({"g"}, "k"));
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == gencache::errc::serialization);
+  CHECK(cache.stats().errors == 1);
+}
+
+TEST_CASE("remote: a full generation cache forgets its guesses and stays correct",
+          "[remote][generation_cache]") {
+  gencache::remote_cache cache(fixture::make({.generation_cache_size = 2}));
+  for (int round = 0; round < 3; ++round) {
+    for (int user = 0; user < 5; ++user) {
+      REQUIRE(cache.set({{"user:id", user}}, user * 10 + round, "v").ok());
+    }
+    for (int user = 0; user < 5; ++user) {
+      CHECK(cache.get<int>({{"user:id", user}}, "v") == user * 10 + round);
+    }
+    cache.invalidate({"user:id", round});
+    CHECK_FALSE(cache.get<int>({{"user:id", round}}, "v"));
+  }
+  CHECK(cache.stats().errors == 0);
+}
+
+#ifdef GENCACHE_TEST_REDIS
+TEST_CASE("remote: a Redis URL's database number is used", "[remote][redis]") {
+  const std::string prefix = test::unique_prefix();
+  gencache::remote_cache db0(gencache::make_redis_store(fixture::url(), {}, {.prefix = prefix}));
+  gencache::remote_cache db3(
+      gencache::make_redis_store(fixture::url() + "/3", {}, {.prefix = prefix}));
+  REQUIRE(db3.set({}, 3, "where").ok());
+  REQUIRE(db0.set({}, 0, "where").ok());
+  CHECK(db3.get<int>({}, "where") == 3);
+  CHECK(db0.get<int>({}, "where") == 0);
+}
+#endif

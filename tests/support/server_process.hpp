@@ -37,7 +37,18 @@ class server_process {
   /// A Redis with a `data_dir` keeps its snapshot (`SAVE`) there, and a restart reloads it.
   explicit server_process(server_kind kind, std::string data_dir = {})
       : kind_(kind), port_(free_port()), data_dir_(std::move(data_dir)) {
-    start();
+    // The free port is released before the server binds it, so another process (a parallel
+    // ctest entry) may take it first: the server then exits without listening, and we try
+    // another port.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        start();
+        return;
+      } catch (const std::runtime_error&) {
+        if (attempt == 5) throw;
+        port_ = free_port();
+      }
+    }
   }
   ~server_process() { stop(); }
   server_process(const server_process&) = delete;
