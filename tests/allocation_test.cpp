@@ -75,3 +75,15 @@ TEST_CASE("allocation: a shared_ptr<const T> hit shares, a T hit copies", "[allo
   CHECK(allocations_of([&] { copied = cache.get<std::string>({"g"}, "copied"); }) == 1);
   CHECK(copied == *text);
 }
+
+TEST_CASE("allocation: a memoized hit allocates nothing", "[allocation][memoize]") {
+  gencache::cache cache;
+  gencache::memoized cached(
+      cache, [](const query& q) { return std::uint64_t(q.page) * 2; }, "project",
+      gencache::gen("nav_portal:user_id", &query::page));
+  REQUIRE(cached(query{1, 20}) == 2u);  // the miss fills it
+  std::uint64_t hit = 0;
+  CHECK(allocations_of([&] { hit = cached(query{1, 20}); }) == 0);
+  CHECK(hit == 2u);
+  CHECK(cached.stats().hits == 1);
+}

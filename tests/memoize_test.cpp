@@ -511,3 +511,60 @@ TEST_CASE("memoize: leaders of different keys re-check the store at the same tim
   // both have been inside at once.
   CHECK(store->met);
 }
+
+TEST_CASE("memoize: single_flight off computes every concurrent miss, and hit_ratio counts",
+          "[memoize][stampede][concurrency]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  std::atomic<int> inside{0};
+  constexpr int threads = 4;
+  gencache::memoized cached(
+      cache,
+      [&](int x) {
+        ++calls;
+        inside.fetch_add(1);
+        // Every caller computes: each waits until all are computing at once.
+        for (long spins = 0; spins < 50'000'000 && inside.load() < threads; ++spins) {
+          std::this_thread::yield();
+        }
+        return 2 * x;
+      },
+      "g", gencache::memoize_options{.single_flight = false});
+  std::latch start(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      start.arrive_and_wait();
+      CHECK(cached(21) == 42);
+    });
+  }
+  for (auto& t : pool) t.join();
+  CHECK(calls == threads);
+  CHECK(cached.stats().waits == 0);
+  CHECK(cached(21) == 42);  // now a hit
+  const auto stats = cached.stats();
+  CHECK(stats.hits == 1);
+  CHECK(stats.misses == threads);
+  CHECK(stats.hit_ratio() == Approx(1.0 / (threads + 1)));
+}
+
+TEST_CASE("memoize: gen(spec, arg<I>, &T::field) names the parameter among two of one type",
+          "[memoize][generations]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto f = [&calls](const nav_args& viewer, const nav_args& owner) {
+    ++calls;
+    return viewer.page + owner.page;
+  };
+  gencache::memoized cached(cache, f,
+                            gencache::gen("owner:user_id", gencache::arg<1>, &nav_args::user_id));
+  CHECK(cached(nav_args{1, 1, ""}, nav_args{2, 10, ""}) == 11);
+  CHECK(cached(nav_args{1, 1, ""}, nav_args{2, 10, ""}) == 11);
+  CHECK(calls == 1);
+  cache.invalidate({"owner:user_id", 1});  // the viewer's id: not this generation
+  CHECK(cached(nav_args{1, 1, ""}, nav_args{2, 10, ""}) == 11);
+  CHECK(calls == 1);
+  cache.invalidate({"owner:user_id", 2});  // the owner's
+  CHECK(cached(nav_args{1, 1, ""}, nav_args{2, 10, ""}) == 11);
+  CHECK(calls == 2);
+}

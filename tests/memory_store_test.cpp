@@ -348,3 +348,16 @@ TEST_CASE("memory_store: the injected clock is never read under a store lock",
   CHECK_FALSE(store.get<int>(test_key("a")));
   CHECK(time->calls_ > 0);
 }
+
+TEST_CASE("memory_store: two keys whose 64-bit hashes collide stay apart", "[memory_store]") {
+  memory_store store;
+  test_key a("a"), b("b");
+  b.hash = a.hash;  // forced collision: same shard, same hash, other bytes
+  REQUIRE(store.set(a, 1).ok());
+  REQUIRE(store.set(b, 2).ok());
+  CHECK(store.get<int>(a) == 1);
+  CHECK(store.get<int>(b) == 2);
+  CHECK(store.erase(a));
+  CHECK_FALSE(store.get<int>(a));
+  CHECK(store.get<int>(b) == 2);
+}
