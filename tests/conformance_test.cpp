@@ -35,6 +35,23 @@ struct order {
 
 }  // namespace
 
+TEMPLATE_TEST_CASE("store: string views, literals and char pointers are stored as strings",
+                   "[conformance]", test::GENCACHE_STORE_FIXTURE) {
+  auto cache = make_cache<TestType>();
+  {
+    std::string text = "from a view";
+    REQUIRE(cache.set({"g"}, std::string_view(text), "view").ok());
+    text.assign(text.size(), 'x');  // the view's bytes change, then go away
+  }
+  REQUIRE(cache.set({"g"}, "a literal", "literal").ok());
+  const char* pointer = "a pointer";
+  REQUIRE(cache.set({"g"}, pointer, "pointer").ok());
+  CHECK(cache.template get<std::string>({"g"}, "view") == "from a view");
+  CHECK(cache.template get<std::string>({"g"}, "literal") == "a literal");
+  CHECK(cache.template get<std::string>({"g"}, "pointer") == "a pointer");
+  CHECK(cache.stats().errors == 0);
+}
+
 TEMPLATE_TEST_CASE("store: values round-trip with their types", "[conformance]",
                    test::GENCACHE_STORE_FIXTURE) {
   auto cache = make_cache<TestType>();

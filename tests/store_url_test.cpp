@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+#include <string>
+
 using namespace gencache;
 
 TEST_CASE("store_url: redis and memcached URLs parse, with default ports", "[store_url]") {
@@ -31,4 +34,30 @@ TEST_CASE("store_url: malformed URLs throw with the bad part named", "[store_url
   CHECK_THROWS_WITH(parse_memcached_url("memcached://a,,b"), Catch::Contains("empty host"));
   CHECK_THROWS_WITH(parse_memcached_url("memcached://"), Catch::Contains("empty host"));
   CHECK_THROWS_WITH(parse_redis_url("memcached://h"), Catch::Contains("starting 'redis://'"));
+}
+
+TEST_CASE("store_url: no message repeats a password or user name", "[store_url][errors]") {
+  const char* urls[] = {
+      "redis://alice:s3cretPW@127.0.0.1:6593",
+      "redis://:s3cretPW@127.0.0.1:6593/0",
+      "redis://127.0.0.1:6593/0?password=s3cretPW",
+      "redis://127.0.0.1:6593?user=alice&password=s3cretPW",
+      "memcached://alice:s3cretPW@127.0.0.1:11211,127.0.0.1:11212",
+      "memcached://127.0.0.1:11211?password=s3cretPW",
+      "rediss://alice:s3cretPW@127.0.0.1",
+  };
+  for (const char* url : urls) {
+    INFO(url);
+    try {
+      (void)gencache::parse_store_url(url);
+      FAIL("accepted");
+    } catch (const std::invalid_argument& e) {
+      const std::string message = e.what();
+      CHECK(message.find("s3cretPW") == std::string::npos);
+      CHECK(message.find("alice") == std::string::npos);
+      CHECK(message.find("***") != std::string::npos);
+    }
+  }
+  CHECK_THROWS_WITH(gencache::parse_redis_url("redis://alice:s3cretPW@127.0.0.1"),
+                    Catch::Contains("user information (user:password@) is not supported"));
 }

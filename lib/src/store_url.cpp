@@ -1,5 +1,6 @@
 #include "gencache/store_url.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -9,8 +10,37 @@ namespace gencache {
 
 namespace {
 
+/// The URL with its user information and the values of query parameters replaced by
+/// "***": whatever a user put there (a password) never reaches a message.
+std::string redacted(std::string_view url) {
+  std::string out(url);
+  const auto scheme = out.find("://");
+  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto authority_end = out.find_first_of("/?", start);
+  const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+  if (at != std::string::npos && at >= start) out.replace(start, at - start, "***");
+  if (const auto query = out.find('?'); query != std::string::npos) {
+    for (auto eq = out.find('=', query); eq != std::string::npos; eq = out.find('=', eq + 4)) {
+      const auto end = std::min(out.find('&', eq), out.size());
+      out.replace(eq + 1, end - eq - 1, "***");
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void bad(std::string_view url, std::string_view why) {
-  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", url, why));
+  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", redacted(url), why));
+}
+
+/// Rejects what the parsers do not support and could hold a secret, before any part of the
+/// URL is quoted in a message.
+void reject_secrets(std::string_view url) {
+  const auto start = url.find("://");
+  const std::string_view rest = start == std::string_view::npos ? url : url.substr(start + 3);
+  if (rest.substr(0, rest.find_first_of("/?")).find('@') != std::string_view::npos) {
+    bad(url, "user information (user:password@) is not supported");
+  }
+  if (rest.find('?') != std::string_view::npos) bad(url, "query parameters are not supported");
 }
 
 bool host_character(char c) {
@@ -57,6 +87,7 @@ server_address parse_server(std::string_view url, std::string_view part,
 }
 
 std::string_view after_scheme(std::string_view url, std::string_view scheme) {
+  reject_secrets(url);
   if (!url.starts_with(scheme)) bad(url, fmt::format("expected a URL starting '{}'", scheme));
   return url.substr(scheme.size());
 }
@@ -91,6 +122,7 @@ memcached_url parse_memcached_url(std::string_view url) {
 }
 
 store_url parse_store_url(std::string_view url) {
+  reject_secrets(url);
   if (url.starts_with("redis://")) return parse_redis_url(url);
   if (url.starts_with("memcached://")) return parse_memcached_url(url);
   const auto scheme = url.find("://");

@@ -235,13 +235,14 @@ class memory_store {
 
   /// Stores `value` under `key`, replacing any entry there, evicting least recently used
   /// entries of the shard as needed. Fails with errc::too_large, storing nothing, if the
-  /// entry outweighs one shard's byte share. String literals and `const char*` are stored as
-  /// std::string. Throws std::invalid_argument for a ttl that is not positive.
+  /// entry outweighs one shard's byte share. String literals, `const char*` and
+  /// `std::string_view` are stored as std::string (a view would dangle). Throws
+  /// std::invalid_argument for a ttl that is not positive.
   template <class V>
   status set(key_view key, V&& value, std::optional<std::chrono::nanoseconds> ttl = std::nullopt) {
     using T = std::remove_cvref_t<V>;
     if constexpr (std::is_array_v<T> || std::is_same_v<std::decay_t<T>, const char*> ||
-                  std::is_same_v<std::decay_t<T>, char*>) {
+                  std::is_same_v<std::decay_t<T>, char*> || std::is_same_v<T, std::string_view>) {
       return set(key, std::string(value), ttl);
     } else {
       detail::check_ttl(ttl);
