@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -569,4 +570,27 @@ TEST_CASE("memoize: gen(spec, arg<I>, &T::field) names the parameter among two o
   cache.invalidate({"owner:user_id", 2});  // the owner's
   CHECK(cached(nav_args{1, 1, ""}, nav_args{2, 10, ""}) == 11);
   CHECK(calls == 2);
+}
+
+TEST_CASE("memoize: an optional argument feeds a generation with its engaged value",
+          "[memoize][generations]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  gencache::memoized portal(
+      cache, [&calls](std::optional<int> id) { return ++calls, id.value_or(-1); },
+      gencache::gen("global:portal_id", gencache::arg<0>));
+  CHECK(portal(42) == 42);
+  CHECK(portal(42) == 42);
+  CHECK(calls == 1);
+  cache.invalidate({"global:portal_id", 42});  // the plain value reaches the optional's
+  CHECK(portal(42) == 42);
+  CHECK(calls == 2);
+  CHECK_THAT(portal.key(42), Catch::Contains("global:portal_id=42@"));
+  CHECK_THROWS_WITH(portal(std::nullopt), Catch::Contains("empty optional"));
+  CHECK(calls == 2);
+  // The direct and bound interfaces read an optional the same way.
+  CHECK(cache.key({{"global:portal_id", std::optional<int>(42)}}, "x") ==
+        cache.key({{"global:portal_id", 42}}, "x"));
+  CHECK_THROWS_AS(cache.key({{"global:portal_id", std::optional<int>()}}, "x"),
+                  std::invalid_argument);
 }

@@ -38,7 +38,7 @@ class named_value {
   template <class V>
   named_value(std::string_view name, const V& value)
       : name_(name), value_(&value), render_(&detail::render_value<V>) {
-    detail::encode_generation_value(encoded_, value);
+    detail::encode_generation_value(encoded_, detail::engaged_generation_value(value, name));
   }
 
   [[nodiscard]] std::string_view name() const noexcept { return name_; }

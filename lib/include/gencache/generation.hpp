@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,10 +47,28 @@ namespace detail {
   return colon == std::string_view::npos ? std::string_view() : spec.substr(colon + 1);
 }
 
-/// Appends the encoding of a generation value, normalized as the file comment says.
+/// An optional that gives a generation its value: its engaged value; an empty one throws
+/// std::invalid_argument, naming the generation.
+template <class V>
+const auto& engaged_generation_value(const V& value, std::string_view spec) {
+  if constexpr (is_specialization_of<V, std::optional>) {
+    if (!value) {
+      throw std::invalid_argument("gencache: generation '" + std::string(spec) +
+                                  "' takes its value from an empty optional");
+    }
+    return engaged_generation_value(*value, spec);
+  } else {
+    return value;
+  }
+}
+
+/// Appends the encoding of a generation value, normalized as the file comment says (an
+/// optional is its engaged value; the caller has checked that it is engaged).
 template <class V>
 void encode_generation_value(key_bytes& out, const V& value) {
-  if constexpr (key_integer<V>) {
+  if constexpr (is_specialization_of<V, std::optional>) {
+    encode_generation_value(out, *value);
+  } else if constexpr (key_integer<V>) {
     if constexpr (std::is_signed_v<V>) {
       encode_key_parts(out, static_cast<std::int64_t>(value));
     } else if (value <= static_cast<std::make_unsigned_t<std::int64_t>>(
@@ -74,6 +93,10 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
 /// parentheses).
 template <class V>
 void render_generation_value(std::string& out, const V& value) {
+  if constexpr (is_specialization_of<V, std::optional>) {
+    if (value) render_generation_value(out, *value);
+    return;
+  }
   std::string parts;
   render_key_parts(parts, value);
   out.append(parts, 1, parts.size() - 2);
@@ -137,6 +160,7 @@ class generation_ref {
                                   "' is plain and takes no value; name its parameter, e.g. '" +
                                   std::string(spec) + ":user_id'");
     }
+    (void)detail::engaged_generation_value(value, spec);  // an empty optional throws
     encode_key_parts(id_, spec);
     detail::encode_generation_value(id_, value);
     hash_ = hash_bytes({id_.data(), id_.size()});

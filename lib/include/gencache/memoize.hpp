@@ -550,7 +550,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class V>
   void add_value_generation(cache_key& key, const generation_slot& slot, const V& value) const {
     key_bytes id = slot.id_prefix;
-    detail::encode_generation_value(id, value);
+    detail::encode_generation_value(id, detail::engaged_generation_value(value, slot.spec));
     const key_view view{{id.data(), id.size()}, hash_bytes({id.data(), id.size()})};
     key.add_generation(view.hash, cache_.store().read_generation(view));
   }
@@ -672,10 +672,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       const std::size_t i = g++;
       key_bytes& id = ids.bytes[i];
       id = generations_[i].id_prefix;
+      const std::string_view spec = generations_[i].spec;
       if constexpr (detail::is_arg_gen<S>) {
-        detail::encode_generation_value(id, std::get<S::index>(args));
+        detail::encode_generation_value(
+            id, detail::engaged_generation_value(std::get<S::index>(args), spec));
       } else if constexpr (!detail::is_plain_gen<S>) {
-        detail::encode_generation_value(id, field_value(s, args));
+        detail::encode_generation_value(
+            id, detail::engaged_generation_value(field_value(s, args), spec));
       }
       const std::string_view bytes(id.data(), id.size());
       ids.views[i] = {bytes, hash_bytes(bytes)};
