@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -195,6 +196,25 @@ TEMPLATE_TEST_CASE("store: ttls must be positive, and a value is readable within
   CHECK_THROWS_WITH(cache.set(key, 1, -1s), Catch::Contains("ttl must be positive"));
   REQUIRE(cache.set(key, 7, 1h).ok());
   CHECK(cache.template get<int>(key) == 7);
+}
+
+TEMPLATE_TEST_CASE("store: ttls at and past the store's limits keep the value readable",
+                   "[conformance][ttl][bad-input]", test::GENCACHE_STORE_FIXTURE) {
+  auto cache = make_cache<TestType>();
+  constexpr auto day = std::chrono::hours(24);
+  const std::pair<const char*, std::chrono::nanoseconds> ttls[] = {
+      {"30 days - 1 s", 30 * day - 1s},
+      {"30 days", 30 * day},
+      {"30 days + 1 s", 30 * day + 1s},
+      {"100 years", 100 * 365 * day},
+      {"nanoseconds::max()", std::chrono::nanoseconds::max()},
+  };
+  for (const auto& [name, ttl] : ttls) {
+    INFO(name);
+    const auto key = cache.key({"g"}, "long ttl", name);
+    REQUIRE(cache.set(key, 7, ttl).ok());
+    CHECK(cache.template get<int>(key) == 7);
+  }
 }
 
 TEMPLATE_TEST_CASE("store: peek reads without counting a hit or a miss", "[conformance]",

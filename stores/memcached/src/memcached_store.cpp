@@ -311,9 +311,15 @@ class memcached_backend final : public remote_backend {
   static time_t expiration(std::optional<std::chrono::nanoseconds> ttl) {
     if (!ttl) return 0;
     constexpr std::int64_t thirty_days = 60 * 60 * 24 * 30;
-    const std::int64_t seconds = (ttl->count() + 999'999'999) / 1'000'000'000;
-    // memcached reads an expiration over 30 days as a Unix time.
-    return static_cast<time_t>(seconds <= thirty_days ? seconds : std::time(nullptr) + seconds);
+    // Rounded up, without overflowing at nanoseconds::max().
+    const std::int64_t seconds =
+        ttl->count() / 1'000'000'000 + (ttl->count() % 1'000'000'000 != 0 ? 1 : 0);
+    if (seconds <= thirty_days) return static_cast<time_t>(seconds);
+    // memcached reads an expiration over 30 days as a Unix time, in 32 bits: a later one
+    // is clamped to the last second it can say (2106), rather than wrapping into the past.
+    constexpr std::int64_t last = std::numeric_limits<std::uint32_t>::max();
+    const std::int64_t now = std::time(nullptr);
+    return static_cast<time_t>(seconds >= last - now ? last : now + seconds);
   }
 
   const memcached_options options_;

@@ -1,6 +1,7 @@
 #include "gencache/redis_store.hpp"
 
 #include <sys/time.h>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -135,7 +136,13 @@ class redis_backend final : public remote_backend {
   status set(std::string_view key, std::string_view value,
              std::optional<std::chrono::nanoseconds> ttl) override {
     // Rounded up: an entry must not outlive its ttl by less than asked, nor get 0 (an error).
-    const std::string millis = ttl ? std::to_string((ttl->count() + 999'999) / 1'000'000) : "";
+    // Clamped to 2^46 ms (about 2,200 years): Redis refuses an expiry whose Unix time in
+    // milliseconds overflows.
+    constexpr std::int64_t longest_ms = std::int64_t{1} << 46;
+    const std::string millis =
+        ttl ? std::to_string(std::min(
+                  longest_ms, ttl->count() / 1'000'000 + (ttl->count() % 1'000'000 != 0 ? 1 : 0)))
+            : "";
     auto r = ttl ? run("SET", key, value, "PX", millis) : run("SET", key, value);
     if (!r) return r.error();
     if (r.value()->type == REDIS_REPLY_STATUS) return {};
