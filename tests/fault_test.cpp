@@ -391,3 +391,25 @@ TEST_CASE("faults: after retry_after, one request probes a hung Redis while the 
   CHECK(fast == threads - 1);
 }
 #endif
+
+#ifdef GENCACHE_TEST_REDIS
+TEST_CASE("faults: a Redis that refuses us after connecting opens the breaker too",
+          "[faults][breaker]") {
+  test::server_process server(kind, {}, {"--requirepass", "not-given"});  // answers NOAUTH
+  auto time = std::make_shared<gencache::fake_clock>();
+  std::vector<std::string> seen;
+  gencache::remote_cache cache(gencache::make_redis_store(
+      server.url(), {.command_timeout = 200ms, .retry_after = 1s, .clock = time},
+      {.prefix = test::unique_prefix(),
+       .on_error = [&](const gencache::status& s) { seen.push_back(s.message()); }}));
+  for (int i = 0; i < 20; ++i) CHECK_FALSE(cache.get<int>({}, "k", i));
+  REQUIRE(seen.size() == 20);
+  CHECK_THAT(seen[0], Catch::Contains("NOAUTH"));
+  // One connection was tried; every later request failed fast.
+  const auto fast = std::count_if(seen.begin(), seen.end(), [](const std::string& m) {
+    return m.find("failing fast") != std::string::npos;
+  });
+  CHECK(fast == 19);
+  CHECK(seen.back().find("not-given") == std::string::npos);
+}
+#endif

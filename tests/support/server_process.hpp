@@ -35,8 +35,10 @@ class server_process {
  public:
   /// Starts a server and waits until it listens; throws std::runtime_error if it cannot.
   /// A Redis with a `data_dir` keeps its snapshot (`SAVE`) there, and a restart reloads it.
-  explicit server_process(server_kind kind, std::string data_dir = {})
-      : kind_(kind), port_(free_port()), data_dir_(std::move(data_dir)) {
+  /// `extra` arguments go to the server's command line.
+  explicit server_process(server_kind kind, std::string data_dir = {},
+                          std::vector<std::string> extra = {})
+      : kind_(kind), port_(free_port()), data_dir_(std::move(data_dir)), extra_(std::move(extra)) {
     // The free port is released before the server binds it, so another process (a parallel
     // ctest entry) may take it first: the server then exits without listening, and we try
     // another port.
@@ -128,6 +130,7 @@ class server_process {
       if (!data_dir_.empty()) {
         args.insert(args.end(), {"--dir", data_dir_, "--dbfilename", "dump.rdb"});
       }
+      args.insert(args.end(), extra_.begin(), extra_.end());
       return args;
     }
     std::vector<std::string> args = {"memcached", "-l", "127.0.0.1", "-p", port,
@@ -195,6 +198,7 @@ class server_process {
   server_kind kind_;
   std::uint16_t port_;
   std::string data_dir_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
   std::thread drain_;
   std::mutex mutex_;

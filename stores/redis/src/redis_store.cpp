@@ -237,7 +237,16 @@ class redis_backend final : public remote_backend {
     return unexpected(what, reply);
   }
 
+  /// A new connection, ready for use. Any failure, also one after TCP connected (a server
+  /// that answers NOAUTH, refuses INFO or SCRIPT LOAD), trips the breaker: otherwise every
+  /// request would open a connection to a server that cannot serve it.
   result<connection_ptr> connect() {
+    auto c = open_connection();
+    if (!c) return trip(c.error());
+    return c;
+  }
+
+  result<connection_ptr> open_connection() {
     const timeval connect_timeout = to_timeval(options_.connect_timeout);
     auto c = std::make_unique<connection>();
     c->context.reset(
