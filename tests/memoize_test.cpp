@@ -1,5 +1,6 @@
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -593,4 +594,22 @@ TEST_CASE("memoize: an optional argument feeds a generation with its engaged val
         cache.key({{"global:portal_id", 42}}, "x"));
   CHECK_THROWS_AS(cache.key({{"global:portal_id", std::optional<int>()}}, "x"),
                   std::invalid_argument);
+}
+
+TEST_CASE("memoize: a function that calls itself with the same arguments does not wait for itself",
+          "[memoize][stampede]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  std::function<int(int)> self;
+  gencache::memoized recursive(
+      cache,
+      [&](int x) {
+        ++calls;
+        return calls == 1 ? self(x) + 1 : 2 * x;  // the first computation re-enters once
+      },
+      "g");
+  self = [&](int x) { return recursive(x); };
+  CHECK(recursive(21) == 43);
+  CHECK(calls == 2);
+  CHECK(recursive(21) == 43);  // the outer result was stored last
 }

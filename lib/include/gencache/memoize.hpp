@@ -56,6 +56,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/pfr/core.hpp>
@@ -738,9 +739,16 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
   /// Single flight. The flights mutex guards only the map: the leader's re-check of the
   /// store, the computation and the copies of the result all run outside it, and the
-  /// leader's flight is removed however it ends.
+  /// leader's flight is removed however it ends. A call that re-enters a flight its own
+  /// thread leads (the function calling itself with the same arguments) computes without
+  /// waiting: waiting for itself would never end.
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
+    for (const auto& [wrapper, led_key] : led_flights_) {
+      if (wrapper == this && led_key == key.bytes()) {
+        return compute_and_store(key, object, std::forward<A>(args)...);
+      }
+    }
     std::string flight_key(key.bytes());
     std::promise<result_type> promise;
     {
@@ -754,7 +762,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       }
       it->second = promise.get_future().share();
     }
+    led_flights_.emplace_back(this, flight_key);
     auto land = [&] {
+      led_flights_.pop_back();
       const std::lock_guard guard(flights_mutex_);
       flights_.erase(flight_key);
     };
@@ -850,6 +860,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   std::atomic<bool> enabled_{true};
 
   mutable std::mutex flights_mutex_;
+  /// The flights this thread leads, innermost last: (wrapper, key bytes).
+  static inline thread_local std::vector<std::pair<const void*, std::string_view>> led_flights_;
   mutable boost::unordered_flat_map<std::string, std::shared_future<result_type>> flights_;
 
   mutable detail::striped_counter hits_, misses_, computes_, waits_, errors_, exceptions_;
