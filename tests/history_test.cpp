@@ -71,6 +71,7 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
             // Not confirmed: not an invalidation that completed.
           }
         } else if (dice < 30) {  // direct set of a value that says which key it was built for
+          const std::uint64_t begin = clock.tick();
           const auto key = cache.key({"g", {"h:user", user}, {"h:user", partner}}, "slot", slot);
           if (!key.resolved()) continue;
           const h::stamp s{key.generations()[0],
@@ -80,8 +81,8 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
                            user,
                            partner,
                            next_write.fetch_add(1)};
-          log.writes.push_back({s});
-          (void)cache.set(key, s);
+          const bool stored = cache.set(key, s).ok();
+          log.writes.push_back({s, begin, clock.tick(), stored});
         } else if (dice < 65) {  // direct generational get
           h::read_event r{clock.tick(), 0, slot, user, partner, false, {}, {}};
           r.direct = cache.template get<h::stamp>({"g", {"h:user", user}, {"h:user", partner}},
@@ -101,11 +102,13 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
 
   const h::verdict v = h::check(logs, computes.events(), W::users);
   INFO(TestType::name << ": " << v.reads << " reads (" << v.hits << " direct hits, " << v.memo_reads
-                      << " memoized), " << v.writes << " writes, " << v.invalidations
-                      << " invalidations");
+                      << " memoized, " << v.must_hit << " bound to hit), " << v.writes
+                      << " writes, " << v.invalidations << " invalidations");
   for (const auto& text : v.violations) INFO(text);
   CHECK(v.stale == 0);
   CHECK(v.foreign == 0);
+  CHECK(v.lost == 0);
+  CHECK(v.must_hit > 0);  // the no-lost-write rule covered real reads
   // The checker ran on real traffic: hits, memoized hits and invalidations all happened.
   CHECK(v.hits > 0);
   CHECK(memo.stats().hits > 0);
@@ -157,7 +160,7 @@ TEST_CASE("history: during an outage, concurrent memoized calls each get their o
 TEST_CASE("history: the checker finds stale and foreign reads", "[history]") {
   // Write 1 under generations (10, 20); an invalidation of "g" to 11 completes at tick 5.
   std::vector<h::thread_log> logs(1);
-  logs[0].writes.push_back({h::stamp{10, 20, 20, 3, 1, 1, 1}});
+  logs[0].writes.push_back({h::stamp{10, 20, 20, 3, 1, 1, 1}, 1, 2, true});
   logs[0].invalidations.push_back({4, 5, 0, 11});
   const auto read = [](std::uint64_t begin, h::stamp s) {
     return h::read_event{begin, begin + 1, 3, 1, 1, false, s, {}};
@@ -176,6 +179,16 @@ TEST_CASE("history: the checker finds stale and foreign reads", "[history]") {
     // Write 1 was for users (1, 1): a key naming users (1, 0) that met it is foreign (G5).
     logs[0].reads.push_back({2, 3, 3, 1, 0, false, h::stamp{10, 20, 20, 3, 1, 1, 1}, {}});
     CHECK(h::check(logs, {}, 2).foreign == 3);
+  }
+  SECTION("a miss after a completed write of its key, with no invalidation since, is lost") {
+    logs[0].invalidations.clear();
+    logs[0].reads.push_back({3, 4, 3, 1, 1, false, {}, {}});
+    CHECK(h::check(logs, {}, 2).lost == 1);
+  }
+  SECTION("a miss after an invalidation of one of its generations is not") {
+    logs[0].invalidations.push_back({2, 3, 2, 21});  // user 1's "h:user" (1 + user)
+    logs[0].reads.push_back({6, 7, 3, 1, 1, false, {}, {}});
+    CHECK(h::check(logs, {}, 2).lost == 0);
   }
   SECTION("a memoized value computed before a completed invalidation began is stale") {
     const std::vector<h::compute_event> computes{{3, {1, 3, 1}}, {7, {2, 3, 1}}};

@@ -13,6 +13,10 @@
 // Ticks come from one seq_cst counter, taken before an operation starts and after it returns,
 // so `a.end < b.begin` means that `a` returned before `b` began, in real time.
 //
+// - no lost write: a direct read that misses although a write of its key completed before it
+//   began, with no invalidation of the key's generations since that write began (so the read
+//   built the same key), is a lost write (the stores here never evict or expire entries);
+//
 // Memoized values do not carry the generation values of their key (the function cannot see
 // them), so for them the checker verifies what G1 implies together with G3 (keys are built
 // before the computation starts): a memoized read that begins after an invalidation
@@ -25,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +60,8 @@ struct computed {
 
 struct write_event {
   stamp value;
+  std::uint64_t begin = 0, end = 0;  // from building the key to the set's return
+  bool stored = true;                // the set returned ok
 };
 struct compute_event {
   std::uint64_t begin;
@@ -110,6 +117,8 @@ struct verdict {
   std::vector<std::string> violations;  // the first few, described
   std::uint64_t stale = 0;              // G1 violations
   std::uint64_t foreign = 0;            // values never stored for that key
+  std::uint64_t lost = 0;               // misses that a completed write rules out
+  std::uint64_t must_hit = 0;           // direct reads that the no-lost-write rule covered
 };
 
 /// Checks a merged history. O((R + I) log I) for R reads and I invalidations.
@@ -140,6 +149,33 @@ inline verdict check(const std::vector<thread_log>& logs,
       floors[g].push_back({e.end, max_value, max_begin});
     }
   }
+  // Per generation, invalidations by end tick with the suffix minimum of their begin: "did
+  // any invalidation of g overlap [from, to]" is one binary search.
+  std::vector<std::vector<std::uint64_t>> later_begin(users + 1);
+  for (std::size_t g = 0; g < by_generation.size(); ++g) {
+    const auto& events = by_generation[g];
+    auto& mins = later_begin[g];
+    mins.resize(events.size() + 1, UINT64_MAX);
+    for (std::size_t i = events.size(); i-- > 0;) mins[i] = std::min(mins[i + 1], events[i].begin);
+  }
+  auto invalidated_between = [&](std::uint32_t g, std::uint64_t from, std::uint64_t to) {
+    const auto& events = by_generation[g];
+    const auto first = std::upper_bound(events.begin(), events.end(), from,
+                                        [](std::uint64_t t, const auto& e) { return t < e.end; });
+    return later_begin[g][static_cast<std::size_t>(first - events.begin())] < to;
+  };
+  // Completed writes per key (slot, user, partner), by end tick.
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, std::vector<write_event>>
+      writes_of;
+  for (const auto& log : logs) {
+    for (const auto& w : log.writes) {
+      if (w.stored) writes_of[{w.value.slot, w.value.user, w.value.partner}].push_back(w);
+    }
+  }
+  for (auto& [key, list] : writes_of) {
+    std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.end < b.end; });
+  }
+
   // The floor of generation g for a read that began at `begin`: the maxima over the
   // invalidations that had completed by then.
   auto floor_of = [&](std::uint32_t g, std::uint64_t begin) -> completed {
@@ -158,7 +194,33 @@ inline verdict check(const std::vector<thread_log>& logs,
       const completed plain = floor_of(0, r.begin);
       const completed per_user = floor_of(1 + r.user, r.begin);
       if (!r.memoized) {
-        if (!r.direct) continue;
+        // The last write of this key that completed before the read began, if no
+        // invalidation of the key's generations overlapped [its begin, the read's end].
+        const write_event* must = nullptr;
+        if (const auto it = writes_of.find({r.slot, r.user, r.partner}); it != writes_of.end()) {
+          const auto& list = it->second;
+          const auto done =
+              std::lower_bound(list.begin(), list.end(), r.begin,
+                               [](const auto& w, std::uint64_t t) { return w.end < t; });
+          if (done != list.begin()) {
+            const write_event& w = *std::prev(done);
+            if (!invalidated_between(0, w.begin, r.end) &&
+                !invalidated_between(1 + r.user, w.begin, r.end) &&
+                !invalidated_between(1 + r.partner, w.begin, r.end)) {
+              must = &w;
+              ++v.must_hit;
+            }
+          }
+        }
+        if (!r.direct) {
+          if (must != nullptr) {
+            ++v.lost;
+            violation(fmt::format(
+                "read [{}, {}] of slot {} users ({}, {}) missed write {} [{}, {}]", r.begin, r.end,
+                r.slot, r.user, r.partner, must->value.write_id, must->begin, must->end));
+          }
+          continue;
+        }
         ++v.hits;
         const completed per_partner = floor_of(1 + r.partner, r.begin);
         const stamp& s = *r.direct;
