@@ -1,6 +1,9 @@
-// libFuzzer target: the key encoder is injective. The input describes two lists of typed
-// key parts; if their canonical encodings are equal, the lists must be equal as keys (same
-// types, same values; every NaN is one key, -0.0 and +0.0 are two, as key.hpp documents).
+// libFuzzer target: cache keys are injective. The input describes two whole keys — domain,
+// scope, generations (identity and value of each, cache_key.hpp) and a list of typed key
+// parts — the second often a small mutation of the first, so that near-collisions are
+// tried rather than a key against its own copy. If their bytes are equal, the keys must be
+// equal (same types, same values; every NaN is one key, -0.0 and +0.0 are two, as key.hpp
+// documents); and equal keys must give equal bytes.
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +16,7 @@
 
 #include <FuzzedDataProvider.h>  // from LLVM (libclang-rt-19-dev)
 
+#include <gencache/cache_key.hpp>
 #include <gencache/key.hpp>
 
 namespace {
@@ -71,14 +75,6 @@ std::vector<part> make_parts(FuzzedDataProvider& in) {
   return parts;
 }
 
-gencache::key_bytes encode(const std::vector<part>& parts) {
-  gencache::key_bytes out;
-  for (const auto& p : parts) {
-    std::visit([&out](const auto& v) { gencache::encode_key_parts(out, v); }, p);
-  }
-  return out;
-}
-
 /// Equality as keys: floating point by bits, except that every NaN is one key.
 template <class F>
 bool same_float(F a, F b) {
@@ -94,18 +90,86 @@ bool same_key(const part& a, const part& b) {
   return a == b;
 }
 
+struct full_key {
+  bool memoized = false;
+  std::string scope;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> generations;  // identity, value
+  std::vector<part> parts;
+};
+
+full_key make_key(FuzzedDataProvider& in) {
+  full_key k;
+  k.memoized = in.ConsumeBool();
+  k.scope = in.ConsumeRandomLengthString(16);
+  k.generations.resize(in.ConsumeIntegralInRange<std::size_t>(0, 3));
+  for (auto& g : k.generations) {
+    g = {in.ConsumeIntegral<std::uint64_t>(), in.ConsumeIntegral<std::uint64_t>()};
+  }
+  k.parts = make_parts(in);
+  return k;
+}
+
+/// `k` with one small change: the kind of change a collision would hide in.
+full_key mutate(full_key k, FuzzedDataProvider& in) {
+  const std::uint64_t bit = std::uint64_t{1} << in.ConsumeIntegralInRange(0, 63);
+  switch (in.ConsumeIntegralInRange(0, 7)) {
+    case 0:
+      k.memoized = !k.memoized;
+      break;
+    case 1:
+      k.scope += static_cast<char>(in.ConsumeIntegral<std::uint8_t>());
+      break;
+    case 2:
+      if (!k.generations.empty()) k.generations.front().first ^= bit;
+      break;
+    case 3:
+      if (!k.generations.empty()) k.generations.back().second ^= bit;
+      break;
+    case 4:  // the same generations in another order
+      if (k.generations.size() > 1) std::swap(k.generations.front(), k.generations.back());
+      break;
+    case 5:
+      if (!k.generations.empty()) k.generations.pop_back();
+      break;
+    case 6:
+      if (!k.parts.empty()) k.parts.back() = make_part(in);
+      break;
+    default:
+      k.parts.push_back(make_part(in));
+      break;
+  }
+  return k;
+}
+
+std::string encode(const full_key& k) {
+  gencache::cache_key key(
+      k.memoized ? gencache::key_domain::memoized : gencache::key_domain::direct, k.scope,
+      k.generations.size());
+  for (const auto& [identity, value] : k.generations) key.add_generation(identity, value);
+  for (const auto& p : k.parts) {
+    std::visit([&key](const auto& v) { key.add_parts(v); }, p);
+  }
+  return std::string(key.bytes());
+}
+
+bool same_key(const full_key& a, const full_key& b) {
+  if (a.memoized != b.memoized || a.scope != b.scope || a.generations != b.generations ||
+      a.parts.size() != b.parts.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.parts.size(); ++i) {
+    if (!same_key(a.parts[i], b.parts[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  const auto a = make_parts(in);
-  const auto b = in.ConsumeBool() ? a : make_parts(in);
-  const auto ea = encode(a);
-  const auto eb = encode(b);
-  if (ea != eb) return 0;
-  if (a.size() != b.size()) std::abort();  // equal bytes from different lists
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!same_key(a[i], b[i])) std::abort();
-  }
+  const full_key a = make_key(in);
+  const full_key b = in.ConsumeBool() ? mutate(a, in) : make_key(in);
+  const bool equal_bytes = encode(a) == encode(b);
+  if (equal_bytes != same_key(a, b)) std::abort();  // a collision, or one key two ways
   return 0;
 }
