@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <latch>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -104,7 +105,9 @@ TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidat
   INFO(TestType::name << ": " << v.reads << " reads (" << v.hits << " direct hits, " << v.memo_reads
                       << " memoized, " << v.must_hit << " bound to hit), " << v.writes
                       << " writes, " << v.invalidations << " invalidations");
-  for (const auto& text : v.violations) INFO(text);
+  std::string violations;  // INFO in a loop would go out of scope before the checks
+  for (const auto& text : v.violations) violations += text + "\n";
+  INFO(violations);
   CHECK(v.stale == 0);
   CHECK(v.foreign == 0);
   CHECK(v.lost == 0);
@@ -148,7 +151,9 @@ TEST_CASE("history: during an outage, concurrent memoized calls each get their o
   }
   for (auto& t : threads) t.join();
   const h::verdict v = h::check(logs, computes.events(), W::users);
-  for (const auto& text : v.violations) INFO(text);
+  std::string violations;  // INFO in a loop would go out of scope before the checks
+  for (const auto& text : v.violations) violations += text + "\n";
+  INFO(violations);
   CHECK(v.memo_reads == W::threads * 200u);
   CHECK(v.foreign == 0);
   CHECK(memo.stats().hits == 0);  // nothing can be cached during the outage

@@ -319,3 +319,14 @@ TEST_CASE("remote: a Redis URL's database number is used", "[remote][redis]") {
   CHECK(db0.get<int>({}, "where") == 0);
 }
 #endif
+
+TEST_CASE("remote: a key that names one new counter twice is stored and read back",
+          "[remote][g5]") {
+  gencache::remote_cache cache(fixture::make());
+  // The first use creates the counter, in the request that names it twice.
+  const auto key = cache.key({{"pair:user", 5}, {"pair:user", 5}}, "both");
+  REQUIRE(key.resolved());
+  CHECK(key.generations()[0] == key.generations()[1]);
+  REQUIRE(cache.set(key, 1).ok());
+  CHECK(cache.get<int>({{"pair:user", 5}, {"pair:user", 5}}, "both") == 1);
+}

@@ -22,14 +22,19 @@ namespace gencache {
 namespace {
 
 // KEYS: generation counters. ARGV[i]: the value counter i gets if it is missing (it is
-// created; each its own, so no two counters start equal). Leaves their values in `gens`, as
-// strings: Lua numbers are doubles and would round them.
+// created; each its own, so no two counters start equal). A key may name one counter twice
+// ({"h:user", 7} in two places): the second creation reads what the first wrote (found by
+// the history checker's lost-write rule). Leaves their values in `gens`, as strings: Lua
+// numbers are doubles and would round them.
 #define GENCACHE_READ_COUNTERS_LUA                  \
   "local gens = redis.call('MGET', unpack(KEYS))\n" \
   "for i = 1, #KEYS do\n"                           \
   "  if not gens[i] then\n"                         \
-  "    gens[i] = ARGV[i]\n"                         \
-  "    redis.call('SET', KEYS[i], ARGV[i])\n"       \
+  "    gens[i] = redis.call('GET', KEYS[i])\n"      \
+  "    if not gens[i] then\n"                       \
+  "      gens[i] = ARGV[i]\n"                       \
+  "      redis.call('SET', KEYS[i], ARGV[i])\n"     \
+  "    end\n"                                       \
   "  end\n"                                         \
   "end\n"
 
