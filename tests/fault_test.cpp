@@ -65,6 +65,13 @@ bool recovered(gencache::fake_clock&, Probe probe) {
 }
 #endif
 
+/// The URL of a server that was there and is gone: its port refuses connections, so every
+/// generation is unknown.
+std::string gone_url() {
+  const test::server_process gone(kind);
+  return gone.url();
+}
+
 }  // namespace
 
 TEST_CASE("faults: a server that dies costs misses and errors, then service comes back",
@@ -148,13 +155,8 @@ TEST_CASE("faults: a hung server costs timeouts, not a hang, and service comes b
 }
 
 TEST_CASE("faults: a server that was never there is a counted failure, never a crash", "[faults]") {
-  std::string url;
-  {
-    test::server_process gone(kind);
-    url = gone.url();
-  }  // stopped: the port refuses connections
   auto time = std::make_shared<gencache::fake_clock>();
-  gencache::remote_cache cache(make_store(url, time));
+  gencache::remote_cache cache(make_store(gone_url(), time));
   int computes = 0;
   gencache::memoized twice(
       cache, [&computes](int x) { return ++computes, 2 * x; }, "twice");
@@ -312,13 +314,8 @@ TEST_CASE("faults: a Redis restarted from a snapshot never undoes a confirmed in
 
 TEST_CASE("faults: during an outage, memoized calls for different users never share a result (G5)",
           "[faults][g5][concurrency]") {
-  std::string url;
-  {
-    test::server_process gone(kind);
-    url = gone.url();
-  }  // stopped: every generation is unknown
   auto time = std::make_shared<gencache::fake_clock>();
-  gencache::remote_cache cache(make_store(url, time));
+  gencache::remote_cache cache(make_store(gone_url(), time));
   constexpr int threads = 8;
   std::atomic<int> computing{0};
   auto profile_of = [](int user) { return "profile of " + std::to_string(user); };

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <gencache/gencache.hpp>
 
-double compute_price(int shop, const std::string& sku) { return shop * 0.5 + sku.size(); }
+double compute_price(int shop, const std::string& sku) {
+  return shop * 0.5 + static_cast<double>(sku.size());
+}
 
 int main() {
   gencache::cache cache;

@@ -62,13 +62,11 @@ const auto& engaged_generation_value(const V& value, std::string_view spec) {
   }
 }
 
-/// Appends the encoding of a generation value, normalized as the file comment says (an
-/// optional is its engaged value; the caller has checked that it is engaged).
+/// Appends the encoding of a generation value, normalized as the file comment says. Callers
+/// pass optionals through `engaged_generation_value` first.
 template <class V>
 void encode_generation_value(key_bytes& out, const V& value) {
-  if constexpr (is_specialization_of<V, std::optional>) {
-    encode_generation_value(out, *value);
-  } else if constexpr (key_integer<V>) {
+  if constexpr (key_integer<V>) {
     if constexpr (std::is_signed_v<V>) {
       encode_key_parts(out, static_cast<std::int64_t>(value));
     } else if (value <= static_cast<std::make_unsigned_t<std::int64_t>>(
@@ -160,9 +158,8 @@ class generation_ref {
                                   "' is plain and takes no value; name its parameter, e.g. '" +
                                   std::string(spec) + ":user_id'");
     }
-    (void)detail::engaged_generation_value(value, spec);  // an empty optional throws
     encode_key_parts(id_, spec);
-    detail::encode_generation_value(id_, value);
+    detail::encode_generation_value(id_, detail::engaged_generation_value(value, spec));
     hash_ = hash_bytes({id_.data(), id_.size()});
   }
   generation_ref(const generation_handle& handle) noexcept

@@ -547,13 +547,25 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
-  /// Adds a value-based generation (identity and current value) to `key`.
-  template <class V>
-  void add_value_generation(cache_key& key, const generation_slot& slot, const V& value) const {
-    key_bytes id = slot.id_prefix;
-    detail::encode_generation_value(id, detail::engaged_generation_value(value, slot.spec));
-    const key_view view{{id.data(), id.size()}, hash_bytes({id.data(), id.size()})};
-    key.add_generation(view.hash, cache_.store().read_generation(view));
+  /// The argument value that feeds value-based generation spec `s` in a call.
+  template <class S, class Args>
+  static const auto& fed_value(const S& s, const Args& args) {
+    if constexpr (detail::is_arg_gen<S>) {
+      return std::get<S::index>(args);
+    } else {
+      return field_value(s, args);
+    }
+  }
+  /// The id of value-based generation `s` in a call, built into `id` (an empty optional
+  /// throws std::invalid_argument).
+  template <class S, class Args>
+  key_view value_generation_id(key_bytes& id, const generation_slot& slot, const S& s,
+                               const Args& args) const {
+    id = slot.id_prefix;
+    detail::encode_generation_value(
+        id, detail::engaged_generation_value(fed_value(s, args), slot.spec));
+    const std::string_view bytes(id.data(), id.size());
+    return {bytes, hash_bytes(bytes)};
   }
 
   template <class S, class Args>
@@ -564,10 +576,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         key.add_generation(slot.plain_identity,
                            slot.handle ? slot.handle->value()
                                        : cache_.generation_value(std::string_view(slot.spec)));
-      } else if constexpr (detail::is_arg_gen<S>) {
-        add_value_generation(key, slot, std::get<S::index>(args));
       } else {
-        add_value_generation(key, slot, field_value(s, args));
+        key_bytes id;
+        const key_view view = value_generation_id(id, slot, s, args);
+        key.add_generation(view.hash, cache_.store().read_generation(view));
       }
     }
   }
@@ -671,18 +683,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   void add_generation_id(generation_ids& ids, const S& s, std::size_t& g, const Args& args) const {
     if constexpr (detail::is_gen<S>) {
       const std::size_t i = g++;
-      key_bytes& id = ids.bytes[i];
-      id = generations_[i].id_prefix;
-      const std::string_view spec = generations_[i].spec;
-      if constexpr (detail::is_arg_gen<S>) {
-        detail::encode_generation_value(
-            id, detail::engaged_generation_value(std::get<S::index>(args), spec));
-      } else if constexpr (!detail::is_plain_gen<S>) {
-        detail::encode_generation_value(
-            id, detail::engaged_generation_value(field_value(s, args), spec));
+      const generation_slot& slot = generations_[i];
+      if constexpr (detail::is_plain_gen<S>) {
+        ids.views[i] = {{slot.id_prefix.data(), slot.id_prefix.size()}, slot.plain_identity};
+      } else {
+        ids.views[i] = value_generation_id(ids.bytes[i], slot, s, args);
       }
-      const std::string_view bytes(id.data(), id.size());
-      ids.views[i] = {bytes, hash_bytes(bytes)};
     }
   }
   /// The key with a placeholder per generation, and the generations' ids in `ids`.
@@ -838,12 +844,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       const std::size_t i = g++;
       out += ' ';
       out += generations_[i].spec;
-      if constexpr (detail::is_arg_gen<S>) {
+      if constexpr (!detail::is_plain_gen<S>) {
         out += '=';
-        detail::render_generation_value(out, std::get<S::index>(args));
-      } else if constexpr (!detail::is_plain_gen<S>) {
-        out += '=';
-        detail::render_generation_value(out, field_value(s, args));
+        detail::render_generation_value(out, fed_value(s, args));
       }
       fmt::format_to(std::back_inserter(out), "@{}", key.generations()[i]);
     }

@@ -95,6 +95,12 @@ struct connection {
     out.append(incarnation);
     return out;
   }
+  [[nodiscard]] boost::container::small_vector<std::string, 8> names(
+      std::span<const std::string> keys) const {
+    boost::container::small_vector<std::string, 8> out;
+    for (const std::string& k : keys) out.push_back(name(k));
+    return out;
+  }
 };
 using connection_ptr = std::unique_ptr<connection>;
 
@@ -207,8 +213,7 @@ class redis_backend final : public remote_backend {
     auto lease = acquire();
     if (!lease) return lease.error();
     const connection& c = **lease.value();
-    boost::container::small_vector<std::string, 8> tagged;
-    for (const std::string& k : keys) tagged.push_back(c.name(k));
+    const auto tagged = c.names(keys);
     boost::container::small_vector<std::string_view, 8> mget = {"MGET"};
     mget.insert(mget.end(), tagged.begin(), tagged.end());
     const std::string tagged_name = c.name(name);
@@ -383,8 +388,7 @@ class redis_backend final : public remote_backend {
     if (!lease) return lease.error();
     connection& c = **lease.value();
     const auto count = fmt::format_int(keys.size());
-    boost::container::small_vector<std::string, 8> tagged;
-    for (const auto& k : keys) tagged.push_back(c.name(k));
+    const auto tagged = c.names(keys);
     boost::container::small_vector<std::string, 8> fresh_text;
     for (const std::uint64_t f : fresh) fresh_text.push_back(std::to_string(f));
     boost::container::small_vector<std::string_view, 16> argv = {
