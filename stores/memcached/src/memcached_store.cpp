@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -28,6 +29,31 @@ struct value_deleter {
   void operator()(char* p) const noexcept { std::free(p); }
 };
 
+// libmemcached sizes a value's buffer from the length a reply header announces and then
+// reads that many bytes: a server announcing 2 GiB would have the client allocate and stream
+// 2 GiB. Its allocators are replaceable, so every allocation over the options' limit fails
+// (MEMCACHED_MEMORY_ALLOCATION_FAILURE, and libmemcached drops the connection). The limit
+// is the context; the size refused last on this thread goes into the error message.
+thread_local std::size_t refused_allocation = 0;
+
+bool within(const void* limit, std::size_t size) {
+  if (size <= *static_cast<const std::size_t*>(limit)) return true;
+  refused_allocation = size;
+  return false;
+}
+void* bounded_malloc(const memcached_st*, const std::size_t size, void* limit) {
+  return within(limit, size) ? std::malloc(size) : nullptr;
+}
+void* bounded_realloc(const memcached_st*, void* memory, const std::size_t size, void* limit) {
+  return within(limit, size) ? std::realloc(memory, size) : nullptr;
+}
+void* bounded_calloc(const memcached_st*, std::size_t count, const std::size_t size, void* limit) {
+  return count != 0 && size > *static_cast<const std::size_t*>(limit) / count
+             ? (refused_allocation = count * size, nullptr)
+             : std::calloc(count, size);
+}
+void bounded_free(const memcached_st*, void* memory, void*) { std::free(memory); }
+
 errc classify(memcached_return_t rc) noexcept {
   switch (rc) {
     case MEMCACHED_TIMEOUT:
@@ -35,6 +61,8 @@ errc classify(memcached_return_t rc) noexcept {
     case MEMCACHED_E2BIG:
     case MEMCACHED_KEY_TOO_BIG:
       return errc::too_large;
+    case MEMCACHED_MEMORY_ALLOCATION_FAILURE:  // also a reply over the limits
+      return errc::protocol;
     case MEMCACHED_HOST_LOOKUP_FAILURE:
     case MEMCACHED_CONNECTION_FAILURE:
     case MEMCACHED_WRITE_FAILURE:
@@ -84,8 +112,11 @@ class memcached_backend final : public remote_backend {
     std::size_t length = 0;
     std::uint32_t flags = 0;
     memcached_return_t rc = MEMCACHED_SUCCESS;
+    refused_allocation = 0;
     const std::unique_ptr<char, value_deleter> value(
         memcached_get(m, key.data(), key.size(), &length, &flags, &rc));
+    // libmemcached reports a get that failed before any value arrived as NOT_FOUND.
+    if (refused_allocation != 0) rc = MEMCACHED_MEMORY_ALLOCATION_FAILURE;
     if (rc == MEMCACHED_NOTFOUND) return std::optional<std::string>();
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "get");
     return std::optional<std::string>(std::in_place, value ? value.get() : "", value ? length : 0);
@@ -188,6 +219,7 @@ class memcached_backend final : public remote_backend {
       names.push_back(extra.data());
       lengths.push_back(extra.size());
     }
+    refused_allocation = 0;
     const memcached_return_t sent = memcached_mget(m, names.data(), lengths.data(), names.size());
     if (sent != MEMCACHED_SUCCESS && sent != MEMCACHED_SOME_ERRORS) {
       return failure(m, sent, "get (multi)");
@@ -205,6 +237,9 @@ class memcached_backend final : public remote_backend {
       }
     }
     memcached_result_free(&result);
+    // A reply over the limits ends the fetch as if the value were absent.
+    if (refused_allocation != 0)
+      return failure(m, MEMCACHED_MEMORY_ALLOCATION_FAILURE, "get (multi)");
     if (sent == MEMCACHED_SOME_ERRORS) return failure(m, sent, "get (multi)");
     if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
       return failure(m, rc, "get (multi)");
@@ -223,6 +258,11 @@ class memcached_backend final : public remote_backend {
 
   void configure(const memcached_url& url) {
     memcached_st* m = template_.get();
+    if (memcached_set_memory_allocators(
+            m, bounded_malloc, bounded_free, bounded_realloc, bounded_calloc,
+            const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
+      throw std::invalid_argument("gencache: libmemcached refused the bounded allocators");
+    }
     const auto retry_seconds = (options_.retry_after.count() + 999) / 1000;
     const std::pair<memcached_behavior_t, std::uint64_t> behaviors[] = {
         {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
@@ -292,6 +332,13 @@ class memcached_backend final : public remote_backend {
   }
 
   status failure(memcached_st* m, memcached_return_t rc, std::string_view what) const {
+    if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE && refused_allocation != 0) {
+      const std::size_t refused = std::exchange(refused_allocation, 0);
+      return {errc::protocol,
+              fmt::format("gencache: memcached {} on {}: the server announced {} bytes, more "
+                          "than a value can hold (max_value_size {}); connection dropped",
+                          what, location_, refused, options_.max_value_size)};
+    }
     // The client's last error can be older than `rc` (a reply that is not an error to
     // libmemcached, such as NOT_FOUND, leaves it alone), so both are said.
     const std::string_view code = memcached_strerror(m, rc);
@@ -323,6 +370,9 @@ class memcached_backend final : public remote_backend {
   }
 
   const memcached_options options_;
+  // Largest allocation libmemcached may make: a value, its key and the protocol framing
+  // (the allocator context, read only; libmemcached takes it as void*).
+  const std::size_t largest_allocation_ = options_.max_value_size + 64 * 1024;
   const std::string location_;
   std::mutex template_mutex_;
   const client_ptr template_;

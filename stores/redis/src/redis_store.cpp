@@ -1,11 +1,14 @@
 #include "gencache/redis_store.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <concepts>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -83,10 +86,67 @@ using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 // it saw, and a restart closes every connection, so no request mixes two incarnations.
 constexpr std::size_t incarnation_size = 17;
 
+using io_clock = std::chrono::steady_clock;
+
+// What one exchange (the replies to the commands sent together) may make hiredis's reader
+// build. hiredis 0.14 allocates whatever a reply header announces (a 2^31-slot array for
+// "*2147483647"), so its object functions are wrapped to refuse more objects than the
+// request can get back, and the bytes read are counted before they reach the reader.
+struct reply_limits {
+  std::size_t objects_left = 0;
+  std::size_t bytes_left = 0;
+  std::string violation;  // what broke the limits, for the error message
+};
+
+// hiredis's own object functions (static in hiredis.c): those of a fresh reader.
+const redisReplyObjectFunctions& hiredis_objects() {
+  static const redisReplyObjectFunctions* const objects = [] {
+    redisReader* reader = redisReaderCreate();
+    if (reader == nullptr) throw std::bad_alloc();
+    const redisReplyObjectFunctions* fn = reader->fn;
+    redisReaderFree(reader);
+    return fn;
+  }();
+  return *objects;
+}
+
+reply_limits& limits_of(const redisReadTask* task) {
+  return *static_cast<reply_limits*>(task->privdata);
+}
+bool take_objects(const redisReadTask* task, std::size_t count, std::string_view what) {
+  reply_limits& limits = limits_of(task);
+  if (count > limits.objects_left) {
+    limits.violation = fmt::format("{} of {} elements", what, count);
+    return false;
+  }
+  limits.objects_left -= count;
+  return true;
+}
+void* bounded_string(const redisReadTask* task, char* text, std::size_t length) {
+  return take_objects(task, 1, "a string") ? hiredis_objects().createString(task, text, length)
+                                           : nullptr;
+}
+void* bounded_array(const redisReadTask* task, int elements) {
+  const auto count = static_cast<std::size_t>(std::max(elements, 0)) + 1;
+  return take_objects(task, count, "an array") ? hiredis_objects().createArray(task, elements)
+                                               : nullptr;
+}
+void* bounded_integer(const redisReadTask* task, long long value) {
+  return take_objects(task, 1, "an integer") ? hiredis_objects().createInteger(task, value)
+                                             : nullptr;
+}
+void* bounded_nil(const redisReadTask* task) {
+  return take_objects(task, 1, "a nil") ? hiredis_objects().createNil(task) : nullptr;
+}
+redisReplyObjectFunctions bounded_objects = {bounded_string, bounded_array, bounded_integer,
+                                             bounded_nil, freeReplyObject};
+
 struct connection {
   std::unique_ptr<redisContext, context_deleter> context;
   std::string script_sha[std::size(scripts)];
-  std::string incarnation;  // "~" + 16 hex digits of the server's run_id
+  std::string incarnation;        // "~" + 16 hex digits of the server's run_id
+  io_clock::time_point ready_at;  // when it was set up (a request's deadline starts later)
+  reply_limits limits;            // the reader's privdata
 
   [[nodiscard]] std::string name(std::string_view key) const {
     std::string out;
@@ -107,6 +167,19 @@ using connection_ptr = std::unique_ptr<connection>;
 timeval to_timeval(std::chrono::milliseconds ms) {
   return {static_cast<time_t>(ms.count() / 1000),
           static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
+}
+
+/// Waits until `fd` is ready for `events` or `deadline` passes (false).
+bool wait_until(int fd, short events, io_clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - io_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{.fd = fd, .events = events, .revents = 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) return true;  // the send or recv that follows says why
+  }
 }
 
 std::string_view text_of(const redisReply& r) { return {r.str, r.len}; }
@@ -210,15 +283,16 @@ class redis_backend final : public remote_backend {
   result<guarded_value> get_if_current(std::span<const std::string> keys,
                                        std::span<const std::uint64_t> expected,
                                        std::string_view name) override {
+    const auto start = io_clock::now();
     auto lease = acquire();
     if (!lease) return lease.error();
-    const connection& c = **lease.value();
+    connection& c = **lease.value();
     const auto tagged = c.names(keys);
     boost::container::small_vector<std::string_view, 8> mget = {"MGET"};
     mget.insert(mget.end(), tagged.begin(), tagged.end());
     const std::string tagged_name = c.name(name);
     const std::string_view get[] = {"GET", tagged_name};
-    auto r = pipeline<2>(**lease.value(), {mget, get});
+    auto r = pipeline<2>(c, {mget, get}, deadline(c, start));
     if (!r) {
       lease.value().discard();
       return r.error();
@@ -263,32 +337,33 @@ class redis_backend final : public remote_backend {
         redisConnectWithTimeout(url_.server.host.c_str(), url_.server.port, connect_timeout));
     if (!c->context) return status(errc::connection, "gencache: hiredis could not allocate");
     if (c->context->err != 0) {
-      return trip(status(errc::connection, fmt::format("gencache: cannot connect to {}: {}",
-                                                       location_, c->context->errstr)));
+      return status(errc::connection, fmt::format("gencache: cannot connect to {}: {}", location_,
+                                                  c->context->errstr));
     }
-    const timeval command_timeout = to_timeval(options_.command_timeout);
-    if (redisSetTimeout(c->context.get(), command_timeout) != REDIS_OK) {
-      return trip(status(errc::connection, fmt::format("gencache: {}: cannot set the timeout: {}",
-                                                       location_, c->context->errstr)));
-    }
+    hiredis_objects();  // before the first reply is read
+    c->context->reader->fn = &bounded_objects;
+    c->context->reader->privdata = &c->limits;
+    // Setting the connection up (SELECT, INFO, three SCRIPT LOADs) has one command_timeout.
+    const io_clock::time_point deadline = io_clock::now() + options_.command_timeout;
     if (url_.database != 0) {
       const std::string db = std::to_string(url_.database);
       const std::string_view argv[] = {"SELECT", db};
-      auto r = command(*c, argv);
+      auto r = command(*c, argv, deadline);
       if (!r) return r.error();
       if (r.value()->type != REDIS_REPLY_STATUS) return unexpected("SELECT", *r.value());
     }
-    if (status s = read_incarnation(*c); !s.ok()) return s;
+    if (status s = read_incarnation(*c, deadline); !s.ok()) return s;
     for (std::size_t i = 0; i < std::size(scripts); ++i) {
-      if (status s = load_script(*c, i); !s.ok()) return s;
+      if (status s = load_script(*c, i, deadline); !s.ok()) return s;
     }
+    c->ready_at = io_clock::now();
     return c;
   }
 
   /// Reads the server's run_id into the connection's incarnation tag.
-  status read_incarnation(connection& c) {
+  status read_incarnation(connection& c, io_clock::time_point deadline) {
     const std::string_view argv[] = {"INFO", "server"};
-    auto r = command(c, argv);
+    auto r = command(c, argv, deadline);
     if (!r) return r.error();
     if (r.value()->type != REDIS_REPLY_STRING) return unexpected("INFO server", *r.value());
     const std::string_view info = text_of(*r.value());
@@ -308,20 +383,30 @@ class redis_backend final : public remote_backend {
     return {};
   }
 
-  status load_script(connection& c, std::size_t i) {
+  status load_script(connection& c, std::size_t i, io_clock::time_point deadline) {
     const std::string_view argv[] = {"SCRIPT", "LOAD", scripts[i]};
-    auto r = command(c, argv);
+    auto r = command(c, argv, deadline);
     if (!r) return r.error();
     if (r.value()->type != REDIS_REPLY_STRING) return unexpected("SCRIPT LOAD", *r.value());
     c.script_sha[i] = text_of(*r.value());
     return {};
   }
 
-  /// Commands sent together (pipelined: one write, one round trip), their replies in order.
-  /// A failed connection trips the breaker and leaves it unusable; an answer closes it.
+  /// Commands sent together (pipelined: one write, one round trip), their replies in order,
+  /// all by `deadline`, whatever the server sends: hiredis formats the commands and parses
+  /// the replies, but the socket is read and written here, never blocking past the deadline
+  /// (hiredis 0.14's blocking calls bound each read, so a server that answers a byte at a
+  /// time would hold a call for ever). The replies may hold one value of `max_value_size`
+  /// and as many objects as the commands have arguments; a server that sends more is cut
+  /// off (errc::protocol). A timeout or a failed connection trips the breaker; after any
+  /// failure the connection is unusable. An answer closes the breaker.
   template <std::size_t N>
   result<std::array<reply_ptr, N>> pipeline(
-      connection& c, const std::array<std::span<const std::string_view>, N>& commands) {
+      connection& c, const std::array<std::span<const std::string_view>, N>& commands,
+      io_clock::time_point deadline) {
+    const std::string_view what = commands[0][0];
+    std::string out;
+    std::size_t arguments = 0;
     for (const auto& args : commands) {
       boost::container::small_vector<const char*, 8> argv;
       boost::container::small_vector<std::size_t, 8> lengths;
@@ -329,19 +414,60 @@ class redis_backend final : public remote_backend {
         argv.push_back(a.data());
         lengths.push_back(a.size());
       }
-      if (redisAppendCommandArgv(c.context.get(), static_cast<int>(argv.size()), argv.data(),
-                                 lengths.data()) != REDIS_OK) {
-        return trip(io_failure(c, commands[0][0]));
+      char* formatted = nullptr;
+      const int length = redisFormatCommandArgv(&formatted, static_cast<int>(argv.size()),
+                                                argv.data(), lengths.data());
+      if (length < 0) throw std::bad_alloc();
+      out.append(formatted, static_cast<std::size_t>(length));
+      redisFreeCommand(formatted);
+      arguments += args.size();
+    }
+    const int fd = c.context->fd;
+    for (std::size_t sent = 0; sent < out.size();) {
+      const ssize_t n =
+          ::send(fd, out.data() + sent, out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n >= 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return trip(io_error(what, "sending failed", std::strerror(errno)));
+      } else if (!wait_until(fd, POLLOUT, deadline)) {
+        return trip(timed_out(what));
       }
     }
+    c.limits = {.objects_left = arguments + 8,
+                .bytes_left = options_.max_value_size + 64 * 1024 + 64 * arguments,
+                .violation = {}};
+    redisReader* reader = c.context->reader;
     std::array<reply_ptr, N> replies;
     for (auto& reply : replies) {
-      errno = 0;
-      void* raw = nullptr;
-      if (redisGetReply(c.context.get(), &raw) != REDIS_OK || raw == nullptr) {
-        return trip(io_failure(c, commands[0][0]));
+      for (;;) {
+        void* raw = nullptr;
+        if (redisReaderGetReply(reader, &raw) != REDIS_OK) {
+          return c.limits.violation.empty()
+                     ? io_error(what, "protocol error", reader->errstr)
+                     : over_limits(what, "a reply with " + c.limits.violation);
+        }
+        if (raw != nullptr) {
+          reply.reset(static_cast<redisReply*>(raw));
+          break;
+        }
+        if (!wait_until(fd, POLLIN, deadline)) return trip(timed_out(what));
+        std::array<char, 16 * 1024> buffer;
+        const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n == 0) return trip(io_error(what, "failed", "the server closed the connection"));
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+          return trip(io_error(what, "failed", std::strerror(errno)));
+        }
+        if (static_cast<std::size_t>(n) > c.limits.bytes_left) {
+          return over_limits(
+              what, fmt::format("replies over {} bytes", options_.max_value_size + 64 * 1024));
+        }
+        c.limits.bytes_left -= static_cast<std::size_t>(n);
+        if (redisReaderFeed(reader, buffer.data(), static_cast<std::size_t>(n)) != REDIS_OK) {
+          throw std::bad_alloc();
+        }
       }
-      reply.reset(static_cast<redisReply*>(raw));
     }
     if (down_until_.load(std::memory_order_relaxed) != closed) {
       down_until_.store(closed, std::memory_order_release);  // the server answers again
@@ -349,30 +475,46 @@ class redis_backend final : public remote_backend {
     return replies;
   }
 
-  status io_failure(const connection& c, std::string_view what) const {
-    const bool timed_out =
-        c.context->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-    return {timed_out ? errc::timeout : errc::connection,
-            fmt::format("gencache: {} {} on {}: {}", what, timed_out ? "timed out" : "failed",
-                        location_, timed_out ? "no answer in time" : c.context->errstr)};
+  status timed_out(std::string_view what) const {
+    return {errc::timeout, fmt::format("gencache: {} timed out on {}: no complete answer in {}ms",
+                                       what, location_, options_.command_timeout.count())};
+  }
+  status io_error(std::string_view what, std::string_view how, std::string_view detail) const {
+    return {errc::connection,
+            fmt::format("gencache: {} {} on {}: {}", what, how, location_, detail)};
+  }
+  status over_limits(std::string_view what, std::string_view sent) const {
+    return {errc::protocol,
+            fmt::format("gencache: {} on {}: the server sent {}, more than the request can get "
+                        "back (max_value_size {}); connection dropped",
+                        what, location_, sent, options_.max_value_size)};
   }
 
-  /// One command on a connection. A failed connection trips the breaker.
-  result<reply_ptr> command(connection& c, std::span<const std::string_view> args) {
-    auto r = pipeline<1>(c, {args});
+  /// One command on a connection, answered by `deadline`.
+  result<reply_ptr> command(connection& c, std::span<const std::string_view> args,
+                            io_clock::time_point deadline) {
+    auto r = pipeline<1>(c, {args}, deadline);
     if (!r) return r.error();
     return std::move(r.value()[0]);
+  }
+
+  /// A request's deadline: `command_timeout` after it started, waiting for a free
+  /// connection included, or after the connection it got was set up, if that was later.
+  [[nodiscard]] io_clock::time_point deadline(const connection& c,
+                                              io_clock::time_point start) const {
+    return std::max(start, c.ready_at) + options_.command_timeout;
   }
 
   /// One command `verb key args...` on a pooled connection, the key tagged with the
   /// connection's incarnation; a connection that failed is not reused.
   template <std::convertible_to<std::string_view>... Args>
   result<reply_ptr> run(std::string_view verb, std::string_view key, const Args&... args) {
+    const auto start = io_clock::now();
     auto lease = acquire();
     if (!lease) return lease.error();
     const std::string name = (**lease.value()).name(key);
     const std::string_view argv[] = {verb, name, std::string_view(args)...};
-    auto r = command(**lease.value(), argv);
+    auto r = command(**lease.value(), argv, deadline(**lease.value(), start));
     if (!r) lease.value().discard();
     return r;
   }
@@ -384,9 +526,11 @@ class redis_backend final : public remote_backend {
   template <class... Extra>
   result<reply_ptr> run_script(script_id id, std::span<const std::string> keys,
                                std::span<const std::uint64_t> fresh, const Extra&... extra) {
+    const auto start = io_clock::now();
     auto lease = acquire();
     if (!lease) return lease.error();
     connection& c = **lease.value();
+    const io_clock::time_point until = deadline(c, start);
     const auto count = fmt::format_int(keys.size());
     const auto tagged = c.names(keys);
     boost::container::small_vector<std::string, 8> fresh_text;
@@ -405,7 +549,7 @@ class redis_backend final : public remote_backend {
      ...);
     for (int attempt = 0;; ++attempt) {
       argv[1] = c.script_sha[id];
-      auto r = command(c, argv);
+      auto r = command(c, argv, until);
       if (!r) {
         lease.value().discard();
         return r;
@@ -414,8 +558,8 @@ class redis_backend final : public remote_backend {
       // The server forgot the script (restarted, SCRIPT FLUSH): load it again, once.
       if (attempt == 0 && reply.type == REDIS_REPLY_ERROR &&
           text_of(reply).starts_with("NOSCRIPT")) {
-        if (status s = load_script(c, id); !s.ok()) {
-          if (s.code() == errc::connection || s.code() == errc::timeout) lease.value().discard();
+        if (status s = load_script(c, id, until); !s.ok()) {
+          lease.value().discard();
           return s;
         }
         continue;

@@ -19,7 +19,11 @@
 ///   moved generation counters would let a returning member undo confirmed invalidations
 ///   (contract G6, docs/design.md). A member that is gone for good is removed from the URL.
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
-///   before anything is sent. TTLs are whole seconds on memcached: they are rounded up.
+///   before anything is sent, and a reply announcing more than that (+ 64 KiB) is refused
+///   before it is allocated (`errc::protocol`; the connection is dropped).
+/// - Timeouts bound each wait for the server, not a whole command: libmemcached 1.1 has no
+///   per-command deadline, so a server that trickles a reply a byte at a time holds the
+///   call for as long as it trickles (docs/reliability.md, "Hostile servers"). TTLs are whole seconds on memcached: they are rounded up.
 /// Thread-safe: each request borrows one of `pool_size` client handles.
 
 #include <chrono>
@@ -34,7 +38,7 @@ namespace gencache {
 /// Options of the memcached backend, validated at construction (std::invalid_argument).
 struct memcached_options {
   std::chrono::milliseconds connect_timeout{250};
-  /// For each request, including the wait for a free client handle.
+  /// For each wait for the server (connect aside), and for a free client handle.
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
   /// How long a failed server stays out of service; whole seconds (rounded up).

@@ -11,7 +11,14 @@
 ///   of the counters with a GET of the name their last values give, and keep the value only
 ///   if the counters still hold those values: two plain commands, ~4 us less server time
 ///   than the script. A bump is one script call, atomic on the server.
-/// - A pool of `pool_size` connections; every connect and every command has a timeout.
+/// - A pool of `pool_size` connections. Every command has a deadline, `command_timeout`
+///   after the call started (the wait for a free connection included), for sending it and
+///   reading its whole reply, whatever the server sends; opening a connection takes at most
+///   `connect_timeout` + `command_timeout` more. So no call waits past
+///   `connect_timeout` + 2 × `command_timeout`.
+/// - Replies are bounded before they are allocated: at most `max_value_size` + 64 KiB read
+///   per request, and no more reply elements than the request has arguments (+ 8); a server
+///   that sends more is `errc::protocol` and the connection is dropped.
 /// - After a connection fails (refused, reset, timed out), every request fails at once for
 ///   `retry_after`, then the next one tries again: a dead or hung server costs one timeout,
 ///   not one per request. Idle connections are closed too, since they are suspect.
@@ -32,7 +39,8 @@ namespace gencache {
 /// Options of the Redis backend, validated at construction (std::invalid_argument).
 struct redis_options {
   std::chrono::milliseconds connect_timeout{250};
-  /// For each command, including the wait for a free connection.
+  /// The deadline of each command, sending and whole reply, counted from the start of the
+  /// call (the wait for a free connection included).
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
   /// How long requests fail fast after a connection failure.

@@ -1,0 +1,147 @@
+// Hostile servers: scripted fakes on loopback (support/fake_server.hpp) that answer slowly,
+// announce huge replies or flood the client. Whatever they send, a call ends with a clear
+// error, and what the client reads is bounded by its options, not by the server.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include "support/fake_server.hpp"
+#include "support/stores.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t value_limit = std::size_t{1} << 20;
+
+/// Anything the client can have taken in: the limit plus what loopback socket buffers hold.
+constexpr std::size_t most_bytes_taken = 16 * value_limit;
+
+}  // namespace
+
+#ifdef GENCACHE_TEST_REDIS
+
+namespace {
+
+std::shared_ptr<gencache::remote_backend> backend_of(const test::fake_server& server) {
+  return gencache::make_redis_backend(
+      fmt::format("redis://127.0.0.1:{}", server.port()),
+      {.connect_timeout = 1s, .command_timeout = 100ms, .max_value_size = value_limit});
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a Redis that answers a byte at a time is cut off at the command timeout",
+          "[hostile]") {
+  // 1,000 bytes 2 ms apart: every read gets a byte well within the timeout, so only a
+  // deadline for the whole command ends the call before the last byte (2 s later).
+  test::fake_server server(test::redis_answering([](test::wire& w) {
+    const std::string reply = "$990\r\n" + std::string(990, 'v') + "\r\n";
+    for (const char byte : reply) {
+      if (!w.send({&byte, 1})) return;
+      std::this_thread::sleep_for(2ms);  // the hostile behaviour, not a synchronisation
+    }
+  }));
+  const auto got = backend_of(server)->get("k");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::timeout);
+  CHECK_THAT(got.error().message(), Catch::Contains("no complete answer in 100ms"));
+}
+
+TEST_CASE("hostile: a Redis reply announcing 2^31 elements is refused before it is allocated",
+          "[hostile]") {
+  test::fake_server server(test::redis_answering([](test::wire& w) { w.send("*2147483647\r\n"); }));
+  const auto got = backend_of(server)->get("k");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::protocol);
+  CHECK_THAT(got.error().message(), Catch::Contains("an array of 2147483648 elements"));
+}
+
+TEST_CASE("hostile: a Redis reply announcing a 2 GB string streams no more than the limits in",
+          "[hostile]") {
+  test::fake_server server(test::redis_answering([](test::wire& w) {
+    if (w.send("$2000000000\r\n")) test::stream_filler(w);
+  }));
+  const auto got = backend_of(server)->get("k");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::protocol);
+  CHECK_THAT(got.error().message(), Catch::Contains("replies over"));
+  CHECK(server.bytes_sent() < most_bytes_taken);
+}
+
+TEST_CASE("hostile: a Redis that floods a one-key read with elements is cut off", "[hostile]") {
+  // The reply to MGET of one counter announces a million elements and sends them.
+  test::fake_server server(test::redis_answering([](test::wire& w) {
+    std::string flood = "*1000000\r\n";
+    for (int i = 0; i < 1000; ++i) flood += ":1\r\n";
+    w.send(flood);
+  }));
+  const std::string counters[] = {"c"};
+  const std::uint64_t expected[] = {7};
+  const auto got = backend_of(server)->get_if_current(counters, expected, "v");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::protocol);
+}
+
+TEST_CASE("hostile: a Redis that stalls while a connection is set up costs one timeout",
+          "[hostile]") {
+  // INFO is answered a byte at a time, for ever; the connect fails at its deadline.
+  test::fake_server server([](test::wire& w) {
+    while (const auto command = w.read_redis_command()) {
+      for (int i = 0; i < 100'000; ++i) {
+        if (!w.send("$")) return;
+        std::this_thread::sleep_for(2ms);  // the hostile behaviour
+      }
+    }
+  });
+  const auto got = backend_of(server)->get("k");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::timeout);
+  CHECK(server.connections() == 1);
+  CHECK(server.bytes_sent() < 100'000);  // hung up long before the fake gave up
+}
+
+#else  // memcached
+
+namespace {
+
+std::shared_ptr<gencache::remote_backend> backend_of(const test::fake_server& server) {
+  return gencache::make_memcached_backend(
+      fmt::format("memcached://127.0.0.1:{}", server.port()),
+      {.connect_timeout = 1s, .command_timeout = 100ms, .max_value_size = value_limit});
+}
+
+}  // namespace
+
+TEST_CASE("hostile: a memcached reply announcing a 2 GB value streams no more than the limits in",
+          "[hostile]") {
+  test::fake_server server(test::memcached_answering([](test::wire& w, const std::string& request) {
+    if (w.send(test::memcached_response_header(request, 2'000'000'000))) test::stream_filler(w);
+  }));
+  const auto got = backend_of(server)->get("k");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::protocol);
+  CHECK_THAT(got.error().message(), Catch::Contains("more than a value can hold"));
+  CHECK(server.bytes_sent() < most_bytes_taken);
+}
+
+TEST_CASE("hostile: a memcached multi-get answered with a 2 GB value is an error, not a miss",
+          "[hostile]") {
+  test::fake_server server(test::memcached_answering([](test::wire& w, const std::string& request) {
+    if (w.send(test::memcached_response_header(request, 2'000'000'000))) test::stream_filler(w);
+  }));
+  const std::string counters[] = {"c"};
+  const std::uint64_t expected[] = {7};
+  const auto got = backend_of(server)->get_if_current(counters, expected, "v");
+  REQUIRE_FALSE(got);
+  CHECK(got.error().code() == gencache::errc::protocol);
+  CHECK(server.bytes_sent() < most_bytes_taken);
+}
+
+#endif
