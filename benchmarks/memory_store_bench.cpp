@@ -44,7 +44,7 @@ void BM_MemoryStore_GetHitPrebuiltKey(benchmark::State& state) {
   }
   std::size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(cache.get<std::uint64_t>(keys[i++ & (key_count - 1)]));
+    benchmark::DoNotOptimize(cache.get_at<std::uint64_t>(keys[i++ & (key_count - 1)]));
   }
 }
 BENCHMARK(BM_MemoryStore_GetHitPrebuiltKey);
@@ -155,7 +155,7 @@ void zipf_case(benchmark::State& state, unsigned write_percent) {
     if (i % 100 < write_percent) {
       benchmark::DoNotOptimize(shared_store->cache.set(key, std::uint64_t{i}));
     } else {
-      benchmark::DoNotOptimize(shared_store->cache.get<std::uint64_t>(key));
+      benchmark::DoNotOptimize(shared_store->cache.get_at<std::uint64_t>(key));
     }
     ++i;
   }

@@ -100,9 +100,26 @@ TEST_CASE("cache: a value computed before an invalidation is never read after it
   cache.invalidate("catalog");                         // data changes meanwhile
   REQUIRE(cache.set(key, std::string("stale"), 1min).ok());
   CHECK_FALSE(cache.get<std::string>({"catalog"}, "item", 7));
-  CHECK(cache.get<std::string>(key) == "stale");  // it landed under the old generation
+  CHECK(cache.get_at<std::string>(key) == "stale");  // it landed under the old generation
   CHECK(key.generations().size() == 1);
   CHECK(key.generations()[0] != cache.generation_value("catalog"));
+}
+
+template <class Cache>
+concept reads_prebuilt_keys_with_get =
+    requires(Cache& c, const gencache::cache_key& k) { c.template get<int>(k); };
+
+TEST_CASE("cache: a prebuilt key is read with get_at, and get(key) does not compile (G1)",
+          "[cache][g1]") {
+  // A key names the generation values it was built under. Read as `get`, it would look like
+  // a lookup that starts now and yet miss every invalidation since it was built.
+  static_assert(!reads_prebuilt_keys_with_get<gencache::cache>);
+  gencache::cache cache;
+  const auto key = cache.key({"g"}, 1);
+  REQUIRE(cache.set(key, 5).ok());
+  cache.invalidate("g");
+  CHECK_FALSE(cache.get<int>({"g"}, 1));  // a lookup after the invalidation
+  CHECK(cache.get_at<int>(key) == 5);     // the key as built, as documented
 }
 
 TEST_CASE("cache: ttl on set, with an injected clock", "[cache][ttl]") {

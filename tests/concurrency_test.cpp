@@ -60,7 +60,7 @@ TEST_CASE("cache: concurrent readers never see a value older than a completed in
           const auto floor = value_after[completed.load(std::memory_order_acquire)].load(
               std::memory_order_acquire);
           const auto key = cache.key({"g", {"per:user_id", user}}, slot);
-          const auto got = cache.get<stamped>(key);
+          const auto got = cache.get_at<stamped>(key);
           if (!got) continue;
           hits.fetch_add(1, std::memory_order_relaxed);
           if (got->generation < floor) stale_reads.fetch_add(1);

@@ -142,7 +142,7 @@ TEMPLATE_TEST_CASE("store: a value computed before an invalidation is never read
   cache.invalidate("project");                        // the data changes meanwhile
   REQUIRE(cache.set(key, std::string("stale report")).ok());
   CHECK_FALSE(cache.template get<std::string>({"project"}, "report"));
-  CHECK(cache.template get<std::string>(key) == "stale report");  // only under the old key
+  CHECK(cache.template get_at<std::string>(key) == "stale report");  // only under the old key
 }
 
 TEMPLATE_TEST_CASE("store: a value read as another type is a miss and an error", "[conformance]",
@@ -195,7 +195,7 @@ TEMPLATE_TEST_CASE("store: ttls must be positive, and a value is readable within
   CHECK_THROWS_WITH(cache.set(key, 1, 0ns), Catch::Contains("ttl must be positive"));
   CHECK_THROWS_WITH(cache.set(key, 1, -1s), Catch::Contains("ttl must be positive"));
   REQUIRE(cache.set(key, 7, 1h).ok());
-  CHECK(cache.template get<int>(key) == 7);
+  CHECK(cache.template get_at<int>(key) == 7);
 }
 
 TEMPLATE_TEST_CASE("store: ttls at and past the store's limits keep the value readable",
@@ -213,7 +213,7 @@ TEMPLATE_TEST_CASE("store: ttls at and past the store's limits keep the value re
     INFO(name);
     const auto key = cache.key({"g"}, "long ttl", name);
     REQUIRE(cache.set(key, 7, ttl).ok());
-    CHECK(cache.template get<int>(key) == 7);
+    CHECK(cache.template get_at<int>(key) == 7);
   }
 }
 
@@ -221,9 +221,9 @@ TEMPLATE_TEST_CASE("store: peek reads without counting a hit or a miss", "[confo
                    test::GENCACHE_STORE_FIXTURE) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "peek");
-  CHECK_FALSE(cache.template peek<int>(key));
+  CHECK_FALSE(cache.template peek_at<int>(key));
   REQUIRE(cache.set(key, 5).ok());
-  CHECK(cache.template peek<int>(key) == 5);
+  CHECK(cache.template peek_at<int>(key) == 5);
   CHECK(cache.stats().hits == 0);
   CHECK(cache.stats().misses == 0);
 }

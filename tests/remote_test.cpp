@@ -93,7 +93,7 @@ TEST_CASE("remote: bytes gencache did not write are a miss and an error, never a
   for (const std::string& bytes : bad) {
     INFO("stored bytes: " << bytes.size());
     REQUIRE(store->backend().set(name, bytes, std::nullopt).ok());
-    CHECK_FALSE(cache.get<std::string>(key));
+    CHECK_FALSE(cache.get_at<std::string>(key));
     CHECK(cache.stats().errors == ++errors);
   }
   // A corrupt generation counter is an error too, and nothing is served under it.

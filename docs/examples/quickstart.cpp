@@ -13,7 +13,7 @@ int main() {
   // Direct interface: generations + key parts.
   for (int user_id : {53, 999, 53}) {
     auto key = cache.key({"nav", {"nav_portal:user_id", user_id}}, "header");
-    auto html = cache.get<std::string>(key);
+    auto html = cache.get_at<std::string>(key);
     if (!html) {
       html = render_nav(user_id);
       cache.set(key, *html, std::chrono::minutes(10));

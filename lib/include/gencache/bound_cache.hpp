@@ -104,7 +104,7 @@ class basic_bound_cache {
 
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(named_values values, const Parts&... parts) {
-    return cache_.template get<T>(key(values, parts...));
+    return cache_.template get_at<T>(key(values, parts...));
   }
   template <class V, class... Parts>
   status set(named_values values, V&& value, const Parts&... parts) {

@@ -14,7 +14,8 @@
 /// the old generation and is never read):
 ///
 ///     auto key = cache.key({"nav"}, "header");   // reads generations now
-///     cache.set(key, render(), std::chrono::minutes(5));
+///     auto html = cache.get_at<std::string>(key);  // the value under exactly this key
+///     if (!html) cache.set(key, render(), std::chrono::minutes(5));
 ///
 /// Thread-safety: every member function may be called from any number of threads at once.
 /// Copies of a cache share its store.
@@ -116,18 +117,27 @@ class basic_cache {
       const auto ids = generation_ids({gens.begin(), gens.size()});
       return store_->template get_current<T>(k, {ids.data(), ids.size()});
     } else {
-      return get<T>(key(gens, parts...));
+      return get_at<T>(key(gens, parts...));
     }
   }
+  /// The value stored under `key` *as it was built*: the generation values it holds are
+  /// those `key()` read, and an invalidation since then does not change what it names. So
+  /// G1 holds from when the key was built, not from this call: use it right after `key()`
+  /// (the race-free compute-and-store pattern), and `get(gens, parts...)` for a lookup that
+  /// must see every invalidation before it. Refreshes the entry's recency.
   template <class T>
-  [[nodiscard]] std::optional<T> get(const cache_key& key) {
+  [[nodiscard]] std::optional<T> get_at(const cache_key& key) {
     return store_->template get<T>(key.view());
   }
-  /// Like `get`, without refreshing recency.
+  /// Like `get_at`, without refreshing recency.
   template <class T>
-  [[nodiscard]] std::optional<T> peek(const cache_key& key) {
+  [[nodiscard]] std::optional<T> peek_at(const cache_key& key) {
     return store_->template peek<T>(key.view());
   }
+  /// Not `get`: a key built earlier names the generation values it was built under, so a
+  /// lookup through it does not see later invalidations. Say so with `get_at(key)`.
+  template <class T>
+  std::optional<T> get(const cache_key& key) = delete;
 
   /// Stores `value` under `gens` and `parts`, without expiry.
   template <class V, class... Parts>

@@ -724,7 +724,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       return complete(std::move(hit), key, object, std::forward<A>(args)...);
     } else {
       const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
-      return complete(cache_.template get<result_type>(key), key, object, std::forward<A>(args)...);
+      return complete(cache_.template get_at<result_type>(key), key, object, std::forward<A>(args)...);
     }
   }
   /// A call after its lookup: the hit, or the miss computed (once, with single flight).
@@ -776,7 +776,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     };
     try {
       // A leader may have stored the result and left between our miss and now.
-      std::optional<result_type> value = cache_.template peek<result_type>(key);
+      std::optional<result_type> value = cache_.template peek_at<result_type>(key);
       if (!value) value.emplace(compute_and_store(key, object, std::forward<A>(args)...));
       land();
       promise.set_value(*value);
@@ -814,7 +814,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
   template <class... A>
   std::optional<result_type> peek_for(object_type* object, const A&... args) const {
-    return cache_.template peek<result_type>(make_key(object, std::forward_as_tuple(args...)));
+    return cache_.template peek_at<result_type>(make_key(object, std::forward_as_tuple(args...)));
   }
   /// `memo file.cpp:42(53, "x") project@17… foo:user_id=53@17…`
   template <class... A>
