@@ -15,7 +15,8 @@
 //
 // - no lost write: a direct read that misses although a write of its key completed before it
 //   began, with no invalidation of the key's generations since that write began (so the read
-//   built the same key), is a lost write (the stores here never evict or expire entries);
+//   built the same key), is a lost write (the stores here never evict or expire entries),
+//   unless the store reported a failure during the read;
 //
 // Memoized values do not carry the generation values of their key (the function cannot see
 // them), so for them the checker verifies what G1 implies together with G3 (keys are built
@@ -73,12 +74,21 @@ struct read_event {
   bool memoized;
   std::optional<stamp> direct;   // what a direct get returned
   std::optional<computed> memo;  // what a memoized call returned (always a value)
+  bool failed = false;           // the store reported a failure during the read
 };
-/// `generation` is 0 for the plain "g", 1 + user for "h:user".
+/// `generation` is 0 for the plain "g", 1 + user for "h:user". An invalidation that threw
+/// `store_error` is not confirmed: it may have taken effect at any time after it began, or
+/// never. It is recorded with `unconfirmed()`: it never completes (so no read must see it),
+/// but it overlaps every read that ends after it began (so a miss there is not a lost write).
 struct invalidate_event {
   std::uint64_t begin, end;
   std::uint32_t generation;
   std::uint64_t new_value;
+
+  static invalidate_event unconfirmed(std::uint64_t begin, std::uint32_t generation) {
+    return {begin, UINT64_MAX, generation, 0};
+  }
+  [[nodiscard]] bool confirmed() const noexcept { return end != UINT64_MAX; }
 };
 
 /// What one thread did; merged by `checker`.
@@ -114,6 +124,8 @@ class compute_log {
 
 struct verdict {
   std::uint64_t reads = 0, hits = 0, memo_reads = 0, invalidations = 0, writes = 0;
+  std::uint64_t unconfirmed = 0;        // invalidations that threw store_error
+  std::uint64_t memo_hits = 0;          // filled in by the caller
   std::vector<std::string> violations;  // the first few, described
   std::uint64_t stale = 0;              // G1 violations
   std::uint64_t foreign = 0;            // values never stored for that key
@@ -135,7 +147,7 @@ inline verdict check(const std::vector<thread_log>& logs,
     for (const auto& w : log.writes) writes.emplace(w.value.write_id, w.value);
     for (const auto& i : log.invalidations) by_generation.at(i.generation).push_back(i);
     v.writes += log.writes.size();
-    v.invalidations += log.invalidations.size();
+    for (const auto& i : log.invalidations) (i.confirmed() ? v.invalidations : v.unconfirmed) += 1;
   }
   std::vector<std::vector<completed>> floors(users + 1);
   for (std::size_t g = 0; g < by_generation.size(); ++g) {
@@ -144,6 +156,7 @@ inline verdict check(const std::vector<thread_log>& logs,
               [](const auto& a, const auto& b) { return a.end < b.end; });
     std::uint64_t max_value = 0, max_begin = 0;
     for (const auto& e : events) {
+      if (!e.confirmed()) break;  // sorted last; they never complete
       max_value = std::max(max_value, e.new_value);
       max_begin = std::max(max_begin, e.begin);
       floors[g].push_back({e.end, max_value, max_begin});
@@ -213,7 +226,7 @@ inline verdict check(const std::vector<thread_log>& logs,
           }
         }
         if (!r.direct) {
-          if (must != nullptr) {
+          if (must != nullptr && !r.failed) {
             ++v.lost;
             violation(fmt::format(
                 "read [{}, {}] of slot {} users ({}, {}) missed write {} [{}, {}]", r.begin, r.end,
