@@ -78,7 +78,13 @@ int main(int argc, char** argv) {
   unsigned threads = 2;
   double rss_factor = 2.0;
   std::size_t rss_slack_mib = 32;
-  app.add_option("--seconds", seconds, "how long to run")->check(CLI::PositiveNumber);
+  std::uint64_t target_sets = 0;
+  auto* timed = app.add_option("--seconds", seconds, "how long to run")->check(CLI::PositiveNumber);
+  app.add_option("--sets", target_sets,
+                 "run until this many values were stored instead (what ctest uses: the same "
+                 "work on a fast or a slow machine)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(timed);
   app.add_option("--max-bytes", max_bytes, "the store's byte bound (e.g. 64MiB)")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 40));
@@ -139,7 +145,11 @@ int main(int argc, char** argv) {
     // synchronisation: the workers never wait for it.
     start.arrive_and_wait();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const auto running = [&] {
+      return target_sets != 0 ? sets.load(std::memory_order_relaxed) < target_sets
+                              : std::chrono::steady_clock::now() < deadline;
+    };
+    while (running()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       const auto s = store->stats();
       ++samples;
@@ -158,7 +168,7 @@ int main(int argc, char** argv) {
   const bool ok =
       over_bound == 0 && over_rss == 0 && wrong == 0 && sets > 0 && hits > 0 && last.evictions > 0;
   fmt::print(
-      "memory_bound_campaign: {:.0f} s, {} threads, bound {} MiB\n"
+      "memory_bound_campaign: {}, {} threads, bound {} MiB\n"
       "  operations: {} sets ({:.1f} GiB of values, {:.0f}x the bound), {} refused as too "
       "large, {} reads, {} hits, {} invalidations\n"
       "  store: {} evictions, {} entries and {:.1f} MiB accounted at the end\n"
@@ -166,7 +176,8 @@ int main(int argc, char** argv) {
       "  resident growth: peak {:.1f} MiB ({:.2f}x the bound){}, over the limit: {}\n"
       "  values lost or wrong: {}\n"
       "  {}\n",
-      seconds, threads, max_bytes >> 20, sets.load(),
+      target_sets != 0 ? fmt::format("{} sets", target_sets) : fmt::format("{:.0f} s", seconds),
+      threads, max_bytes >> 20, sets.load(),
       static_cast<double>(inserted_bytes) / (1 << 30),
       static_cast<double>(inserted_bytes) / static_cast<double>(max_bytes), refused.load(),
       reads.load(), hits.load(), invalidations.load(), last.evictions, last.entries,
