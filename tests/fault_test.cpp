@@ -397,6 +397,30 @@ TEST_CASE("faults: after retry_after, one request probes a hung Redis while the 
 #endif
 
 #ifdef GENCACHE_TEST_REDIS
+TEST_CASE("faults: after SCRIPT FLUSH, Redis scripts are loaded again and nothing fails",
+          "[faults][redis]") {
+  test::server_process server(kind);
+  auto time = std::make_shared<gencache::fake_clock>();
+  std::vector<gencache::status> failures;
+  gencache::remote_cache cache(
+      make_store(server.url(), time, 1, [&](const gencache::status& s) { failures.push_back(s); }));
+  // Each step needs a script: the first read of new counters, then a bump.
+  REQUIRE(cache.set({{"flush:user", 1}}, 10, "k").ok());
+  REQUIRE(server.send("SCRIPT FLUSH") == "+OK");
+  CHECK(cache.get<int>({{"flush:user", 2}}, "k") == std::nullopt);  // a new counter: the script
+  CHECK_NOTHROW(cache.invalidate({"flush:user", 1}));
+  REQUIRE(server.send("SCRIPT FLUSH") == "+OK");
+  CHECK_NOTHROW(cache.invalidate({"flush:user", 1}));
+  CHECK_FALSE(cache.get<int>({{"flush:user", 1}}, "k"));  // invalidated twice
+  REQUIRE(cache.set({{"flush:user", 1}}, 11, "k").ok());
+  CHECK(cache.get<int>({{"flush:user", 1}}, "k") == 11);
+  std::string messages;  // INFO in a loop would go out of scope before the check
+  for (const auto& f : failures) messages += f.message() + "\n";
+  INFO(messages);
+  CHECK(failures.empty());
+  CHECK(cache.stats().errors == 0);
+}
+
 TEST_CASE("faults: a Redis that refuses us after connecting opens the breaker too",
           "[faults][breaker]") {
   test::server_process server(kind, {}, {"--requirepass", "not-given"});  // answers NOAUTH

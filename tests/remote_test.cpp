@@ -2,6 +2,7 @@
 // names on the server, bytes that gencache did not write, and the local generation cache.
 // Runs against the real server of GENCACHE_STORE_FIXTURE.
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "layout/layout.hpp"
+#include "support/fake_server.hpp"
 #include "support/stores.hpp"
 
 using namespace std::chrono_literals;
@@ -329,4 +331,44 @@ TEST_CASE("remote: a key that names one new counter twice is stored and read bac
   CHECK(key.generations()[0] == key.generations()[1]);
   REQUIRE(cache.set(key, 1).ok());
   CHECK(cache.get<int>({{"pair:user", 5}, {"pair:user", 5}}, "both") == 1);
+}
+
+TEST_CASE("remote: every kind of failure reaches on_error with its own errc", "[remote][errors]") {
+  std::vector<gencache::errc> seen;
+  const auto hear = [&](const gencache::status& s) { seen.push_back(s.code()); };
+  auto store = fixture::make({.on_error = hear});
+  gencache::remote_cache cache(store);
+
+  // too_large: a value over the store's limit, refused before anything is sent.
+  CHECK(cache.set({"g"}, std::string(fixture::max_value + 1, 'x'), "big").code() ==
+        gencache::errc::too_large);
+  // type_mismatch: a value read as another type.
+  REQUIRE(cache.set({"g"}, 42, "int").ok());
+  CHECK_FALSE(cache.get<std::string>({"g"}, "int"));
+  // serialization: bytes gencache did not write.
+  const auto key = cache.key({"g"}, "foreign");
+  REQUIRE(store->backend().set(store->value_key(key.view()).value(), "foreign", std::nullopt).ok());
+  CHECK_FALSE(cache.get<int>({"g"}, "foreign"));
+  // protocol: a counter that holds something else.
+  const gencache::generation_ref bad("bad");
+  REQUIRE(store->backend().set(store->generation_key(bad.id()), "nonsense", std::nullopt).ok());
+  CHECK_FALSE(cache.get<int>({bad}, "k"));
+  // connection: a server that is not there.
+  gencache::remote_cache gone(fixture::make_unreachable({.on_error = hear}));
+  CHECK_FALSE(gone.get<int>({"g"}, "k"));
+  // timeout: a server that accepts and never answers.
+  test::fake_server silent([](test::wire& w) {
+    while (w.read_exactly(1)) {
+    }
+  });
+  gencache::remote_cache hung(
+      fixture::make_at(fmt::format("127.0.0.1:{}", silent.port()), {.on_error = hear}));
+  CHECK_FALSE(hung.get<int>({"g"}, "k"));
+
+  using gencache::errc;
+  for (const errc code : {errc::too_large, errc::type_mismatch, errc::serialization, errc::protocol,
+                          errc::connection, errc::timeout}) {
+    INFO("errc::" << gencache::to_string(code));
+    CHECK(std::count(seen.begin(), seen.end(), code) >= 1);
+  }
 }

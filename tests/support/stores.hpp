@@ -57,8 +57,17 @@ struct redis_fixture {
     return gencache::make_redis_store(url(), {.max_value_size = max_value}, std::move(options));
   }
   /// A store whose server refuses every connection (nothing listens on port 1).
-  static std::shared_ptr<store_type> make_unreachable() {
-    return gencache::make_redis_store("redis://127.0.0.1:1", {}, {.prefix = unique_prefix()});
+  static std::shared_ptr<store_type> make_unreachable(gencache::remote_store_options options = {}) {
+    return make_at("127.0.0.1:1", std::move(options));
+  }
+  /// A store on the server at `host_port`, with short timeouts.
+  static std::shared_ptr<store_type> make_at(const std::string& host_port,
+                                             gencache::remote_store_options options = {}) {
+    options.prefix = unique_prefix();
+    return gencache::make_redis_store("redis://" + host_port,
+                                      {.connect_timeout = std::chrono::milliseconds(200),
+                                       .command_timeout = std::chrono::milliseconds(200)},
+                                      std::move(options));
   }
 };
 #endif
@@ -74,9 +83,17 @@ struct memcached_fixture {
     return gencache::make_memcached_store(url(), {}, std::move(options));
   }
   /// A store whose server refuses every connection (nothing listens on port 1).
-  static std::shared_ptr<store_type> make_unreachable() {
-    return gencache::make_memcached_store("memcached://127.0.0.1:1", {},
-                                          {.prefix = unique_prefix()});
+  static std::shared_ptr<store_type> make_unreachable(gencache::remote_store_options options = {}) {
+    return make_at("127.0.0.1:1", std::move(options));
+  }
+  /// A store on the server at `host_port`, with short timeouts.
+  static std::shared_ptr<store_type> make_at(const std::string& host_port,
+                                             gencache::remote_store_options options = {}) {
+    options.prefix = unique_prefix();
+    return gencache::make_memcached_store("memcached://" + host_port,
+                                          {.connect_timeout = std::chrono::milliseconds(200),
+                                           .command_timeout = std::chrono::milliseconds(200)},
+                                          std::move(options));
   }
 };
 #endif
