@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -182,6 +183,49 @@ TEST_CASE("codec: a forged huge count fails before allocating", "[codec][errors]
   const auto st = gencache::decode_value(forged, out);
   CHECK(st.code() == gencache::errc::serialization);
   CHECK(out.empty());
+}
+
+namespace {
+/// `payload` behind a valid header for T.
+template <class T>
+std::string framed(const std::string& payload) {
+  std::string out;
+  gencache::detail::append_value_header<T>(out, payload.size());
+  return out + payload;
+}
+}  // namespace
+
+TEST_CASE("codec: only canonical bytes decode, so a value has exactly one encoding",
+          "[codec][errors]") {
+  using namespace std::string_literals;
+  using set = std::set<std::int32_t>;
+  using map = std::map<std::int32_t, std::string>;
+  const auto decodes = [](const auto& value, const std::string& bytes) {
+    auto out = value;
+    return gencache::decode_value(bytes, out).ok();
+  };
+  // Canonical: what encode_value writes.
+  CHECK(decodes(set{}, framed<set>("\x02\x01\x00\x00\x00\x02\x00\x00\x00"s)));
+  CHECK(framed<set>("\x02\x01\x00\x00\x00\x02\x00\x00\x00"s) == gencache::encode_value(set{1, 2}));
+  // An overlong count (2 written in two bytes), out of order, and a duplicate.
+  CHECK_FALSE(decodes(set{}, framed<set>("\x82\x00\x01\x00\x00\x00\x02\x00\x00\x00"s)));
+  CHECK_FALSE(decodes(set{}, framed<set>("\x02\x02\x00\x00\x00\x01\x00\x00\x00"s)));
+  CHECK_FALSE(decodes(set{}, framed<set>("\x02\x01\x00\x00\x00\x01\x00\x00\x00"s)));
+  CHECK_FALSE(decodes(map{}, framed<map>(std::string("\x02\x07\x00\x00\x00\x01"
+                                                     "a\x07\x00\x00\x00\x01"
+                                                     "b",
+                                                     13))));
+  CHECK(framed<map>(std::string("\x02\x07\x00\x00\x00\x01"
+                                "a\x08\x00\x00\x00\x01"
+                                "b",
+                                13)) == gencache::encode_value(map{{7, "a"}, {8, "b"}}));
+  // A varint with bits past 64.
+  using variant = std::variant<int, std::string>;
+  CHECK_FALSE(decodes(variant{}, framed<variant>("\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f"s)));
+  // An unordered container's order is not canonical, but duplicates are still corrupt.
+  using uset = std::unordered_set<std::int32_t>;
+  CHECK(decodes(uset{}, framed<uset>("\x02\x02\x00\x00\x00\x01\x00\x00\x00"s)));
+  CHECK_FALSE(decodes(uset{}, framed<uset>("\x02\x01\x00\x00\x00\x01\x00\x00\x00"s)));
 }
 
 TEST_CASE(

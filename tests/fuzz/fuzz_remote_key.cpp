@@ -1,6 +1,7 @@
 // libFuzzer target: naming keys on remote servers.
 // - remote_key (escaping and shortening) of arbitrary prefix, text and canonical bytes, at
-//   an arbitrary length limit: it throws std::invalid_argument for a limit too small, and
+//   an arbitrary length limit: it throws std::invalid_argument only for a limit too small
+//   for the prefix (escaped: at most 3 bytes per byte) and the hash (41 bytes), and
 //   otherwise returns a name within the limit, of printable non-space ASCII only (what
 //   memcached accepts), ending in '#' and 32 hex digits; names of different canonical bytes
 //   differ.
@@ -47,8 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     name = gencache::remote_key(prefix, text, canonical, max_length);
   } catch (const std::invalid_argument&) {
-    return 0;  // a limit that leaves no room for the prefix and the hash
+    // Only a limit that leaves no room for the prefix and the hash may be refused.
+    if (max_length >= 3 * prefix.size() + 41) std::abort();
+    return 0;
   }
+  if (max_length < prefix.size() + 41) std::abort();  // a name too short for its parts
   check_name(name, max_length);
   if (gencache::remote_key(prefix, text, canonical, max_length) != name) std::abort();
   if (other != canonical && gencache::remote_key(prefix, text, other, max_length) == name) {

@@ -1,11 +1,17 @@
-// libFuzzer target: store URL parsing. Any input either throws std::invalid_argument or
-// yields a URL with hosts that are not empty and ports that are not 0; parsing is
-// deterministic.
+// libFuzzer target: store URL parsing. Any input either
+// - yields a URL with hosts that are not empty, ports that are not 0, and the same result
+//   from the scheme's own parser; or
+// - throws std::invalid_argument whose message says "bad store URL" and never repeats what
+//   could be a secret: the user information before an '@' in the authority, or a query
+//   parameter's value (checked when that text is at least 4 bytes and occurs only once in
+//   the input, so that it cannot have been quoted as another part).
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <gencache/store_url.hpp>
 
@@ -15,6 +21,27 @@ void check_server(const gencache::server_address& s) {
   if (s.host.empty() || s.port == 0) std::abort();
 }
 
+/// What a URL may hide a secret in: the user information, and each query parameter's value.
+std::vector<std::string_view> secrets_of(std::string_view url) {
+  std::vector<std::string_view> out;
+  const auto scheme = url.find("://");
+  const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto authority_end = std::min(url.find_first_of("/?", start), url.size());
+  const auto at = url.substr(0, authority_end).rfind('@');
+  if (at != std::string_view::npos && at >= start) out.push_back(url.substr(start, at - start));
+  if (const auto query = url.find('?'); query != std::string_view::npos) {
+    for (auto eq = url.find('=', query); eq != std::string_view::npos; eq = url.find('=', eq + 1)) {
+      out.push_back(url.substr(eq + 1, std::min(url.find('&', eq), url.size()) - eq - 1));
+    }
+  }
+  return out;
+}
+
+bool occurs_once(std::string_view text, std::string_view part) {
+  const auto first = text.find(part);
+  return first != std::string_view::npos && text.find(part, first + 1) == std::string_view::npos;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -22,7 +49,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   gencache::store_url parsed;
   try {
     parsed = gencache::parse_store_url(url);
-  } catch (const std::invalid_argument&) {
+  } catch (const std::invalid_argument& e) {
+    const std::string_view message = e.what();
+    if (message.find("bad store URL") == std::string_view::npos) std::abort();
+    for (const std::string_view secret : secrets_of(url)) {
+      if (secret.size() >= 4 && occurs_once(url, secret) &&
+          message.find(secret) != std::string_view::npos) {
+        std::abort();  // a secret reached the message
+      }
+    }
     return 0;
   }
   if (const auto* redis = std::get_if<gencache::redis_url>(&parsed)) {

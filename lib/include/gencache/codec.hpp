@@ -165,14 +165,16 @@ class value_reader {
     in_.remove_prefix(n);
     return true;
   }
+  /// A varint as the writer writes it: no redundant zero groups, no bits past 64.
   [[nodiscard]] bool varint(std::uint64_t& v) noexcept {
     v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (in_.empty()) return fail();
       const auto byte = static_cast<std::uint8_t>(in_.front());
       in_.remove_prefix(1);
+      if (shift == 63 && byte > 1) return fail();  // bits past 64
       v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
+      if ((byte & 0x80) == 0) return byte != 0 || shift == 0 || fail();  // overlong
     }
     return fail();
   }
@@ -327,7 +329,17 @@ bool value_reader::read(T& v) {
     for (std::size_t i = 0; i < n; ++i) {
       typename detail::decodable<std::ranges::range_value_t<U>>::type e{};
       if (!read(e)) return false;
-      v.insert(v.end(), std::move(e));
+      if constexpr (requires { typename U::key_type; }) {
+        // Only as written: no duplicate keys, and sorted containers in ascending order.
+        const auto size_before = v.size();
+        const auto at = v.insert(v.end(), std::move(e));
+        if (v.size() != size_before + 1) return fail();
+        if constexpr (requires { v.key_comp(); }) {
+          if (std::next(at) != v.end()) return fail();
+        }
+      } else {
+        v.insert(v.end(), std::move(e));
+      }
     }
     return true;
   } else if constexpr (requires { std::tuple_size<U>::value; }) {
@@ -424,6 +436,9 @@ template <class T>
 /// Decodes bytes written by `encode_value<T>`. Fails with errc::type_mismatch when they hold
 /// another type, errc::serialization when they are corrupt, truncated, too long, or not
 /// gencache's. Never throws for bad input (it may throw std::bad_alloc).
+/// Only canonical bytes decode: a value decodes from exactly the bytes `encode_value` writes
+/// for it (overlong varints, duplicate keys and out-of-order sorted containers are corrupt).
+/// Unordered containers are the exception: any order of distinct keys decodes.
 template <class T>
 [[nodiscard]] status decode_value(std::string_view bytes, T& out) {
   static_assert(std::is_default_constructible_v<T>,
