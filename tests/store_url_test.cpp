@@ -45,6 +45,8 @@ TEST_CASE("store_url: no message repeats a password or user name", "[store_url][
       "memcached://alice:s3cretPW@127.0.0.1:11211,127.0.0.1:11212",
       "memcached://127.0.0.1:11211?password=s3cretPW",
       "rediss://alice:s3cretPW@127.0.0.1",
+      // A query before "://": it must not be quoted as the scheme (found by fuzzing).
+      "x?password=s3cretPW://127.0.0.1",
   };
   for (const char* url : urls) {
     INFO(url);

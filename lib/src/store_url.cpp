@@ -126,10 +126,17 @@ store_url parse_store_url(std::string_view url) {
   if (url.starts_with("redis://")) return parse_redis_url(url);
   if (url.starts_with("memcached://")) return parse_memcached_url(url);
   const auto scheme = url.find("://");
-  bad(url,
-      scheme == std::string_view::npos
-          ? std::string("no scheme (redis:// or memcached://)")
-          : fmt::format("unknown scheme '{}' (redis:// or memcached://)", url.substr(0, scheme)));
+  if (scheme == std::string_view::npos) bad(url, "no scheme (redis:// or memcached://)");
+  // Quoted only if it looks like a scheme: anything else before "://" could hold a query
+  // or user information (found by fuzz_store_url's secret oracle).
+  const std::string_view name = url.substr(0, scheme);
+  const bool quotable = !name.empty() && name.size() <= 16 &&
+                        std::all_of(name.begin(), name.end(), [](char c) {
+                          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                 (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+                        });
+  bad(url, quotable ? fmt::format("unknown scheme '{}' (redis:// or memcached://)", name)
+                    : std::string("unknown scheme (redis:// or memcached://)"));
 }
 
 }  // namespace gencache
