@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <bit>
+#include <deque>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -31,7 +33,10 @@ struct test_key {
 };
 
 memory_store_options exact_lru(std::size_t max_entries) {
-  return {.max_entries = max_entries, .shards = 1, .lru_promotion_window = 0};
+  return {.max_entries = max_entries,
+          .shards = 1,
+          .eviction = gencache::eviction_policy::lru,
+          .lru_promotion_window = 0};
 }
 
 struct big {
@@ -105,7 +110,10 @@ TEST_CASE("memory_store: delayed promotion moves a hit entry only once per windo
           "[memory_store][eviction]") {
   // Window 5: `a`, inserted 4 inserts ago, is not moved by a hit yet, so it still ages out;
   // exact LRU moves it and evicts `b` instead.
-  memory_store delayed({.max_entries = 4, .shards = 1, .lru_promotion_window = 5});
+  memory_store delayed({.max_entries = 4,
+                        .shards = 1,
+                        .eviction = gencache::eviction_policy::lru,
+                        .lru_promotion_window = 5});
   memory_store exact(exact_lru(4));
   for (memory_store* store : {&delayed, &exact}) {
     for (const char* k : {"a", "b", "c", "d"}) REQUIRE(store->set(test_key(k), 1).ok());
@@ -224,8 +232,11 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
   // count and byte bound, with the store's documented weights.
   const std::size_t max_entries = 8;
   const std::size_t max_bytes = 6 * (memory_store::entry_overhead + 64);
-  memory_store store(
-      {.max_entries = max_entries, .max_bytes = max_bytes, .shards = 1, .lru_promotion_window = 0});
+  memory_store store({.max_entries = max_entries,
+                      .max_bytes = max_bytes,
+                      .shards = 1,
+                      .eviction = gencache::eviction_policy::lru,
+                      .lru_promotion_window = 0});
   struct ref_entry {
     std::string key;
     std::string value;
@@ -280,6 +291,172 @@ TEST_CASE("memory_store: matches a reference LRU on random operations",
     REQUIRE(stats.entries == index.size());
     REQUIRE(stats.bytes == ref_bytes);
   }
+}
+
+namespace {
+
+/// S3-FIFO written as plainly as the paper says it, for the differential test: two deques
+/// of keys (front = newest), a ghost list of keys (front = oldest), a map of frequencies.
+class reference_s3fifo {
+ public:
+  struct item {
+    std::string value;
+    std::size_t weight;
+    int frequency = 0;
+    bool in_small = true;
+  };
+  reference_s3fifo(std::size_t max_entries, std::size_t max_bytes)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
+
+  std::optional<std::string> get(const std::string& key) {
+    const auto it = items_.find(key);
+    if (it == items_.end()) return std::nullopt;
+    it->second.frequency = std::min(it->second.frequency + 1, 3);
+    return it->second.value;
+  }
+  bool erase(const std::string& key) {
+    const auto it = items_.find(key);
+    if (it == items_.end()) return false;
+    unlink(key, it->second);
+    items_.erase(it);
+    return true;
+  }
+  void set(const std::string& key, std::string value, std::size_t weight) {
+    erase(key);
+    item& i = items_[key] = item{std::move(value), weight};
+    bytes_ += weight;
+    if (const auto g = std::find(ghost_.begin(), ghost_.end(), key); g != ghost_.end()) {
+      ghost_.erase(g);
+      i.in_small = false;
+      main_.push_front(key);
+    } else {
+      small_.push_front(key);
+      small_bytes_ += weight;
+    }
+    while (items_.size() > max_entries_ || bytes_ > max_bytes_) evict(key);
+  }
+  [[nodiscard]] std::size_t size() const { return items_.size(); }
+  [[nodiscard]] std::size_t bytes() const { return bytes_; }
+  [[nodiscard]] bool contains(const std::string& key) const { return items_.count(key) != 0; }
+
+ private:
+  void unlink(const std::string& key, const item& i) {
+    auto& queue = i.in_small ? small_ : main_;
+    queue.erase(std::find(queue.begin(), queue.end(), key));
+    if (i.in_small) small_bytes_ -= i.weight;
+    bytes_ -= i.weight;
+  }
+  void evict(const std::string& inserted) {
+    for (;;) {
+      const bool only_inserted = small_.size() == 1 && small_.back() == inserted;
+      if (!small_.empty() &&
+          (main_.empty() || (!only_inserted && (small_.size() * 10 >= max_entries_ ||
+                                                small_bytes_ * 10 >= max_bytes_)))) {
+        const std::string key = small_.back();
+        item& i = items_.at(key);
+        small_.pop_back();
+        small_bytes_ -= i.weight;
+        if (i.frequency >= 1) {
+          i.frequency = 0;
+          i.in_small = false;
+          main_.push_front(key);
+          continue;
+        }
+        ghost_.erase(std::remove(ghost_.begin(), ghost_.end(), key), ghost_.end());
+        ghost_.push_back(key);
+        while (ghost_.size() > items_.size()) ghost_.pop_front();  // as many as resident
+        bytes_ -= i.weight;
+        items_.erase(key);
+        return;
+      }
+      const std::string key = main_.back();
+      item& i = items_.at(key);
+      main_.pop_back();
+      if (i.frequency > 0) {
+        --i.frequency;
+        main_.push_front(key);
+        continue;
+      }
+      bytes_ -= i.weight;
+      items_.erase(key);
+      return;
+    }
+  }
+
+  std::size_t max_entries_, max_bytes_;
+  std::map<std::string, item> items_;
+  std::deque<std::string> small_, main_, ghost_;
+  std::size_t bytes_ = 0, small_bytes_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("memory_store: S3-FIFO matches a plain reference model on random operations",
+          "[memory_store][differential][s3fifo]") {
+  const std::size_t max_entries = 20;
+  const std::size_t max_bytes = 14 * (memory_store::entry_overhead + 64);
+  memory_store store({.max_entries = max_entries, .max_bytes = max_bytes, .shards = 1});
+  reference_s3fifo model(max_entries, max_bytes);
+  std::mt19937 rng(11);
+  for (int step = 0; step < 30000; ++step) {
+    // Skewed keys, so that some are used again and reach the main queue.
+    const std::string name = fmt::format("k{}", std::min(rng() % 64, rng() % 64));
+    const test_key key(name);
+    const auto op = rng() % 10;
+    INFO("step " << step << ", key " << name << ", op " << op);
+    if (op < 5) {
+      const auto got = store.get<std::string>(key);
+      REQUIRE(got == model.get(name));
+    } else if (op < 9) {
+      std::string value(rng() % 120, static_cast<char>('a' + step % 26));
+      const std::size_t weight =
+          key.bytes.size() + gencache::detail::weigh(value) + memory_store::entry_overhead;
+      REQUIRE(store.set(key, value).ok());
+      model.set(name, value, weight);
+    } else {
+      REQUIRE(store.erase(key) == model.erase(name));
+    }
+    const auto stats = store.stats();
+    REQUIRE(stats.entries == model.size());
+    REQUIRE(stats.bytes == model.bytes());
+    if (step % 97 == 0) {
+      for (int k = 0; k < 64; ++k) {
+        const std::string other = fmt::format("k{}", k);
+        REQUIRE(store.peek<std::string>(test_key(other)).has_value() == model.contains(other));
+      }
+    }
+  }
+}
+
+TEST_CASE("memory_store: with S3-FIFO, entries used again survive a scan of new keys",
+          "[memory_store][eviction][s3fifo]") {
+  memory_store s3fifo({.max_entries = 100, .shards = 1});
+  memory_store lru(exact_lru(100));
+  for (memory_store* store : {&s3fifo, &lru}) {
+    for (int i = 0; i < 50; ++i) {
+      REQUIRE(store->set(test_key(fmt::format("hot{}", i)), i).ok());
+      CHECK(store->get<int>(test_key(fmt::format("hot{}", i))) == i);  // used again
+    }
+    for (int i = 0; i < 1000; ++i) REQUIRE(store->set(test_key(fmt::format("scan{}", i)), i).ok());
+  }
+  int s3fifo_kept = 0, lru_kept = 0;
+  for (int i = 0; i < 50; ++i) {
+    s3fifo_kept += s3fifo.peek<int>(test_key(fmt::format("hot{}", i))).has_value();
+    lru_kept += lru.peek<int>(test_key(fmt::format("hot{}", i))).has_value();
+  }
+  CHECK(s3fifo_kept == 50);
+  CHECK(lru_kept == 0);
+}
+
+TEST_CASE("memory_store: with S3-FIFO, a key evicted once comes back into the main queue",
+          "[memory_store][eviction][s3fifo]") {
+  memory_store store({.max_entries = 10, .shards = 1});
+  REQUIRE(store.set(test_key("again"), 1).ok());
+  for (int i = 0; i < 10; ++i) REQUIRE(store.set(test_key(fmt::format("x{}", i)), i).ok());
+  REQUIRE_FALSE(store.peek<int>(test_key("again")));  // evicted unused, remembered by the ghost
+  REQUIRE(store.set(test_key("again"), 2).ok());      // straight to the main queue
+  for (int i = 10; i < 30; ++i) REQUIRE(store.set(test_key(fmt::format("x{}", i)), i).ok());
+  CHECK(store.peek<int>(test_key("again")) == 2);  // one-time keys went first
 }
 
 TEST_CASE("memory_store: values are weighed by what they own, optionals, variants and nodes too",
@@ -337,8 +514,11 @@ class store_reading_clock final : public gencache::clock {
 TEST_CASE("memory_store: the injected clock is never read under a store lock",
           "[memory_store][ttl]") {
   auto time = std::make_shared<store_reading_clock>();
-  memory_store store(memory_store_options{
-      .max_entries = 2, .shards = 1, .lru_promotion_window = 0, .clock = time});
+  memory_store store(memory_store_options{.max_entries = 2,
+                                          .shards = 1,
+                                          .eviction = gencache::eviction_policy::lru,
+                                          .lru_promotion_window = 0,
+                                          .clock = time});
   time->store_ = &store;
   REQUIRE(store.set(test_key("a"), 1, std::chrono::seconds(5)).ok());
   CHECK(store.get<int>(test_key("a")) == 1);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "cli.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "simulate.hpp"
 
 namespace {
 
@@ -30,6 +32,9 @@ bool write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "simulate") {
+    return shootout::run_simulation(argc - 1, argv + 1);
+  }
   auto parsed = shootout::parse_command_line(argc, argv);
   if (auto* done = std::get_if<shootout::cli_exit>(&parsed)) {
     fmt::print(done->status == 0 ? stdout : stderr, "{}\n", done->message);

@@ -84,9 +84,13 @@ memory_store::~memory_store() {
   }
 }
 
-void memory_store::unlink(detail::value_shard& s, detail::entry* e) noexcept {
+void memory_store::unlink(detail::value_shard& s, detail::entry* e) const noexcept {
   s.index.erase(e->key());
-  s.lru.erase(s.lru.iterator_to(*e));
+  if (options_.eviction == eviction_policy::s3fifo) {
+    s.fifo.remove(*e);
+  } else {
+    s.lru.erase(s.lru.iterator_to(*e));
+  }
   s.bytes -= e->weight;
 }
 
@@ -122,12 +126,24 @@ status memory_store::insert(detail::entry* e) {
     }
     e->promoted_at = s.inserts++;
     s.index.emplace(e->key(), e);
-    s.lru.push_front(*e);
+    if (options_.eviction == eviction_policy::s3fifo) {
+      s.fifo.insert(*e);
+    } else {
+      s.lru.push_front(*e);
+    }
     s.bytes += e->weight;
     s.sets.increment();
 
     while (s.index.size() > shard_max_entries_ || s.bytes > shard_max_bytes_) {
-      detail::entry* victim = &s.lru.back();
+      detail::entry* victim = nullptr;
+      if (options_.eviction == eviction_policy::s3fifo) {
+        victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, e);  // unlinked
+        s.index.erase(victim->key());
+        s.bytes -= victim->weight;
+      } else {
+        victim = &s.lru.back();
+        unlink(s, victim);
+      }
       // Without a reading (another thread's first ttl raced ours), an expired victim is
       // counted as an eviction.
       if (victim->expires_at != never && now && *now >= victim->expires_at) {
@@ -135,7 +151,6 @@ status memory_store::insert(detail::entry* e) {
       } else {
         s.evictions.increment();
       }
-      unlink(s, victim);
       garbage.push_back(*victim);
     }
   }
@@ -165,6 +180,7 @@ void memory_store::clear() {
       std::lock_guard lock(s.mutex);
       s.index.clear();
       garbage.swap(s.lru);
+      s.fifo.take_all(garbage);
       s.bytes = 0;
     }
     garbage.clear_and_dispose(&detail::entry::destroy);

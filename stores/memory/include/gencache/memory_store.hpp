@@ -9,8 +9,11 @@
 // clock and looks up again).
 //
 // Invariants of a value shard, under its mutex:
-// - `index` maps exactly the entries linked in `lru` (front = most recently used), and each
-//   index key views its own entry's key bytes;
+// - `index` maps exactly the entries linked in the policy's queues (`lru`, front = most
+//   recently used; or `fifo`'s small and main queues), and each index key views its own
+//   entry's key bytes;
+// - an entry's S3-FIFO frequency is a relaxed atomic byte: a hit writes it only when it
+//   changes, the only write of a hit to the entry (lock-free hits will rely on this).
 // - `bytes` is the sum of the entries' weights, and after every insert the shard holds at
 //   most its share of `max_entries` and of `max_bytes`;
 // - the shard's counters are written only under the mutex (relaxed load + store, no RMW)
@@ -46,6 +49,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/clock.hpp"
+#include "gencache/detail/s3fifo.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
@@ -53,6 +57,16 @@
 #include "gencache/value.hpp"
 
 namespace gencache {
+
+/// How a full shard picks what to evict.
+enum class eviction_policy : std::uint8_t {
+  /// S3-FIFO (SOSP '23): a small FIFO for new entries, a main FIFO for those used again,
+  /// and a ghost of recently evicted keys. Frequency-aware and scan-resistant; a hit writes
+  /// only a 2-bit frequency in its own entry. Hit ratios: docs/benchmarks.md.
+  s3fifo,
+  /// Least recently used, with delayed promotion (`lru_promotion_window`).
+  lru,
+};
 
 /// Options of a `memory_store`, validated at construction (std::invalid_argument).
 struct memory_store_options {
@@ -69,7 +83,9 @@ struct memory_store_options {
   /// pinned by a handle). An evicted counter comes back with a new value: its entries are
   /// lost, never served stale.
   std::size_t max_generations = 1'000'000;
-  /// A hit moves an entry to the front of its shard's LRU list only if this many entries
+  /// What a full shard evicts.
+  eviction_policy eviction = eviction_policy::s3fifo;
+  /// LRU only. A hit moves an entry to the front of its shard's LRU list only if this many entries
   /// were inserted into the shard since it was last moved (CacheLib's delayed promotion: hot
   /// entries stop writing the list on every hit). 0 = exact LRU; nullopt = 1/16 of a
   /// shard's entry bound.
@@ -117,7 +133,7 @@ Node* allocate_node_with_key(key_view key) {
   return static_cast<Node*>(memory);
 }
 
-struct entry : lru_hook {
+struct entry : lru_hook, s3fifo_entry_state {
   entry(key_view k, value_slot&& v, std::size_t w, std::int64_t expires) noexcept
       : hash(k.hash),
         expires_at(expires),
@@ -150,7 +166,8 @@ using entry_list = boost::intrusive::list<entry>;
 struct alignas(64) value_shard {
   std::mutex mutex;
   boost::unordered_flat_map<key_view, entry*, key_view_hash, key_view_equal> index;
-  entry_list lru;
+  entry_list lru;                  // eviction_policy::lru
+  s3fifo<entry, entry_list> fifo;  // eviction_policy::s3fifo
   std::size_t bytes = 0;
   std::uint32_t inserts = 0;
   shard_counter hits, misses, sets, evictions, expirations, errors;
@@ -198,8 +215,9 @@ inline remembered_generation& remembered_generation_for(std::uint64_t hash) noex
 
 }  // namespace detail
 
-/// The in-process store: lock-sharded, bounded by entries and bytes, LRU with delayed
-/// promotion, per-entry TTL, and its own sharded table of generation counters.
+/// The in-process store: lock-sharded, bounded by entries and bytes, S3-FIFO eviction (or
+/// LRU with delayed promotion), per-entry TTL, and its own sharded table of generation
+/// counters.
 ///
 /// Complexity: get, peek, set, erase are O(1) expected (one hash lookup in one shard; a set
 /// may evict several entries to make room). Thread-safety: all members may be called
@@ -211,9 +229,9 @@ class memory_store {
   using options_type = memory_store_options;
   /// "No expiry".
   static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
-  /// Accounted bytes per entry beyond key and value: the entry node, its index slot and the
-  /// allocator's bookkeeping.
-  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48;
+  /// Accounted bytes per entry beyond key and value: the entry node, its index slot, the
+  /// allocator's bookkeeping, and the S3-FIFO ghost slot its key may take once evicted.
+  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48 + 32;
 
   memory_store() : memory_store(memory_store_options{}) {}
   explicit memory_store(memory_store_options options);
@@ -233,8 +251,8 @@ class memory_store {
     return lookup<T, false>(key);
   }
 
-  /// Stores `value` under `key`, replacing any entry there, evicting least recently used
-  /// entries of the shard as needed. Fails with errc::too_large, storing nothing, if the
+  /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
+  /// as the eviction policy says. Fails with errc::too_large, storing nothing, if the
   /// entry outweighs one shard's byte share. String literals, `const char*` and
   /// `std::string_view` are stored as std::string (a view would dangle). Throws
   /// std::invalid_argument for a ttl that is not positive.
@@ -325,7 +343,9 @@ class memory_store {
       return std::nullopt;
     }
     if constexpr (Refresh) {
-      if (s.inserts - e->promoted_at >= promotion_window_) {
+      if (options_.eviction == eviction_policy::s3fifo) {
+        detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
+      } else if (s.inserts - e->promoted_at >= promotion_window_) {
         s.lru.splice(s.lru.begin(), s.lru, s.lru.iterator_to(*e));
         e->promoted_at = s.inserts;
       }
@@ -336,7 +356,7 @@ class memory_store {
     return detail::value_slot::unbox<T>(std::move(read));
   }
 
-  static void unlink(detail::value_shard& s, detail::entry* e) noexcept;
+  void unlink(detail::value_shard& s, detail::entry* e) const noexcept;
   [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
   status insert(detail::entry* e);
   status reject_too_large(key_view key, std::size_t weight);
