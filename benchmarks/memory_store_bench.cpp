@@ -184,4 +184,53 @@ BENCHMARK(BM_MemoryStore_ZipfMixed)
     ->Threads(2)
     ->UseRealTime();
 
+// ---- Eviction: 1M keys, capacity 100k (issue 14's workload 3) -----------------------------
+
+// Zipf(0.99) over 1M keys, 8M draws, drawn once. A call is the direct `cache.get` under two
+// generations (one plain, one value-based over 1,000 values); a miss sets. The store holds
+// 100k entries; the first 2M draws warm it up untimed. Argument: 0 = S3-FIFO, 1 = LRU.
+const std::vector<std::uint32_t>& capacity_stream() {
+  static const std::vector<std::uint32_t> stream = [] {
+    constexpr std::uint32_t keys = 1'000'000;
+    std::vector<std::uint32_t> permutation(keys);
+    for (std::uint32_t k = 0; k < keys; ++k) permutation[k] = k;
+    std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(7));
+    shootout::zipf_distribution zipf(keys, 0.99);
+    std::mt19937_64 rng(2024);
+    std::vector<std::uint32_t> out(std::size_t{8} << 20);
+    for (auto& k : out) k = permutation[zipf(rng) - 1];
+    return out;
+  }();
+  return stream;
+}
+
+void BM_MemoryStore_ZipfCapacity(benchmark::State& state) {
+  const auto& stream = capacity_stream();
+  gencache::cache cache(gencache::memory_store_options{
+      .max_entries = 100'000,
+      .max_bytes = std::size_t{1} << 30,
+      .eviction = state.range(0) == 0 ? gencache::eviction_policy::s3fifo
+                                      : gencache::eviction_policy::lru});
+  const auto call = [&](std::uint32_t k) {
+    const gencache::generation_list gens = {"nav", {"nav:user", static_cast<int>(k % 1000)}};
+    if (!cache.get<std::uint64_t>(gens, "item", k))
+      (void)cache.set(gens, std::uint64_t{k}, "item", k);
+  };
+  constexpr std::size_t warm = std::size_t{2} << 20;
+  for (std::size_t i = 0; i < warm; ++i) call(stream[i]);
+  const auto before = cache.stats();
+  std::size_t i = warm;
+  for (auto _ : state) {
+    call(stream[i]);
+    if (++i == stream.size()) i = warm;
+  }
+  const auto after = cache.stats();
+  state.SetItemsProcessed(state.iterations());
+  state.counters["hit_ratio"] =
+      static_cast<double>(after.hits - before.hits) /
+      static_cast<double>(after.hits + after.misses - before.hits - before.misses);
+  state.SetLabel(state.range(0) == 0 ? "s3fifo" : "lru");
+}
+BENCHMARK(BM_MemoryStore_ZipfCapacity)->ArgName("lru")->Arg(0)->Arg(1)->MinTime(2.0);
+
 }  // namespace

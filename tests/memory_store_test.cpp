@@ -448,6 +448,21 @@ TEST_CASE("memory_store: with S3-FIFO, entries used again survive a scan of new 
   CHECK(lru_kept == 0);
 }
 
+TEST_CASE("memory_store: the S3-FIFO ghost holds a bounded number of hashes",
+          "[memory_store][s3fifo]") {
+  gencache::detail::ghost_fifo ghost;
+  for (std::uint64_t h = 0; h < 100'000; ++h) {
+    ghost.push(h, 100);
+    if (h % 3 == 0) (void)ghost.take(h - h % 7);  // some taken, some pushed again
+    if (h % 5 == 0) ghost.push(h / 2, 100);
+    REQUIRE(ghost.size() <= 100);
+    REQUIRE(ghost.held() <= 2 * 100 + 17);
+  }
+  CHECK(ghost.take(99'999));        // the newest is remembered
+  CHECK_FALSE(ghost.take(1'000));   // the oldest are forgotten
+  CHECK_FALSE(ghost.take(99'999));  // taken once
+}
+
 TEST_CASE("memory_store: with S3-FIFO, a key evicted once comes back into the main queue",
           "[memory_store][eviction][s3fifo]") {
   memory_store store({.max_entries = 10, .shards = 1});

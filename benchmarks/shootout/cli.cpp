@@ -52,6 +52,7 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
   std::vector<std::string> stores;
   app.add_option("--store", stores,
                  "A store to measure; repeat for several. memory (gencache's sharded store), "
+                 "memory-lru (the same with LRU eviction instead of S3-FIFO), "
                  "naive (a line-by-line port: mutex + unordered_map + list LRU, fmt keys), "
                  "tbb-lru (tbb::concurrent_lru_cache), redis://host:port[/db], "
                  "memcached://host:port[,host:port...]. Default: memory, naive and tbb-lru, "

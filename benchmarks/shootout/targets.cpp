@@ -210,7 +210,7 @@ std::string unique_prefix() {
 }  // namespace
 
 void check_store_name(const std::string& store) {
-  if (store == "memory" || store == "naive" || store == "tbb-lru") return;
+  if (store == "memory" || store == "memory-lru" || store == "naive" || store == "tbb-lru") return;
   if (store.starts_with("redis://")) {
     (void)gencache::parse_redis_url(store);
     return;
@@ -219,20 +219,21 @@ void check_store_name(const std::string& store) {
     (void)gencache::parse_memcached_url(store);
     return;
   }
-  throw std::invalid_argument(
-      fmt::format("unknown store '{}': use memory, naive, tbb-lru, redis://host:port or "
-                  "memcached://host:port[,host:port...]",
-                  store));
+  throw std::invalid_argument(fmt::format(
+      "unknown store '{}': use memory, memory-lru, naive, tbb-lru, redis://host:port or "
+      "memcached://host:port[,host:port...]",
+      store));
 }
 
 std::unique_ptr<target> make_target(const std::string& store, const options& o) {
   check_store_name(store);
-  if (store == "memory") {
+  if (store == "memory" || store == "memory-lru") {
     gencache::memory_store_options m;
     if (o.capacity_entries != 0) m.max_entries = o.capacity_entries;
     if (o.capacity_bytes != 0) m.max_bytes = o.capacity_bytes;
+    if (store == "memory-lru") m.eviction = gencache::eviction_policy::lru;
     return std::make_unique<gencache_target<gencache::memory_store>>(
-        "memory", std::make_shared<gencache::memory_store>(m), o.value_size);
+        store, std::make_shared<gencache::memory_store>(m), o.value_size);
   }
   if (store == "naive") return std::make_unique<naive_target>(o);
   if (store == "tbb-lru") return std::make_unique<tbb_target>(o);

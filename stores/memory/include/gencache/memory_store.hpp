@@ -231,7 +231,7 @@ class memory_store {
   static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
   /// Accounted bytes per entry beyond key and value: the entry node, its index slot, the
   /// allocator's bookkeeping, and the S3-FIFO ghost slot its key may take once evicted.
-  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48 + 32;
+  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48 + 64;
 
   memory_store() : memory_store(memory_store_options{}) {}
   explicit memory_store(memory_store_options options);

@@ -37,11 +37,15 @@ class ghost_fifo {
     seq_of_[hash] = next_;
     order_.push_back({hash, next_});
     while (seq_of_.size() > capacity) pop_oldest();
-    if (order_.size() - head_ > 2 * seq_of_.size() + 16) compact();
+    // Popped and skipped pushes are dropped once they outnumber the remembered hashes, so
+    // `order_` stays within twice them (plus slack) and each push costs O(1) amortized.
+    if (order_.size() > 2 * seq_of_.size() + 16) compact();
   }
   /// True if `hash` is remembered; forgets it.
   bool take(std::uint64_t hash) { return seq_of_.erase(hash) != 0; }
   [[nodiscard]] std::size_t size() const noexcept { return seq_of_.size(); }
+  /// Pushes held, remembered or not yet dropped: at most 2 × size() + 17.
+  [[nodiscard]] std::size_t held() const noexcept { return order_.size(); }
   void clear() {
     seq_of_.clear();
     order_.clear();
@@ -63,7 +67,7 @@ class ghost_fifo {
       }
     }
   }
-  // Drops the skipped pushes, so that `order_` stays within twice the remembered hashes.
+  // Drops the popped prefix and the skipped pushes.
   void compact() {
     std::size_t kept = 0;
     for (std::size_t i = head_; i < order_.size(); ++i) {
