@@ -31,7 +31,8 @@ std::vector<std::string_view> secrets_of(std::string_view url) {
   const auto authority_end = std::min(url.find_first_of("/?", start), url.size());
   const auto at = url.substr(0, authority_end).rfind('@');
   if (at != std::string_view::npos && at >= start) out.push_back(url.substr(start, at - start));
-  if (const auto query = url.find('?'); query != std::string_view::npos) {
+  // A query starts at the first '?' after "://" ('?' before it is no URL's query).
+  if (const auto query = url.find('?', start); query != std::string_view::npos) {
     for (auto eq = url.find('=', query); eq != std::string_view::npos; eq = url.find('=', eq + 1)) {
       out.push_back(url.substr(eq + 1, std::min(url.find('&', eq), url.size()) - eq - 1));
     }
