@@ -8,7 +8,7 @@
 std::string render_nav(int user_id) { return fmt::format("<nav user={}>", user_id); }
 
 int main() {
-  gencache::cache cache;  // in-process, sharded, LRU-bounded memory store
+  gencache::cache cache;  // in-process, sharded, bounded memory store (S3-FIFO eviction)
 
   // Direct interface: generations + key parts.
   for (int user_id : {53, 999, 53}) {
