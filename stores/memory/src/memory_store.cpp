@@ -206,8 +206,8 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
     detail::generation_node* victim = &g.lru.back();
     g.lru.pop_back();
     g.index.erase(victim->id());
+    stripe_of(victim->id()).version.fetch_add(1, std::memory_order_seq_cst);
     destroy_generation(victim);
-    generation_epoch_.fetch_add(1, std::memory_order_seq_cst);
   }
   return *node;
 }
@@ -227,8 +227,9 @@ std::uint64_t memory_store::bump_generation(key_view id) {
   // the new value through a handle's load (G1).
   node.value.store(fresh, std::memory_order_seq_cst);
   g.invalidations.increment();
-  // Retire every thread's remembered values before invalidate() returns (G1).
-  generation_epoch_.fetch_add(1, std::memory_order_seq_cst);
+  // Retire every thread's remembered value of this counter before invalidate() returns
+  // (G1), and those of the other counters of its stripe.
+  stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
   return fresh;
 }
 

@@ -25,11 +25,14 @@
 //   values from the process-wide increasing source, and a re-created counter starts from
 //   that source too, so a value is never reused (G2).
 // Per-thread generation cache: each thread remembers recently read counters, tagged with
-// the store's `generation_epoch_` as loaded *before* the locked read. Every bump increments
-// the epoch (seq_cst) after storing the new value and before returning, so a read that
-// starts after an invalidation returned sees a new epoch, drops its remembered values and
-// reads the table (G1). Evicting a counter bumps the epoch too, so that every thread sees
-// the re-created counter's new value, as the table does.
+// the *version* of the counter's stripe as loaded *before* the locked read. A store has
+// `generation_stripes` versions, each on its own cache line; a counter's stripe is picked
+// by its id hash. Every bump increments its counter's stripe version (seq_cst) after
+// storing the new value and before returning, so a read that starts after an invalidation
+// returned sees a new version, drops its remembered value and reads the table (G1).
+// Evicting a counter bumps its stripe too, so that every thread sees the re-created
+// counter's new value, as the table does. A bump drops only the remembered values whose ids
+// share its stripe (1 in 1,024), not every thread's whole cache.
 
 #include <array>
 #include <atomic>
@@ -196,10 +199,16 @@ struct alignas(64) generation_shard {
   shard_counter invalidations;
 };
 
+/// A stripe's version, alone on its cache line: bumps write it, reads of remembered
+/// generations load it.
+struct alignas(64) generation_stripe {
+  std::atomic<std::uint64_t> version{0};
+};
+
 /// One remembered generation value of the per-thread cache (see the comment at the top).
 struct remembered_generation {
-  std::uint64_t store = 0;  // 0: empty (store ids start at 1)
-  std::uint64_t epoch = 0;
+  std::uint64_t store = 0;    // 0: empty (store ids start at 1)
+  std::uint64_t version = 0;  // of the id's stripe, before the value was read
   std::uint64_t hash = 0;
   std::uint64_t value = 0;
   std::uint32_t size = 0;
@@ -278,18 +287,19 @@ class memory_store {
   void clear();
 
   /// The counter's value, created from the process-wide source if absent. Served from a
-  /// per-thread cache, without a lock, until any generation of the store is bumped.
+  /// per-thread cache, without a lock, until a counter of the same stripe (1 in 1,024) is
+  /// bumped or evicted.
   [[nodiscard]] std::uint64_t read_generation(key_view id) {
     detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
-    const std::uint64_t epoch = generation_epoch_.load(std::memory_order_acquire);
-    if (r.store == id_ && r.epoch == epoch && r.hash == id.hash && r.size == id.bytes.size() &&
+    const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
+    if (r.store == id_ && r.version == version && r.hash == id.hash && r.size == id.bytes.size() &&
         std::memcmp(r.id, id.bytes.data(), id.bytes.size()) == 0) {
       return r.value;
     }
     const std::uint64_t value = read_generation_locked(id);
     if (id.bytes.size() <= sizeof r.id) {
       r.store = id_;
-      r.epoch = epoch;
+      r.version = version;
       r.hash = id.hash;
       r.value = value;
       r.size = static_cast<std::uint32_t>(id.bytes.size());
@@ -358,6 +368,9 @@ class memory_store {
 
   void unlink(detail::value_shard& s, detail::entry* e) const noexcept;
   [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
+  [[nodiscard]] detail::generation_stripe& stripe_of(key_view id) const noexcept {
+    return generation_stripes_[(id.hash >> 40) & (generation_stripes - 1)];
+  }
   status insert(detail::entry* e);
   status reject_too_large(key_view key, std::size_t weight);
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
@@ -372,7 +385,9 @@ class memory_store {
   std::size_t shard_max_generations_ = 0;
   std::uint32_t promotion_window_ = 0;
   std::uint64_t id_ = 0;  // process-unique, tags this store's entries in per-thread caches
-  alignas(64) std::atomic<std::uint64_t> generation_epoch_{0};
+  static constexpr std::size_t generation_stripes = 1024;
+  std::unique_ptr<detail::generation_stripe[]> generation_stripes_ =
+      std::make_unique<detail::generation_stripe[]>(generation_stripes);
   std::unique_ptr<detail::value_shard[]> values_;
   std::unique_ptr<detail::generation_shard[]> generations_;
 };
