@@ -51,13 +51,18 @@ BENCHMARK(BM_MemoryStore_GetHitPrebuiltKey);
 
 // A direct get hit: one plain generation by name, one value-based generation, a string and
 // a 2-field struct as key parts, an 8-byte value.
-void BM_MemoryStore_CacheGetHit(benchmark::State& state) {
-  gencache::cache cache;
-  const auto order = shuffled_indices();
+/// A cache holding `key_count` entries under {"nav", {"nav_portal:user_id", i % 64}}.
+void fill(gencache::cache& cache) {
   for (int i = 0; i < key_count; ++i) {
     (void)cache.set({"nav", {"nav_portal:user_id", i % 64}}, std::uint64_t(i), "header",
                     query{i, 20});
   }
+}
+
+void BM_MemoryStore_CacheGetHit(benchmark::State& state) {
+  gencache::cache cache;
+  const auto order = shuffled_indices();
+  fill(cache);
   std::size_t i = 0;
   for (auto _ : state) {
     const int k = order[i++ & (key_count - 1)];
@@ -74,10 +79,7 @@ BENCHMARK(BM_MemoryStore_CacheGetHit);
 void BM_MemoryStore_CacheGetHitUnrelatedBumps(benchmark::State& state) {
   gencache::cache cache;
   const auto order = shuffled_indices();
-  for (int i = 0; i < key_count; ++i) {
-    (void)cache.set({"nav", {"nav_portal:user_id", i % 64}}, std::uint64_t(i), "header",
-                    query{i, 20});
-  }
+  fill(cache);
   std::size_t i = 0;
   for (auto _ : state) {
     const int k = order[i & (key_count - 1)];
@@ -94,10 +96,7 @@ void BM_MemoryStore_CacheGetHitHandle(benchmark::State& state) {
   gencache::cache cache;
   const auto nav = cache.generation("nav");
   const auto order = shuffled_indices();
-  for (int i = 0; i < key_count; ++i) {
-    (void)cache.set({nav, {"nav_portal:user_id", i % 64}}, std::uint64_t(i), "header",
-                    query{i, 20});
-  }
+  fill(cache);  // the handle names the same counter
   std::size_t i = 0;
   for (auto _ : state) {
     const int k = order[i++ & (key_count - 1)];

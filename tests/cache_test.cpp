@@ -106,8 +106,9 @@ TEST_CASE("cache: a value computed before an invalidation is never read after it
 }
 
 template <class Cache>
-concept reads_prebuilt_keys_with_get =
-    requires(Cache& c, const gencache::cache_key& k) { c.template get<int>(k); };
+concept reads_prebuilt_keys_with_get = requires(Cache& c, const gencache::cache_key& k) {
+  c.template get<int>(k);
+};
 
 TEST_CASE("cache: a prebuilt key is read with get_at, and get(key) does not compile (G1)",
           "[cache][g1]") {

@@ -130,11 +130,11 @@ store_url parse_store_url(std::string_view url) {
   // Quoted only if it looks like a scheme: anything else before "://" could hold a query
   // or user information (found by fuzz_store_url's secret oracle).
   const std::string_view name = url.substr(0, scheme);
-  const bool quotable = !name.empty() && name.size() <= 16 &&
-                        std::all_of(name.begin(), name.end(), [](char c) {
-                          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                 (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
-                        });
+  const bool quotable =
+      !name.empty() && name.size() <= 16 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '-' || c == '.';
+      });
   bad(url, quotable ? fmt::format("unknown scheme '{}' (redis:// or memcached://)", name)
                     : std::string("unknown scheme (redis:// or memcached://)"));
 }

@@ -177,8 +177,7 @@ int main(int argc, char** argv) {
       "  values lost or wrong: {}\n"
       "  {}\n",
       target_sets != 0 ? fmt::format("{} sets", target_sets) : fmt::format("{:.0f} s", seconds),
-      threads, max_bytes >> 20, sets.load(),
-      static_cast<double>(inserted_bytes) / (1 << 30),
+      threads, max_bytes >> 20, sets.load(), static_cast<double>(inserted_bytes) / (1 << 30),
       static_cast<double>(inserted_bytes) / static_cast<double>(max_bytes), refused.load(),
       reads.load(), hits.load(), invalidations.load(), last.evictions, last.entries,
       static_cast<double>(last.bytes) / (1 << 20), samples,

@@ -724,7 +724,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       return complete(std::move(hit), key, object, std::forward<A>(args)...);
     } else {
       const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
-      return complete(cache_.template get_at<result_type>(key), key, object, std::forward<A>(args)...);
+      return complete(cache_.template get_at<result_type>(key), key, object,
+                      std::forward<A>(args)...);
     }
   }
   /// A call after its lookup: the hit, or the miss computed (once, with single flight).

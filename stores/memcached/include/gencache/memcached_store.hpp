@@ -23,7 +23,8 @@
 ///   before it is allocated (`errc::protocol`; the connection is dropped).
 /// - Timeouts bound each wait for the server, not a whole command: libmemcached 1.1 has no
 ///   per-command deadline, so a server that trickles a reply a byte at a time holds the
-///   call for as long as it trickles (docs/reliability.md, "Hostile servers"). TTLs are whole seconds on memcached: they are rounded up.
+///   call for as long as it trickles (docs/reliability.md, "Hostile servers"). TTLs are whole
+///   seconds on memcached: they are rounded up.
 /// Thread-safe: each request borrows one of `pool_size` client handles.
 
 #include <chrono>
