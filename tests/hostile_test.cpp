@@ -5,6 +5,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -87,6 +89,51 @@ TEST_CASE("hostile: a Redis that floods a one-key read with elements is cut off"
   const auto got = backend_of(server)->get_if_current(counters, expected, "v");
   REQUIRE_FALSE(got);
   CHECK(got.error().code() == gencache::errc::protocol);
+}
+
+TEST_CASE("hostile: a Redis whose replies slip by one never hands a key another key's value",
+          "[hostile][g5]") {
+  // The fake stores what it is sent, and answers every GET with the value asked for and
+  // then, unasked, the value of the key set last: on a pooled connection that extra reply
+  // is taken for the next command's. Values carry a seal of the name they were stored
+  // under, so a slipped reply is an error, never another key's value.
+  std::mutex mutex;
+  std::map<std::string, std::string> stored;
+  std::string last_set;
+  test::fake_server server([&](test::wire& w) {
+    while (const auto command = w.read_redis_command()) {
+      if (test::answer_redis_setup(w, *command)) continue;
+      const std::lock_guard lock(mutex);
+      const auto bulk = [&](const std::string& name) {
+        const auto it = stored.find(name);
+        return it == stored.end() ? std::string("$-1\r\n")
+                                  : fmt::format("${}\r\n{}\r\n", it->second.size(), it->second);
+      };
+      if (command->at(0) == "SET") {
+        stored[command->at(1)] = command->at(2);
+        last_set = command->at(1);
+        w.send("+OK\r\n");
+      } else if (command->at(0) == "GET") {
+        w.send(bulk(command->at(1)) + bulk(last_set));
+      } else {
+        w.send("-ERR unknown command\r\n");
+      }
+    }
+  });
+  gencache::remote_cache cache(
+      gencache::make_redis_store(fmt::format("redis://127.0.0.1:{}", server.port()),
+                                 {.connect_timeout = 1s, .command_timeout = 200ms, .pool_size = 1},
+                                 {.prefix = test::unique_prefix()}));
+  for (int i = 0; i < 10; ++i) REQUIRE(cache.set({}, fmt::format("value of {}", i), "k", i).ok());
+  int foreign = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      const auto got = cache.get<std::string>({}, "k", i);
+      if (got && *got != fmt::format("value of {}", i)) ++foreign;
+    }
+  }
+  CHECK(foreign == 0);
+  CHECK(cache.stats().errors > 0);  // the slips were seen, and counted
 }
 
 TEST_CASE("hostile: a Redis that stalls while a connection is set up costs one timeout",

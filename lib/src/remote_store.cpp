@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -62,6 +63,38 @@ constexpr std::size_t generation_suffix_room = 20;
 
 void append_generations(std::string& out, std::span<const std::uint64_t> values) {
   for (const std::uint64_t v : values) fmt::format_to(std::back_inserter(out), "@{}", v);
+}
+
+// Every value on the server starts with a seal: the 64-bit hash of the name it was stored
+// under (little-endian). A value is returned only when its seal is its name's, so bytes
+// that reach a name other than the one they were written under (a desynchronised
+// connection, a proxy that mixes up replies, a server bug) are an error, never another
+// key's value (G5).
+constexpr std::size_t seal_size = 8;
+
+std::string sealed(std::string_view name, std::string_view bytes) {
+  const std::uint64_t seal = boost::endian::native_to_little(hash_bytes(name));
+  std::string out;
+  out.reserve(seal_size + bytes.size());
+  out.append(reinterpret_cast<const char*>(&seal), seal_size);
+  out.append(bytes);
+  return out;
+}
+
+/// `got` without its seal, if the seal is `name`'s.
+result<std::optional<std::string>> unsealed(std::string_view name,
+                                            result<std::optional<std::string>> got) {
+  if (!got || !got.value()) return got;
+  std::string& bytes = *got.value();
+  const std::uint64_t seal = boost::endian::native_to_little(hash_bytes(name));
+  if (bytes.size() < seal_size || std::memcmp(bytes.data(), &seal, seal_size) != 0) {
+    return status(errc::serialization,
+                  fmt::format("gencache: the value read under {} does not carry that name's seal: "
+                              "it was stored under another name, or not by gencache",
+                              name));
+  }
+  bytes.erase(0, seal_size);
+  return got;
 }
 
 bool has_unknown(const split_key& k) noexcept {
@@ -135,7 +168,8 @@ result<std::string> remote_store::value_key_base(const split_key& k) const {
   // but with the generations' identities: two keys that name different generations never
   // share a name, whatever values their counters hold (G5).
   std::string canonical;
-  canonical.reserve(1 + k.scope.size() + 12 + 8 * k.generation_count + k.parts.size());
+  canonical.reserve(2 + k.scope.size() + 12 + 8 * k.generation_count + k.parts.size());
+  canonical.push_back('\x02');  // names of format 2: values carry a seal
   canonical.push_back(static_cast<char>(k.domain));
   canonical.append(k.scope);
   fmt::format_to(std::back_inserter(canonical), "/{}/", k.generation_count);
@@ -171,7 +205,7 @@ result<std::optional<std::string>> remote_store::fetch(key_view key) {
     if (name.error().code() != errc::connection) fail(name.error());
     return name.error();
   }
-  auto got = backend_->get(name.value());
+  auto got = unsealed(name.value(), backend_->get(name.value()));
   if (!got) fail(got.error());
   return got;
 }
@@ -203,7 +237,7 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
   };
   if (all_trusted) {
     append_generations(base.value(), values);
-    return finish(backend_->get(base.value()));
+    return finish(unsealed(base.value(), backend_->get(base.value())));
   }
   generation_names names;
   for (const key_view id : ids) names.push_back(generation_key(id));
@@ -218,7 +252,7 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
     }
     if (guessed.value().current) {
       remember(ids, values, started);
-      return finish(std::move(guessed.value().value));
+      return finish(unsealed(name, std::move(guessed.value().value)));
     }
   }
   const generation_values fresh = fresh_generation_values(ids.size());
@@ -228,7 +262,9 @@ result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
     return finish(got.error());
   }
   remember(ids, values, started);
-  return finish(std::move(got));
+  std::string name = std::move(base.value());  // the name the server read, from the values
+  append_generations(name, values);
+  return finish(unsealed(name, std::move(got)));
 }
 
 status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint64_t> out) {
@@ -293,14 +329,15 @@ status remote_store::store_bytes(key_view key, const std::string& bytes,
     if (name.error().code() != errc::connection) fail(name.error());
     return name.error();
   }
-  if (bytes.size() > backend_->max_value_size()) {
-    status s(errc::too_large,
-             fmt::format("gencache: a value of {} bytes exceeds {}'s limit of {} bytes",
-                         bytes.size(), backend_->location(), backend_->max_value_size()));
+  if (bytes.size() + seal_size > backend_->max_value_size()) {
+    status s(
+        errc::too_large,
+        fmt::format("gencache: a value of {} bytes exceeds {}'s limit of {} bytes",
+                    bytes.size() + seal_size, backend_->location(), backend_->max_value_size()));
     fail(s);
     return s;
   }
-  status s = backend_->set(name.value(), bytes, ttl);
+  status s = backend_->set(name.value(), sealed(name.value(), bytes), ttl);
   if (s.ok()) {
     sets_.increment();
   } else {

@@ -423,6 +423,12 @@ class redis_backend final : public remote_backend {
       arguments += args.size();
     }
     const int fd = c.context->fd;
+    // Replies are matched to commands by order alone (a GET's reply does not name its key),
+    // so a connection on which the server said anything unasked is never used again: what
+    // it said would be taken for the next command's reply, another key's value (G5).
+    if (char byte = 0; ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+      return unasked(what);
+    }
     for (std::size_t sent = 0; sent < out.size();) {
       const ssize_t n =
           ::send(fd, out.data() + sent, out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -469,10 +475,18 @@ class redis_backend final : public remote_backend {
         }
       }
     }
+    if (reader->pos != reader->len) return unasked(what);  // more replies than commands
     if (down_until_.load(std::memory_order_relaxed) != closed) {
       down_until_.store(closed, std::memory_order_release);  // the server answers again
     }
     return replies;
+  }
+
+  status unasked(std::string_view what) const {
+    return {errc::protocol,
+            fmt::format("gencache: {} on {}: the server sent a reply nothing asked for; "
+                        "connection dropped",
+                        what, location_)};
   }
 
   status timed_out(std::string_view what) const {
