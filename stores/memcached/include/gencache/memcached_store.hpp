@@ -44,8 +44,8 @@ struct memcached_options {
   std::size_t pool_size = 8;
   /// How long a failed server stays out of service; whole seconds (rounded up).
   std::chrono::milliseconds retry_after{1000};
-  /// Largest encoded value sent: memcached's default item size (-I 1m) less its item header
-  /// and the longest key.
+  /// Largest value sent (its encoding and an 8-byte seal): memcached's default item size
+  /// (-I 1m) less its item header and the longest key.
   std::size_t max_value_size = (std::size_t{1} << 20) - 512;
 };
 

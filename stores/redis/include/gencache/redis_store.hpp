@@ -45,7 +45,7 @@ struct redis_options {
   std::size_t pool_size = 8;
   /// How long requests fail fast after a connection failure.
   std::chrono::milliseconds retry_after{1000};
-  /// Largest encoded value sent (Redis allows 512 MiB).
+  /// Largest value sent: its encoding and an 8-byte seal (Redis allows 512 MiB).
   std::size_t max_value_size = std::size_t{64} << 20;
   /// Longest key name; longer keys keep a readable prefix and a hash (remote_key.hpp).
   std::size_t max_key_size = 512;
