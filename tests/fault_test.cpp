@@ -66,6 +66,18 @@ bool recovered(gencache::fake_clock&, Probe probe) {
 }
 #endif
 
+/// Failures a store reported through `on_error`, from any thread.
+struct failure_log {
+  std::mutex mutex;
+  std::vector<gencache::status> seen;
+  std::function<void(const gencache::status&)> hook() {
+    return [this](const gencache::status& s) {
+      const std::lock_guard lock(mutex);
+      seen.push_back(s);
+    };
+  }
+};
+
 /// The URL of a server that was there and is gone: its port refuses connections, so every
 /// generation is unknown.
 std::string gone_url() {
@@ -118,26 +130,22 @@ TEST_CASE("faults: a hung server costs timeouts, not a hang, and service comes b
   // that hung would never return (ctest's timeout would catch it); no clock is read here.
   test::server_process server(kind);
   auto time = std::make_shared<gencache::fake_clock>();
-  std::mutex failures_mutex;
-  std::vector<gencache::status> failures;
-  gencache::remote_cache cache(make_store(server.url(), time, 2, [&](const gencache::status& s) {
-    const std::lock_guard lock(failures_mutex);
-    failures.push_back(s);
-  }));
+  failure_log failures;
+  gencache::remote_cache cache(make_store(server.url(), time, 2, failures.hook()));
   int computes = 0;
   gencache::memoized twice(
       cache, [&computes](int x) { return ++computes, 2 * x; },
       gencache::gen("twice:x", gencache::arg<0>));
   for (int x = 0; x < 4; ++x) CHECK(twice(x) == 2 * x);  // cached
   REQUIRE(computes == 4);
-  REQUIRE(failures.empty());
+  REQUIRE(failures.seen.empty());
 
   server.pause();
   for (int x = 0; x < 4; ++x)
     CHECK(twice(x) == 2 * x);  // computed: the cached copy cannot be reached
   CHECK(computes == 8);
-  REQUIRE_FALSE(failures.empty());
-  for (const gencache::status& f : failures) {
+  REQUIRE_FALSE(failures.seen.empty());
+  for (const gencache::status& f : failures.seen) {
     INFO(f.message());
     CHECK(f.code() == gencache::errc::timeout);
   }
@@ -401,9 +409,8 @@ TEST_CASE("faults: after SCRIPT FLUSH, Redis scripts are loaded again and nothin
           "[faults][redis]") {
   test::server_process server(kind);
   auto time = std::make_shared<gencache::fake_clock>();
-  std::vector<gencache::status> failures;
-  gencache::remote_cache cache(
-      make_store(server.url(), time, 1, [&](const gencache::status& s) { failures.push_back(s); }));
+  failure_log failures;
+  gencache::remote_cache cache(make_store(server.url(), time, 1, failures.hook()));
   // Each step needs a script: the first read of new counters, then a bump.
   REQUIRE(cache.set({{"flush:user", 1}}, 10, "k").ok());
   REQUIRE(server.send("SCRIPT FLUSH") == "+OK");
@@ -415,9 +422,9 @@ TEST_CASE("faults: after SCRIPT FLUSH, Redis scripts are loaded again and nothin
   REQUIRE(cache.set({{"flush:user", 1}}, 11, "k").ok());
   CHECK(cache.get<int>({{"flush:user", 1}}, "k") == 11);
   std::string messages;  // INFO in a loop would go out of scope before the check
-  for (const auto& f : failures) messages += f.message() + "\n";
+  for (const auto& f : failures.seen) messages += f.message() + "\n";
   INFO(messages);
-  CHECK(failures.empty());
+  CHECK(failures.seen.empty());
   CHECK(cache.stats().errors == 0);
 }
 
