@@ -372,3 +372,73 @@ TEST_CASE("remote: every kind of failure reaches on_error with its own errc", "[
     CHECK(std::count(seen.begin(), seen.end(), code) >= 1);
   }
 }
+
+namespace {
+
+/// A backend that counts the requests (round trips) made through it.
+class counting_backend final : public gencache::remote_backend {
+ public:
+  explicit counting_backend(std::shared_ptr<gencache::remote_backend> inner)
+      : inner_(std::move(inner)) {}
+  int requests = 0;
+
+  const std::string& location() const noexcept override { return inner_->location(); }
+  std::size_t max_key_size() const noexcept override { return inner_->max_key_size(); }
+  std::size_t max_value_size() const noexcept override { return inner_->max_value_size(); }
+  gencache::result<std::optional<std::string>> get(std::string_view key) override {
+    ++requests;
+    return inner_->get(key);
+  }
+  gencache::status set(std::string_view key, std::string_view value,
+                       std::optional<std::chrono::nanoseconds> ttl) override {
+    ++requests;
+    return inner_->set(key, value, ttl);
+  }
+  gencache::result<bool> erase(std::string_view key) override {
+    ++requests;
+    return inner_->erase(key);
+  }
+  gencache::status read_generations(std::span<const std::string> keys,
+                                    std::span<const std::uint64_t> fresh,
+                                    std::span<std::uint64_t> out) override {
+    ++requests;
+    return inner_->read_generations(keys, fresh, out);
+  }
+  gencache::result<std::uint64_t> bump_generation(std::string_view key,
+                                                  std::uint64_t fresh) override {
+    ++requests;
+    return inner_->bump_generation(key, fresh);
+  }
+  gencache::result<std::optional<std::string>> get_current(
+      std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
+      std::span<std::uint64_t> out, std::string_view value_key_base) override {
+    ++requests;
+    return inner_->get_current(keys, fresh, out, value_key_base);
+  }
+  gencache::result<guarded_value> get_if_current(std::span<const std::string> keys,
+                                                 std::span<const std::uint64_t> expected,
+                                                 std::string_view name) override {
+    ++requests;
+    return inner_->get_if_current(keys, expected, name);
+  }
+
+ private:
+  std::shared_ptr<gencache::remote_backend> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("remote: a bound cache's get is one request, like the cache's", "[remote][bound]") {
+  auto counter = std::make_shared<counting_backend>(fixture::make_backend());
+  gencache::remote_cache cache(std::make_shared<gencache::remote_store>(
+      counter, gencache::remote_store_options{.prefix = test::unique_prefix()}));
+  gencache::basic_bound_cache nav(cache, {"nav", "nav:user_id"});
+  REQUIRE(nav.set({{"user_id", 53}}, std::string("header"), "h").ok());
+  REQUIRE(nav.get<std::string>({{"user_id", 53}}, "h") == "header");  // counters now known
+  counter->requests = 0;
+  CHECK(nav.get<std::string>({{"user_id", 53}}, "h") == "header");
+  CHECK(counter->requests == 1);
+  counter->requests = 0;
+  CHECK(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h") == "header");
+  CHECK(counter->requests == 1);
+}

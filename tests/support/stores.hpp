@@ -56,6 +56,9 @@ struct redis_fixture {
     if (options.prefix == "gc:") options.prefix = unique_prefix();
     return gencache::make_redis_store(url(), {.max_value_size = max_value}, std::move(options));
   }
+  static std::shared_ptr<gencache::remote_backend> make_backend() {
+    return gencache::make_redis_backend(url(), {.max_value_size = max_value});
+  }
   /// A store whose server refuses every connection (nothing listens on port 1).
   static std::shared_ptr<store_type> make_unreachable(gencache::remote_store_options options = {}) {
     return make_at("127.0.0.1:1", std::move(options));
@@ -81,6 +84,9 @@ struct memcached_fixture {
   static std::shared_ptr<store_type> make(gencache::remote_store_options options = {}) {
     if (options.prefix == "gc:") options.prefix = unique_prefix();
     return gencache::make_memcached_store(url(), {}, std::move(options));
+  }
+  static std::shared_ptr<gencache::remote_backend> make_backend() {
+    return gencache::make_memcached_backend(url());
   }
   /// A store whose server refuses every connection (nothing listens on port 1).
   static std::shared_ptr<store_type> make_unreachable(gencache::remote_store_options options = {}) {

@@ -81,30 +81,16 @@ class basic_bound_cache {
 
   template <class... Parts>
   [[nodiscard]] cache_key key(named_values values, const Parts&... parts) const {
-    check_names(values);
-    boost::container::small_vector<generation_ref, 4> refs;
-    for (const bound& b : bound_) {
-      if (b.parameter.empty()) {
-        if (b.handle) {
-          refs.emplace_back(*b.handle);
-        } else {
-          refs.emplace_back(std::string_view(b.spec));
-        }
-        continue;
-      }
-      const named_value* v = find(values, b.parameter);
-      if (v == nullptr) {
-        throw std::invalid_argument("gencache: no value for '" + b.parameter + "' (generation '" +
-                                    b.spec + "')");
-      }
-      refs.push_back(v->generation(b.spec));
-    }
+    const auto refs = generations(values);
     return cache_.make_key(key_domain::direct, {}, {refs.data(), refs.size()}, parts...);
   }
 
+  /// The value under `values` and `parts`: on a remote store, the generations and the value
+  /// in one round trip, as `cache.get`.
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(named_values values, const Parts&... parts) {
-    return cache_.template get_at<T>(key(values, parts...));
+    const auto refs = generations(values);
+    return cache_.template get_current<T>({refs.data(), refs.size()}, parts...);
   }
   template <class V, class... Parts>
   status set(named_values values, V&& value, const Parts&... parts) {
@@ -138,6 +124,32 @@ class basic_bound_cache {
     std::string parameter;  // empty for a plain generation
     std::optional<generation_handle> handle;
   };
+
+  /// The generations of a call, in the order bound: plain ones as bound, value-based ones at
+  /// the value given for their parameter. Throws std::invalid_argument for a value missing
+  /// or not bound.
+  [[nodiscard]] boost::container::small_vector<generation_ref, 4> generations(
+      named_values values) const {
+    check_names(values);
+    boost::container::small_vector<generation_ref, 4> refs;
+    for (const bound& b : bound_) {
+      if (b.parameter.empty()) {
+        if (b.handle) {
+          refs.emplace_back(*b.handle);
+        } else {
+          refs.emplace_back(std::string_view(b.spec));
+        }
+        continue;
+      }
+      const named_value* v = find(values, b.parameter);
+      if (v == nullptr) {
+        throw std::invalid_argument("gencache: no value for '" + b.parameter + "' (generation '" +
+                                    b.spec + "')");
+      }
+      refs.push_back(v->generation(b.spec));
+    }
+    return refs;
+  }
 
   static const named_value* find(named_values values, std::string_view name) noexcept {
     for (const named_value& v : values) {

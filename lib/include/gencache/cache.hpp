@@ -110,14 +110,21 @@ class basic_cache {
   /// was cached is returned as such). Refreshes the entry's recency.
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
+    return get_current<T>({gens.begin(), gens.size()}, parts...);
+  }
+  /// `get` for generations gathered at run time (what the bound cache uses): the
+  /// generations are read and the value looked up in one request where the store can.
+  template <class T, class... Parts>
+  [[nodiscard]] std::optional<T> get_current(std::span<const generation_ref> gens,
+                                             const Parts&... parts) {
     if constexpr (batching_store<Store>) {  // generations and value in one request
       cache_key k(key_domain::direct, {}, gens.size());
       for (const generation_ref& g : gens) k.add_generation(g.id().hash, unknown_generation);
       k.add_parts(parts...);
-      const auto ids = generation_ids({gens.begin(), gens.size()});
+      const auto ids = generation_ids(gens);
       return store_->template get_current<T>(k, {ids.data(), ids.size()});
     } else {
-      return get_at<T>(key(gens, parts...));
+      return get_at<T>(make_key(key_domain::direct, {}, gens, parts...));
     }
   }
   /// The value stored under `key` *as it was built*: the generation values it holds are
