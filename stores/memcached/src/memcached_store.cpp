@@ -1,5 +1,6 @@
 #include "gencache/memcached_store.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <limits>
@@ -48,9 +49,8 @@ void* bounded_realloc(const memcached_st*, void* memory, const std::size_t size,
   return within(limit, size) ? std::realloc(memory, size) : nullptr;
 }
 void* bounded_calloc(const memcached_st*, std::size_t count, const std::size_t size, void* limit) {
-  return count != 0 && size > *static_cast<const std::size_t*>(limit) / count
-             ? (refused_allocation = count * size, nullptr)
-             : std::calloc(count, size);
+  const bool overflows = count != 0 && size > SIZE_MAX / count;
+  return within(limit, overflows ? SIZE_MAX : count * size) ? std::calloc(count, size) : nullptr;
 }
 void bounded_free(const memcached_st*, void* memory, void*) { std::free(memory); }
 

@@ -170,10 +170,6 @@ class s3fifo {
     ghost_.clear();
   }
 
-  [[nodiscard]] std::size_t small_size() const noexcept { return small_.size(); }
-  [[nodiscard]] std::size_t main_size() const noexcept { return main_.size(); }
-  [[nodiscard]] std::size_t ghost_size() const noexcept { return ghost_.size(); }
-
  private:
   List small_, main_;
   std::size_t small_weight_ = 0;
