@@ -253,4 +253,38 @@ void BM_MemoryStore_ZipfCapacity(benchmark::State& state) {
 }
 BENCHMARK(BM_MemoryStore_ZipfCapacity)->ArgName("lru")->Arg(0)->Arg(1)->MinTime(2.0);
 
+// ---- 1M keys, all cached (issue 14's workload 2) ------------------------------------------
+
+// The direct `cache.get` under the same two generations over the same 1M-key Zipf(0.99)
+// stream, with room for every key (a miss sets: after the first pass, all hits). Thread t
+// starts its pass at draw t × 4M. Thread 0 builds the cache before the timed loop.
+std::unique_ptr<gencache::cache> all_cached;
+
+void BM_MemoryStore_ZipfAllCached1M(benchmark::State& state) {
+  const auto& stream = capacity_stream();
+  if (state.thread_index() == 0) {
+    all_cached = std::make_unique<gencache::cache>(gencache::memory_store_options{
+        .max_entries = 4'000'000, .max_bytes = std::size_t{2} << 30});
+    for (std::uint32_t k = 0; k < 1'000'000; ++k) {
+      const gencache::generation_list gens = {"nav", {"nav:user", static_cast<int>(k % 1000)}};
+      (void)all_cached->set(gens, std::uint64_t{k}, "item", k);
+    }
+  }
+  std::size_t i = static_cast<std::size_t>(state.thread_index()) * (stream.size() / 2);
+  for (auto _ : state) {
+    const std::uint32_t k = stream[i];
+    const gencache::generation_list gens = {"nav", {"nav:user", static_cast<int>(k % 1000)}};
+    if (!all_cached->get<std::uint64_t>(gens, "item", k)) {
+      (void)all_cached->set(gens, std::uint64_t{k}, "item", k);
+    }
+    if (++i == stream.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    state.counters["hit_ratio"] = all_cached->stats().hit_ratio();
+    all_cached.reset();
+  }
+}
+BENCHMARK(BM_MemoryStore_ZipfAllCached1M)->Threads(1)->Threads(2)->UseRealTime()->MinTime(1.0);
+
 }  // namespace

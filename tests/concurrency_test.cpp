@@ -1,6 +1,7 @@
 #include <atomic>
 #include <latch>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -107,5 +108,132 @@ TEST_CASE("memory_store: concurrent sets keep every shard within its bounds",
   const auto stats = cache.stats();
   CHECK(stats.entries <= 64);
   CHECK(stats.bytes <= max_bytes);
+  CHECK(stats.evictions > 0);
+}
+
+namespace {
+
+/// A value a torn read would show: every field derives from `key` and `version`.
+struct sealed_value {
+  std::uint64_t key;
+  std::uint64_t version;
+  std::uint64_t key_times_version;
+  std::uint64_t check;
+
+  static sealed_value make(std::uint64_t key, std::uint64_t version) {
+    return {key, version, key * version, ~(key ^ version)};
+  }
+  [[nodiscard]] bool intact_for(std::uint64_t k) const {
+    return key == k && key_times_version == key * version && check == ~(key ^ version);
+  }
+};
+
+std::string text_for(std::uint64_t key, std::uint64_t version) {
+  std::string text = std::to_string(key) + ":" + std::to_string(version) + ":";
+  text.append(40 + version % 200, static_cast<char>('a' + version % 26));
+  return text;
+}
+bool text_intact_for(const std::string& text, std::uint64_t key) {
+  const auto first = text.find(':');
+  const auto second = text.find(':', first + 1);
+  if (first == std::string::npos || second == std::string::npos) return false;
+  if (text.substr(0, first) != std::to_string(key)) return false;
+  const std::uint64_t version = std::stoull(text.substr(first + 1, second - first - 1));
+  return text == text_for(key, version);
+}
+
+struct store_key {
+  explicit store_key(std::uint64_t n) {
+    gencache::encode_key_parts(bytes, std::string_view("stress"), n);
+    hash = gencache::hash_bytes({bytes.data(), bytes.size()});
+  }
+  operator gencache::key_view() const { return {{bytes.data(), bytes.size()}, hash}; }
+  gencache::key_bytes bytes;
+  std::uint64_t hash = 0;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "memory_store: lock-free hits racing sets, evictions, erases, clears and bumps read only "
+    "whole, live values",
+    "[memory_store][concurrency]") {
+  // Readers run lock-free against writers that replace, evict, erase and clear the very
+  // entries they read: under ASan a read of a freed entry fails the run, and every value
+  // read must be whole (no field of another write) and belong to the key it was read under.
+  const auto policy = GENERATE(gencache::eviction_policy::s3fifo, gencache::eviction_policy::lru);
+  gencache::memory_store store({.max_entries = 256, .shards = 4, .eviction = policy});
+  constexpr std::uint64_t keys = 512;  // twice the bound: sets evict all the time
+  std::vector<store_key> key;
+  for (std::uint64_t k = 0; k < keys; ++k) key.emplace_back(k);
+
+  std::atomic<int> broken{0};
+  std::atomic<int> hits{0};
+  std::latch start(4);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      std::mt19937_64 rng(static_cast<unsigned>(r));
+      start.arrive_and_wait();
+      for (int i = 0; i < 40000; ++i) {
+        const std::uint64_t k = rng() % keys;
+        // A miss stores the value, as a cache does, so that readers hit however the
+        // threads are scheduled.
+        const std::uint64_t version = 1'000'000 * (r + 1) + static_cast<std::uint64_t>(i);
+        if (k % 2 == 0) {
+          if (const auto v = store.get<sealed_value>(key[k])) {
+            hits.fetch_add(1, std::memory_order_relaxed);
+            if (!v->intact_for(k)) broken.fetch_add(1);
+          } else {
+            (void)store.set(key[k], sealed_value::make(k, version));
+          }
+        } else if (i % 2 == 0) {
+          if (const auto v = store.get<std::string>(key[k])) {
+            hits.fetch_add(1, std::memory_order_relaxed);
+            if (!text_intact_for(*v, k)) broken.fetch_add(1);
+          } else {
+            (void)store.set(key[k], text_for(k, version));
+          }
+        } else {
+          store.visit<std::string>(key[k], [&](const std::string& text) {
+            hits.fetch_add(1, std::memory_order_relaxed);
+            if (!text_intact_for(text, k)) broken.fetch_add(1);
+          });
+        }
+      }
+    });
+  }
+  threads.emplace_back([&] {  // replaces and evicts
+    std::mt19937_64 rng(7);
+    start.arrive_and_wait();
+    for (std::uint64_t version = 1; version <= 30000; ++version) {
+      const std::uint64_t k = rng() % keys;
+      if (k % 2 == 0) {
+        (void)store.set(key[k], sealed_value::make(k, version));
+      } else {
+        (void)store.set(key[k], text_for(k, version));
+      }
+    }
+  });
+  threads.emplace_back([&] {  // erases, clears, bumps
+    std::mt19937_64 rng(8);
+    start.arrive_and_wait();
+    for (int i = 0; i < 20000; ++i) {
+      const std::uint64_t k = rng() % keys;
+      if (i % 5000 == 4999) {
+        store.clear();
+      } else if (i % 3 == 0) {
+        (void)store.bump_generation(key[k]);
+      } else {
+        (void)store.erase(key[k]);
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+
+  CHECK(broken.load() == 0);
+  CHECK(hits.load() > 0);  // the checks ran on real hits
+  const auto stats = store.stats();
+  CHECK(stats.entries <= 256);
   CHECK(stats.evictions > 0);
 }

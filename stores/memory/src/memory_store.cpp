@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <urcu-bp.h>  // call_rcu, rcu_barrier: the exported calls (not the inline ones)
 
 #include "gencache/generation.hpp"
 
@@ -41,6 +42,78 @@ void destroy_generation(detail::generation_node* node) noexcept {
 
 }  // namespace
 
+/// What a shard unlinked, freed after a grace period.
+struct detail::retired_payload {
+  entry_list entries;
+  std::vector<entry_table*> tables;
+  std::size_t bytes = 0;                        // the entries' weights
+  std::atomic<std::size_t>* pending = nullptr;  // the store's count of retired bytes
+};
+
+namespace {
+
+using detail::retired_payload;
+
+struct retired_batch {  // standard layout, so that the rcu_head's address is the batch's
+  rcu_head head;
+  retired_payload* payload;
+};
+static_assert(std::is_standard_layout_v<retired_batch>);
+
+// After a grace period.
+void free_payload(retired_payload* payload) noexcept {
+#ifdef GENCACHE_TSAN
+  __tsan_acquire(&detail::rcu_readers_done);  // the read sections before the grace period
+#endif
+  payload->entries.clear_and_dispose(&detail::entry::destroy);
+  for (detail::entry_table* t : payload->tables) detail::entry_table::destroy(t);
+  payload->pending->fetch_sub(payload->bytes, std::memory_order_relaxed);
+#ifdef GENCACHE_TSAN
+  __tsan_release(payload->pending);  // for the store's destructor, after rcu_barrier()
+#endif
+  delete payload;
+}
+
+void free_retired(rcu_head* head) noexcept {
+  auto* batch = reinterpret_cast<retired_batch*>(head);
+#ifdef GENCACHE_TSAN
+  __tsan_acquire(batch);  // the writer's unlinking, before call_rcu
+#endif
+  free_payload(batch->payload);
+  delete batch;
+}
+
+// Frees what a writer unlinked once no reader can see it. Usually call_rcu's thread does,
+// but it waits 10 ms between batches, while writers can retire gigabytes a second: once a
+// store's retired bytes pass `budget`, the writer waits for a grace period itself
+// (synchronize_rcu, about 1.3 us here) and frees them, which bounds the memory held past
+// the store's bound. Not inside a read section (a set from a visitor): that would wait
+// for itself.
+void hand_to_rcu(retired_payload* payload, std::size_t budget) {
+  if (payload == nullptr) return;
+  const std::size_t pending =
+      payload->pending->fetch_add(payload->bytes, std::memory_order_relaxed) + payload->bytes;
+  if (pending > budget && !rcu_read_ongoing()) {
+    synchronize_rcu();
+    free_payload(payload);
+    return;
+  }
+  auto* batch = new retired_batch{{}, payload};
+#ifdef GENCACHE_TSAN
+  __tsan_release(batch);
+#endif
+  call_rcu(&batch->head, &free_retired);
+}
+
+// Retired entries are handed to call_rcu in batches of this many (or of 1/16 of a shard's
+// bytes), so that a set at the bound does not allocate a batch of its own.
+constexpr std::size_t retire_batch = 16;
+
+// Slots of a shard's first table (and of one after clear()).
+constexpr std::size_t initial_table = 16;
+
+}  // namespace
+
 memory_store::memory_store(memory_store_options options)
     : options_(std::move(options)), clock_(options_.clock ? options_.clock : steady_clock()) {
   const std::size_t shards = choose_shards(options_);
@@ -66,16 +139,36 @@ memory_store::memory_store(memory_store_options options)
   shard_max_entries_ = options_.max_entries / shards;
   shard_max_bytes_ = options_.max_bytes / shards;
   shard_max_generations_ = options_.max_generations / shards;
+  retired_budget_ = options_.max_bytes / 8;
   promotion_window_ = options_.lru_promotion_window.value_or(
       static_cast<std::uint32_t>(std::min<std::size_t>(shard_max_entries_ / 16, UINT32_MAX)));
   static std::atomic<std::uint64_t> next_store_id{1};
   id_ = next_store_id.fetch_add(1, std::memory_order_relaxed);
   values_ = std::make_unique<detail::value_shard[]>(shards);
   generations_ = std::make_unique<detail::generation_shard[]>(shards);
+  for (std::size_t i = 0; i < shards; ++i) {
+    values_[i].table.store(detail::entry_table::create(initial_table), std::memory_order_release);
+  }
 }
 
 memory_store::~memory_store() {
-  clear();
+  // No reader may be running (destroying a store that is in use is the caller's bug), so
+  // what is still linked is freed here; what was retired is freed by call_rcu, and waited
+  // for, so that every value the store held is destroyed when it is.
+  for (std::size_t i = 0; i <= mask_; ++i) {
+    detail::value_shard& s = values_[i];
+    detail::entry_table* table = s.table.load(std::memory_order_relaxed);
+    table->for_each([](detail::entry* e) { detail::entry::destroy(e); });
+    detail::entry_table::destroy(table);
+    s.retired.clear_and_dispose(&detail::entry::destroy);
+    for (detail::entry_table* t : s.retired_tables) detail::entry_table::destroy(t);
+  }
+  if (retired_any_.load(std::memory_order_relaxed)) {
+    rcu_barrier();
+#ifdef GENCACHE_TSAN
+    __tsan_acquire(&retired_bytes_);
+#endif
+  }
   for (std::size_t i = 0; i <= mask_; ++i) {
     for (auto& [id, node] : generations_[i].index) {
       if (!node->pinned) generations_[i].lru.erase(generations_[i].lru.iterator_to(*node));
@@ -84,8 +177,88 @@ memory_store::~memory_store() {
   }
 }
 
+detail::entry_table* detail::entry_table::create(std::size_t capacity) {
+  static_assert(alignof(entry_table) >= alignof(std::atomic<std::uint64_t>));
+  char* memory = static_cast<char*>(
+      ::operator new(sizeof(entry_table) + capacity * sizeof(std::atomic<std::uint64_t>)));
+  auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(memory + sizeof(entry_table));
+  std::uninitialized_value_construct_n(slots, capacity);
+  return new (memory) entry_table(capacity, slots);
+}
+
+void detail::entry_table::destroy(entry_table* table) noexcept {
+  // The slots are trivially destructible atomics.
+  table->~entry_table();
+  ::operator delete(table);
+}
+
+void detail::entry_table::check_address(const entry* e) {
+  const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e));
+  if ((address & ~address_mask) != 0) throw std::bad_alloc();
+}
+
+std::size_t detail::entry_table::locate(key_view key) const noexcept {
+  const std::uint64_t tag = key.hash >> 48;
+  for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
+    const std::uint64_t word = slots_[i].load(std::memory_order_relaxed);
+    if (word == empty) return npos;
+    if ((word >> 48) == tag && word != erased && address_of(word)->has_key(key)) return i;
+  }
+}
+
+bool detail::entry_table::insert(entry* e) noexcept {
+  const std::uint64_t word = word_of(e);
+  for (std::size_t i = home_of(e->hash);; i = (i + 1) & mask_) {
+    const std::uint64_t w = slots_[i].load(std::memory_order_relaxed);
+    if (w == empty || w == erased) {
+      slots_[i].store(word, std::memory_order_release);
+      return w == empty;
+    }
+  }
+}
+
+detail::store_counters& memory_store::add_counters() {
+  std::lock_guard lock(counters_mutex_);
+  counters_.push_back(std::make_unique<detail::store_counters>());
+  return *counters_.back();
+}
+
+void memory_store::retire(detail::value_shard& s, detail::entry* e) noexcept {
+  s.retired.push_back(*e);
+  s.retired_bytes += e->weight;
+}
+
+detail::retired_payload* memory_store::take_retired(detail::value_shard& s, bool all) {
+  if (s.retired.empty() && s.retired_tables.empty()) return nullptr;
+  if (!all && s.retired_tables.empty() && s.retired.size() < retire_batch &&
+      s.retired_bytes < shard_max_bytes_ / 16) {
+    return nullptr;
+  }
+  auto* payload = new retired_payload;
+  payload->entries.swap(s.retired);
+  payload->tables.swap(s.retired_tables);
+  payload->bytes = s.retired_bytes;
+  payload->pending = &retired_bytes_;
+  s.retired_bytes = 0;
+  retired_any_.store(true, std::memory_order_relaxed);
+  return payload;
+}
+
+void memory_store::rehash(detail::value_shard& s) {
+  detail::entry_table* old = s.table.load(std::memory_order_relaxed);
+  detail::entry_table* fresh =
+      detail::entry_table::create(std::max(initial_table, std::bit_ceil(2 * (s.live + 1))));
+  old->for_each([&](detail::entry* e) { fresh->insert(e); });
+  s.retired_tables.reserve(s.retired_tables.size() + 1);
+  s.table.store(fresh, std::memory_order_release);
+  s.retired_tables.push_back(old);
+  s.used = s.live;
+}
+
 void memory_store::unlink(detail::value_shard& s, detail::entry* e) const noexcept {
-  s.index.erase(e->key());
+  detail::entry_table& table = *s.table.load(std::memory_order_relaxed);
+  table.erase(table.locate(e->key()));
+  --s.live;
   if (options_.eviction == eviction_policy::s3fifo) {
     s.fifo.remove(*e);
   } else {
@@ -100,12 +273,8 @@ std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
   return ttl.count() >= never - now ? never - 1 : now + ttl.count();
 }
 
-status memory_store::reject_too_large(key_view key, std::size_t weight) {
-  detail::value_shard& s = values_[key.hash & mask_];
-  {
-    std::lock_guard lock(s.mutex);
-    s.errors.increment();
-  }
+status memory_store::reject_too_large(std::size_t weight) {
+  counters().errors.increment();
   return {errc::too_large,
           fmt::format("gencache: entry of {} bytes exceeds the memory store's per-shard bound of "
                       "{} bytes (max_bytes {} over {} shards)",
@@ -113,32 +282,55 @@ status memory_store::reject_too_large(key_view key, std::size_t weight) {
 }
 
 status memory_store::insert(detail::entry* e) {
+  try {
+    detail::entry_table::check_address(e);
+  } catch (...) {
+    detail::entry::destroy(e);
+    throw;
+  }
   detail::value_shard& s = values_[e->hash & mask_];
-  detail::entry_list garbage;       // destroyed after the lock is released
+  detail::store_counters& counts = counters();
   std::optional<std::int64_t> now;  // read before the lock: the clock is user code
   if (ttl_used_.load(std::memory_order_relaxed)) now = clock_->now().count();
+  retired_payload* garbage = nullptr;
   {
-    std::lock_guard lock(s.mutex);
-    if (const auto old = s.index.find(e->key()); old != s.index.end()) {
-      detail::entry* replaced = old->second;
-      unlink(s, replaced);
-      garbage.push_back(*replaced);
+    std::unique_lock lock(s.mutex);
+    detail::entry_table* table = s.table.load(std::memory_order_relaxed);
+    if (const std::size_t slot = table->locate(e->key()); slot != detail::entry_table::npos) {
+      detail::entry* replaced = table->at(slot);
+      table->replace(slot, e);  // readers see the old entry or the new one, never neither
+      if (options_.eviction == eviction_policy::s3fifo) {
+        s.fifo.remove(*replaced);
+      } else {
+        s.lru.erase(s.lru.iterator_to(*replaced));
+      }
+      s.bytes -= replaced->weight;
+      retire(s, replaced);
+    } else {
+      if ((s.used + 1) * 8 > table->capacity() * 5) {
+        rehash(s);
+        table = s.table.load(std::memory_order_relaxed);
+      }
+      if (table->insert(e)) ++s.used;
+      ++s.live;
     }
-    e->promoted_at = s.inserts++;
-    s.index.emplace(e->key(), e);
+    const std::uint32_t inserts = s.inserts.load(std::memory_order_relaxed);
+    e->promoted_at.store(inserts, std::memory_order_relaxed);
+    s.inserts.store(inserts + 1, std::memory_order_relaxed);
     if (options_.eviction == eviction_policy::s3fifo) {
       s.fifo.insert(*e);
     } else {
       s.lru.push_front(*e);
     }
     s.bytes += e->weight;
-    s.sets.increment();
+    counts.sets.increment();
 
-    while (s.index.size() > shard_max_entries_ || s.bytes > shard_max_bytes_) {
+    while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
       detail::entry* victim = nullptr;
       if (options_.eviction == eviction_policy::s3fifo) {
         victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, e);  // unlinked
-        s.index.erase(victim->key());
+        table->erase(table->locate(victim->key()));
+        --s.live;
         s.bytes -= victim->weight;
       } else {
         victim = &s.lru.back();
@@ -147,43 +339,87 @@ status memory_store::insert(detail::entry* e) {
       // Without a reading (another thread's first ttl raced ours), an expired victim is
       // counted as an eviction.
       if (victim->expires_at != never && now && *now >= victim->expires_at) {
-        s.expirations.increment();
+        counts.expirations.increment();
       } else {
-        s.evictions.increment();
+        counts.evictions.increment();
       }
-      garbage.push_back(*victim);
+      retire(s, victim);
     }
+    garbage = take_retired(s, false);
   }
-  garbage.clear_and_dispose(&detail::entry::destroy);
+  hand_to_rcu(garbage, retired_budget_);
   return {};
 }
 
 bool memory_store::erase(key_view key) {
   detail::value_shard& s = values_[key.hash & mask_];
-  detail::entry* e = nullptr;
+  retired_payload* garbage = nullptr;
   {
     std::lock_guard lock(s.mutex);
-    const auto it = s.index.find(key);
-    if (it == s.index.end()) return false;
-    e = it->second;
+    detail::entry_table* table = s.table.load(std::memory_order_relaxed);
+    const std::size_t slot = table->locate(key);
+    if (slot == detail::entry_table::npos) return false;
+    detail::entry* e = table->at(slot);
     unlink(s, e);
+    retire(s, e);
+    garbage = take_retired(s, false);
   }
-  detail::entry::destroy(e);
+  hand_to_rcu(garbage, retired_budget_);
   return true;
+}
+
+void memory_store::reclaim_expired(detail::value_shard& s, detail::entry* e) {
+  // Inside the caller's read section: `e` is still allocated, though maybe unlinked.
+  detail::store_counters& counts = counters();
+  retired_payload* garbage = nullptr;
+  {
+    std::lock_guard lock(s.mutex);
+    detail::entry_table* table = s.table.load(std::memory_order_relaxed);
+    const std::size_t slot = table->locate(e->key());
+    if (slot != detail::entry_table::npos && table->at(slot) == e) {
+      unlink(s, e);
+      retire(s, e);
+      counts.expirations.increment();
+      garbage = take_retired(s, false);
+    }
+  }
+  counts.misses.increment();
+  hand_to_rcu(garbage, retired_budget_);
+}
+
+void memory_store::promote(detail::value_shard& s, detail::entry* e) {
+  std::lock_guard lock(s.mutex);
+  const detail::entry_table* table = s.table.load(std::memory_order_relaxed);
+  const std::size_t slot = table->locate(e->key());
+  if (slot == detail::entry_table::npos || table->at(slot) != e) return;  // gone meanwhile
+  s.lru.splice(s.lru.begin(), s.lru, s.lru.iterator_to(*e));
+  e->promoted_at.store(s.inserts.load(std::memory_order_relaxed), std::memory_order_relaxed);
 }
 
 void memory_store::clear() {
   for (std::size_t i = 0; i <= mask_; ++i) {
     detail::value_shard& s = values_[i];
-    detail::entry_list garbage;
+    retired_payload* garbage = nullptr;
     {
       std::lock_guard lock(s.mutex);
-      s.index.clear();
-      garbage.swap(s.lru);
-      s.fifo.take_all(garbage);
+      detail::entry_table* fresh = detail::entry_table::create(initial_table);
+      s.retired_tables.reserve(s.retired_tables.size() + 1);
+      detail::entry_list all;
+      all.swap(s.lru);
+      s.fifo.take_all(all);
+      while (!all.empty()) {
+        detail::entry& e = all.front();
+        all.pop_front();
+        retire(s, &e);
+      }
+      s.retired_tables.push_back(s.table.load(std::memory_order_relaxed));
+      s.table.store(fresh, std::memory_order_release);
+      s.live = 0;
+      s.used = 0;
       s.bytes = 0;
+      garbage = take_retired(s, true);
     }
-    garbage.clear_and_dispose(&detail::entry::destroy);
+    hand_to_rcu(garbage, retired_budget_);
   }
 }
 
@@ -226,7 +462,7 @@ std::uint64_t memory_store::bump_generation(key_view id) {
   // seq_cst: once invalidate() returns, a lookup that starts afterwards on any thread reads
   // the new value through a handle's load (G1).
   node.value.store(fresh, std::memory_order_seq_cst);
-  g.invalidations.increment();
+  counters().invalidations.increment();
   // Retire every thread's remembered value of this counter before invalidate() returns
   // (G1), and those of the other counters of its stripe.
   stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
@@ -246,17 +482,22 @@ const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
 
 store_stats memory_store::stats() const {
   store_stats out;
+  {
+    std::lock_guard lock(counters_mutex_);
+    for (const auto& c : counters_) {
+      out.hits += c->hits.load();
+      out.misses += c->misses.load();
+      out.sets += c->sets.load();
+      out.evictions += c->evictions.load();
+      out.expirations += c->expirations.load();
+      out.errors += c->errors.load();
+      out.invalidations += c->invalidations.load();
+    }
+  }
   for (std::size_t i = 0; i <= mask_; ++i) {
     detail::value_shard& s = values_[i];
-    out.hits += s.hits.load();
-    out.misses += s.misses.load();
-    out.sets += s.sets.load();
-    out.evictions += s.evictions.load();
-    out.expirations += s.expirations.load();
-    out.errors += s.errors.load();
-    out.invalidations += generations_[i].invalidations.load();
     std::lock_guard lock(s.mutex);
-    out.entries += s.index.size();
+    out.entries += s.live;
     out.bytes += s.bytes;
   }
   return out;

@@ -1,23 +1,24 @@
 #pragma once
 // Concurrency of the memory store.
 //
-// Locks: one std::mutex per value shard and one per generation shard. A thread holds at
-// most one of them at a time, and never while running user code: boxed values are copied
-// out, and evicted or replaced values destroyed, after the lock is released, and the
-// injected clock is read before the lock is taken (once any entry has a ttl: `ttl_used_`;
-// a lookup that meets an expiring entry without a reading releases the lock, reads the
-// clock and looks up again).
+// Hits take no lock and write no shared cache line. A lookup runs inside an RCU read
+// section (detail/rcu.hpp): it loads its shard's `entry_table` and probes it with acquire
+// loads; an entry is immutable once published, but for its S3-FIFO frequency (a relaxed
+// byte a hit writes only when it changes) and its LRU promotion mark. Counters are per
+// thread (`store_counters`: each thread writes only its own block, stats() sums them).
+//
+// Writers (set, erase, clear, evictions, an expired entry found by a get) take their
+// shard's std::mutex. A thread holds at most one lock at a time and never runs user code
+// under it: the clock is read before the lock; values are destroyed after the lock, by
+// the RCU callback thread, once no read section can still see them (`retire`).
 //
 // Invariants of a value shard, under its mutex:
-// - `index` maps exactly the entries linked in the policy's queues (`lru`, front = most
-//   recently used; or `fifo`'s small and main queues), and each index key views its own
-//   entry's key bytes;
-// - an entry's S3-FIFO frequency is a relaxed atomic byte: a hit writes it only when it
-//   changes, the only write of a hit to the entry (lock-free hits will rely on this).
+// - `table` maps exactly the entries linked in the policy's queues (`lru`, front = most
+//   recently used; or `fifo`'s small and main queues); a replaced key's slot is rewritten
+//   in place, so a reader always sees the old or the new entry;
+// - an unlinked entry goes to `retired` and is freed only after a grace period;
 // - `bytes` is the sum of the entries' weights, and after every insert the shard holds at
-//   most its share of `max_entries` and of `max_bytes`;
-// - the shard's counters are written only under the mutex (relaxed load + store, no RMW)
-//   and read by `stats()` without it.
+//   most its share of `max_entries` and of `max_bytes`.
 // Invariants of a generation shard, under its mutex:
 // - `index` maps every counter; `lru` links exactly the unpinned ones, which may be evicted;
 // - pinned counters live until the store dies, so handles read them lock-free (acquire);
@@ -47,11 +48,13 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <boost/intrusive/list.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/clock.hpp"
+#include "gencache/detail/rcu.hpp"
 #include "gencache/detail/s3fifo.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
@@ -111,9 +114,8 @@ struct key_view_equal {
   }
 };
 
-/// A counter written only under its shard's lock and read anywhere: relaxed load + store
-/// instead of a locked RMW keeps counting off the contention path.
-class shard_counter {
+/// A counter with one writing thread, read by any: relaxed load + store, no locked RMW.
+class thread_counter {
  public:
   void increment() noexcept {
     value_.store(value_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -126,6 +128,11 @@ class shard_counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+/// One thread's counts for one store, on its own cache lines.
+struct alignas(64) store_counters {
+  thread_counter hits, misses, sets, evictions, expirations, errors, invalidations;
+};
+
 /// A node followed by its key bytes, in one allocation.
 template <class Node>
 Node* allocate_node_with_key(key_view key) {
@@ -136,6 +143,8 @@ Node* allocate_node_with_key(key_view key) {
   return static_cast<Node*>(memory);
 }
 
+/// A stored value. Immutable once published in a table, but for `frequency` and
+/// `promoted_at` (atomics), and the queue links and `in_small` (writers, under the lock).
 struct entry : lru_hook, s3fifo_entry_state {
   entry(key_view k, value_slot&& v, std::size_t w, std::int64_t expires) noexcept
       : hash(k.hash),
@@ -146,6 +155,10 @@ struct entry : lru_hook, s3fifo_entry_state {
 
   [[nodiscard]] key_view key() const noexcept {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
+  }
+  [[nodiscard]] bool has_key(key_view k) const noexcept {
+    return hash == k.hash && key_size == k.bytes.size() &&
+           std::memcmp(this + 1, k.bytes.data(), k.bytes.size()) == 0;
   }
   static entry* create(key_view k, value_slot&& v, std::size_t weight, std::int64_t expires) {
     entry* memory = allocate_node_with_key<entry>(k);
@@ -159,21 +172,109 @@ struct entry : lru_hook, s3fifo_entry_state {
   std::uint64_t hash;
   std::int64_t expires_at;  // on the store's clock, in ns; memory_store::never if none
   std::size_t weight;
-  std::uint32_t promoted_at = 0;
+  std::atomic<std::uint32_t> promoted_at{0};  // LRU: the shard's insert count when last moved
   std::uint32_t key_size;
   value_slot value;
 };
 
 using entry_list = boost::intrusive::list<entry>;
 
+/// One shard's index: open addressing with linear probing, readable without the lock.
+///
+/// Written here rather than taken from a library because its readers must run under RCU
+/// without a lock: Boost 1.81 has no concurrent map, and liburcu's own `cds_lfht` costs a
+/// node per entry and a chain walk per probe. A slot is one 64-bit word: 0 empty, 1 erased,
+/// else the entry's address in the low 48 bits and the top 16 bits of its key's hash above
+/// (a probe dereferences an entry only when those bits match: one cache miss for the slot,
+/// one for the entry). Writers (under the shard's lock) publish a slot with one release
+/// store; a reader loads it with acquire and compares the whole key. A slot is never
+/// emptied again, so a probe that meets an empty slot has seen every slot the key could be
+/// in; the table is replaced (grown, or cleaned of erased slots) before it is 5/8 used,
+/// and a replaced table is frozen and freed after a grace period.
+class entry_table {
+ public:
+  static constexpr std::uint64_t empty = 0;
+  static constexpr std::uint64_t erased = 1;
+  static constexpr std::size_t npos = ~std::size_t{0};
+  static constexpr std::uint64_t address_mask = (std::uint64_t{1} << 48) - 1;
+
+  [[nodiscard]] static entry_table* create(std::size_t capacity);  // a power of two >= 16
+  static void destroy(entry_table* table) noexcept;
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+
+  /// The entry under `key`, or null. Lock-free; the result is valid until the caller's
+  /// RCU read section ends.
+  [[nodiscard]] entry* find(key_view key) const noexcept {
+    const std::uint64_t tag = key.hash >> 48;
+    for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
+      const std::uint64_t word = slots_[i].load(std::memory_order_acquire);
+      if (word == empty) return nullptr;
+      if ((word >> 48) == tag && word != erased) {
+        entry* e = address_of(word);
+        if (e->has_key(key)) return e;
+      }
+    }
+  }
+
+  // Writers only, under the shard's lock.
+  /// The slot holding `key`, or npos.
+  [[nodiscard]] std::size_t locate(key_view key) const noexcept;
+  [[nodiscard]] entry* at(std::size_t slot) const noexcept {
+    return address_of(slots_[slot].load(std::memory_order_relaxed));
+  }
+  /// Puts an entry whose key is absent into the first empty or erased slot of its probe;
+  /// returns true if that slot was empty (one more slot used).
+  bool insert(entry* e) noexcept;
+  void replace(std::size_t slot, entry* e) noexcept {
+    slots_[slot].store(word_of(e), std::memory_order_release);
+  }
+  void erase(std::size_t slot) noexcept { slots_[slot].store(erased, std::memory_order_release); }
+  /// Calls f(entry*) for every entry.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i <= mask_; ++i) {
+      if (slots_[i].load(std::memory_order_relaxed) > erased) f(at(i));
+    }
+  }
+  /// Throws std::bad_alloc for an entry whose address does not fit 48 bits (Linux hands
+  /// those out only to programs that ask for them); checked before an entry is inserted.
+  static void check_address(const entry* e);
+
+ private:
+  entry_table(std::size_t capacity, std::atomic<std::uint64_t>* slots) noexcept
+      : mask_(capacity - 1), slots_(slots) {}
+  static std::uint64_t word_of(const entry* e) noexcept {
+    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e)) | (e->hash >> 48 << 48);
+  }
+  static entry* address_of(std::uint64_t word) noexcept {
+    return reinterpret_cast<entry*>(static_cast<std::uintptr_t>(word & address_mask));
+  }
+  // The shard takes the hash's low bits; the home slot the next ones.
+  [[nodiscard]] std::size_t home_of(std::uint64_t hash) const noexcept {
+    return static_cast<std::size_t>(hash >> 16) & mask_;
+  }
+
+  std::size_t mask_;
+  std::atomic<std::uint64_t>* slots_;
+};
+
+struct retired_payload;
+
 struct alignas(64) value_shard {
-  std::mutex mutex;
-  boost::unordered_flat_map<key_view, entry*, key_view_hash, key_view_equal> index;
+  // Read by hits.
+  std::atomic<entry_table*> table{nullptr};
+  std::atomic<std::uint32_t> inserts{0};  // written under the mutex; LRU hits read it
+  // Writers only.
+  alignas(64) std::mutex mutex;
+  std::size_t live = 0;            // entries in `table`
+  std::size_t used = 0;            // slots of `table` not empty (live or erased)
   entry_list lru;                  // eviction_policy::lru
   s3fifo<entry, entry_list> fifo;  // eviction_policy::s3fifo
   std::size_t bytes = 0;
-  std::uint32_t inserts = 0;
-  shard_counter hits, misses, sets, evictions, expirations, errors;
+  entry_list retired;  // unlinked, waiting to be handed to call_rcu
+  std::size_t retired_bytes = 0;
+  std::vector<entry_table*> retired_tables;
 };
 
 struct generation_node : lru_hook {
@@ -196,7 +297,6 @@ struct alignas(64) generation_shard {
   boost::unordered_flat_map<key_view, generation_node*, key_view_hash, key_view_equal> index;
   boost::intrusive::list<generation_node> lru;  // unpinned counters only
   std::uint32_t inserts = 0;
-  shard_counter invalidations;
 };
 
 /// A stripe's version, alone on its cache line: bumps write it, reads of remembered
@@ -249,15 +349,30 @@ class memory_store {
   memory_store& operator=(const memory_store&) = delete;
 
   /// The value under `key` if present, unexpired and of type T; refreshes recency. A value
-  /// of another type counts as a miss and an error.
+  /// of another type counts as a miss and an error. Lock-free (see the top of this file).
   template <class T>
   [[nodiscard]] std::optional<T> get(key_view key) {
-    return lookup<T, true>(key);
+    std::optional<T> out;
+    find_value<T, true>(key, [&](const detail::value_slot& v) { out.emplace(v.copy<T>()); });
+    return out;
   }
   /// Like `get`, but changes nothing: no recency refresh, no statistics, no reclaiming.
   template <class T>
   [[nodiscard]] std::optional<T> peek(key_view key) {
-    return lookup<T, false>(key);
+    std::optional<T> out;
+    find_value<T, false>(key, [&](const detail::value_slot& v) { out.emplace(v.copy<T>()); });
+    return out;
+  }
+  /// Calls `f(const T&)` on the value stored under `key` if present, unexpired and of type
+  /// T, without copying it (a boxed value's reference count is not touched either), and
+  /// returns whether it did. Counts and refreshes recency like `get`. `f` runs while the
+  /// store holds the value for readers: the reference is valid only during the call, and
+  /// `f` must not destroy the store; it may call the store. For a value stored as
+  /// `std::shared_ptr<const U>`, `visit<std::shared_ptr<const U>>` calls `f(const U*)`
+  /// (null if the stored pointer is), touching no reference count.
+  template <class T, class F>
+  bool visit(key_view key, F&& f) {
+    return find_value<T, true>(key, [&](const detail::value_slot& v) { v.visit<T>(f); });
   }
 
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
@@ -275,7 +390,7 @@ class memory_store {
       detail::check_ttl(ttl);
       const std::size_t weight = key.bytes.size() + detail::weigh(value) + entry_overhead;
       const std::int64_t expires = ttl ? expiry_after(*ttl) : never;
-      if (weight > shard_max_bytes_) return reject_too_large(key, weight);
+      if (weight > shard_max_bytes_) return reject_too_large(weight);
       return insert(detail::entry::create(key, detail::value_slot::make(std::forward<V>(value)),
                                           weight, expires));
     }
@@ -317,62 +432,68 @@ class memory_store {
   [[nodiscard]] std::size_t shard_count() const noexcept { return mask_ + 1; }
 
  private:
-  template <class T, bool Refresh>
-  std::optional<T> lookup(key_view key) {
-    std::optional<std::int64_t> now;
-    if (ttl_used_.load(std::memory_order_relaxed)) now = clock_->now().count();
+  // The lookup of get, peek and visit: calls use(slot) on a live entry's value inside the
+  // read section.
+  template <class T, bool Refresh, class Use>
+  bool find_value(key_view key, Use&& use) {
     detail::value_shard& s = values_[key.hash & mask_];
-    std::unique_lock lock(s.mutex);
-    auto it = s.index.find(key);
-    if (it != s.index.end() && it->second->expires_at != never && !now) {
-      lock.unlock();  // the clock is user code: never read it under the lock
-      now = clock_->now().count();
-      lock.lock();
-      it = s.index.find(key);
+    const detail::rcu_read_section section;
+    detail::entry* e = s.table.load(std::memory_order_acquire)->find(key);
+    if (e == nullptr) {
+      if constexpr (Refresh) counters().misses.increment();
+      return false;
     }
-    if (it == s.index.end()) {
-      if constexpr (Refresh) s.misses.increment();
-      return std::nullopt;
-    }
-    detail::entry* e = it->second;
-    if (e->expires_at != never && *now >= e->expires_at) {
-      if constexpr (Refresh) {
-        unlink(s, e);
-        s.expirations.increment();
-        s.misses.increment();
-        lock.unlock();
-        detail::entry::destroy(e);
-      }
-      return std::nullopt;
+    // The clock is user code; here it only delays frees, it cannot block a writer.
+    if (e->expires_at != never && clock_->now().count() >= e->expires_at) {
+      if constexpr (Refresh) reclaim_expired(s, e);
+      return false;
     }
     if (e->value.type() != detail::type_fingerprint<T>) {
       if constexpr (Refresh) {
-        s.errors.increment();
-        s.misses.increment();
+        detail::store_counters& c = counters();
+        c.errors.increment();
+        c.misses.increment();
       }
-      return std::nullopt;
+      return false;
     }
     if constexpr (Refresh) {
       if (options_.eviction == eviction_policy::s3fifo) {
         detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
-      } else if (s.inserts - e->promoted_at >= promotion_window_) {
-        s.lru.splice(s.lru.begin(), s.lru, s.lru.iterator_to(*e));
-        e->promoted_at = s.inserts;
+      } else if (s.inserts.load(std::memory_order_relaxed) -
+                     e->promoted_at.load(std::memory_order_relaxed) >=
+                 promotion_window_) {
+        promote(s, e);
       }
-      s.hits.increment();
+      counters().hits.increment();
     }
-    auto read = e->value.template read<T>();
-    lock.unlock();
-    return detail::value_slot::unbox<T>(std::move(read));
+    use(e->value);
+    return true;
   }
 
+  /// The calling thread's counters for this store: a per-thread map of 8 slots by store
+  /// id, so a thread that uses a few stores finds its block without a lock.
+  detail::store_counters& counters() {
+    thread_local std::array<std::pair<std::uint64_t, detail::store_counters*>, 8> mine{};
+    auto& slot = mine[id_ & 7];
+    if (slot.first != id_) [[unlikely]]
+      slot = {id_, &add_counters()};
+    return *slot.second;
+  }
+  detail::store_counters& add_counters();
+  void reclaim_expired(detail::value_shard& s, detail::entry* e);
+  void promote(detail::value_shard& s, detail::entry* e);
+  // Under the shard's lock: queues an unlinked entry for freeing after a grace period;
+  // takes the queue once it is long (or if `all`), for `hand_to_rcu` after the lock.
+  void retire(detail::value_shard& s, detail::entry* e) noexcept;
+  [[nodiscard]] detail::retired_payload* take_retired(detail::value_shard& s, bool all);
+  void rehash(detail::value_shard& s);
   void unlink(detail::value_shard& s, detail::entry* e) const noexcept;
   [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
   [[nodiscard]] detail::generation_stripe& stripe_of(key_view id) const noexcept {
     return generation_stripes_[(id.hash >> 40) & (generation_stripes - 1)];
   }
   status insert(detail::entry* e);
-  status reject_too_large(key_view key, std::size_t weight);
+  status reject_too_large(std::size_t weight);
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
   std::uint64_t read_generation_locked(key_view id);
 
@@ -390,6 +511,11 @@ class memory_store {
       std::make_unique<detail::generation_stripe[]>(generation_stripes);
   std::unique_ptr<detail::value_shard[]> values_;
   std::unique_ptr<detail::generation_shard[]> generations_;
+  mutable std::mutex counters_mutex_;
+  std::vector<std::unique_ptr<detail::store_counters>> counters_;  // one per thread that counted
+  std::atomic<bool> retired_any_{false};
+  std::atomic<std::size_t> retired_bytes_{0};  // retired, not yet freed
+  std::size_t retired_budget_ = 0;             // past it, writers free retired entries themselves
 };
 
 static_assert(pinning_store<memory_store>);

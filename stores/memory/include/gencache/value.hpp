@@ -147,28 +147,34 @@ class value_slot {
 
   [[nodiscard]] std::uint64_t type() const noexcept { return type_; }
 
-  /// For inline types: the value itself. For the others: a reference that keeps the value
-  /// alive once the store's lock is released; `unbox` turns it into the result.
+  /// A copy of the value, of the type it was stored as (checked by the caller): inline
+  /// bytes copied out, a `shared_ptr<const U>` copied (one reference more), a boxed value
+  /// copied from its box (its reference count untouched).
   template <class T>
-  [[nodiscard]] auto read() const noexcept {
+  [[nodiscard]] T copy() const {
     if constexpr (inline_value<T>) {
       struct bytes {
         unsigned char b[sizeof(T)];
       } raw;
       std::memcpy(raw.b, inline_, sizeof(T));
       return std::bit_cast<T>(raw);
+    } else if constexpr (shared_const_ptr<T>::value) {
+      return std::static_pointer_cast<const typename shared_const_ptr<T>::element>(ptr_);
     } else {
-      return ptr_;
+      return *static_cast<const T*>(ptr_.get());
     }
   }
-  template <class T, class Read>
-  static T unbox(Read&& read) {
+  /// Calls f(const T&) on the value in place (an inline value on a copy of its bytes); for
+  /// T = `shared_ptr<const U>`, f(const U*) with the stored pointer, without a reference.
+  template <class T, class F>
+  void visit(F& f) const {
     if constexpr (inline_value<T>) {
-      return read;
+      const T value = copy<T>();
+      f(value);
     } else if constexpr (shared_const_ptr<T>::value) {
-      return std::static_pointer_cast<const typename shared_const_ptr<T>::element>(std::move(read));
+      f(static_cast<const typename shared_const_ptr<T>::element*>(ptr_.get()));
     } else {
-      return *static_cast<const T*>(read.get());
+      f(*static_cast<const T*>(ptr_.get()));
     }
   }
 
