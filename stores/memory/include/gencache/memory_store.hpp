@@ -514,8 +514,9 @@ class memory_store {
   mutable std::mutex counters_mutex_;
   std::vector<std::unique_ptr<detail::store_counters>> counters_;  // one per thread that counted
   std::atomic<bool> retired_any_{false};
-  std::atomic<std::size_t> retired_bytes_{0};  // retired, not yet freed
-  std::size_t retired_budget_ = 0;             // past it, writers free retired entries themselves
+  std::atomic<std::size_t> retired_bytes_{0};             // retired, not yet freed
+  std::atomic<detail::retired_payload*> ready_{nullptr};  // past their grace period
+  std::size_t retired_budget_ = 0;  // past it, writers free retired entries themselves
 };
 
 static_assert(pinning_store<memory_store>);
