@@ -146,12 +146,11 @@ Node* allocate_node_with_key(key_view key) {
 /// A stored value. Immutable once published in a table, but for `frequency` and
 /// `promoted_at` (atomics), and the queue links and `in_small` (writers, under the lock).
 struct entry : lru_hook, s3fifo_entry_state {
-  entry(key_view k, value_slot&& v, std::size_t w, std::int64_t expires) noexcept
+  entry(key_view k, std::size_t w, std::int64_t expires) noexcept
       : hash(k.hash),
         expires_at(expires),
         weight(w),
-        key_size(static_cast<std::uint32_t>(k.bytes.size())),
-        value(std::move(v)) {}
+        key_size(static_cast<std::uint32_t>(k.bytes.size())) {}
 
   [[nodiscard]] key_view key() const noexcept {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
@@ -160,9 +159,17 @@ struct entry : lru_hook, s3fifo_entry_state {
     return hash == k.hash && key_size == k.bytes.size() &&
            std::memcmp(this + 1, k.bytes.data(), k.bytes.size()) == 0;
   }
-  static entry* create(key_view k, value_slot&& v, std::size_t weight, std::int64_t expires) {
+  template <class V>
+  static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires) {
     entry* memory = allocate_node_with_key<entry>(k);
-    return new (memory) entry(k, std::move(v), weight, expires);
+    entry* e = new (memory) entry(k, weight, expires);
+    try {
+      e->value.emplace(std::forward<V>(v));
+    } catch (...) {
+      destroy(e);
+      throw;
+    }
+    return e;
   }
   static void destroy(entry* e) noexcept {
     e->~entry();
@@ -353,26 +360,25 @@ class memory_store {
   template <class T>
   [[nodiscard]] std::optional<T> get(key_view key) {
     std::optional<T> out;
-    find_value<T, true>(key, [&](const detail::value_slot& v) { out.emplace(v.copy<T>()); });
+    find_value<T, true>(key, [&](const detail::value_slot& v) { out.emplace(v.get<T>()); });
     return out;
   }
   /// Like `get`, but changes nothing: no recency refresh, no statistics, no reclaiming.
   template <class T>
   [[nodiscard]] std::optional<T> peek(key_view key) {
     std::optional<T> out;
-    find_value<T, false>(key, [&](const detail::value_slot& v) { out.emplace(v.copy<T>()); });
+    find_value<T, false>(key, [&](const detail::value_slot& v) { out.emplace(v.get<T>()); });
     return out;
   }
   /// Calls `f(const T&)` on the value stored under `key` if present, unexpired and of type
   /// T, without copying it (a boxed value's reference count is not touched either), and
   /// returns whether it did. Counts and refreshes recency like `get`. `f` runs while the
   /// store holds the value for readers: the reference is valid only during the call, and
-  /// `f` must not destroy the store; it may call the store. For a value stored as
-  /// `std::shared_ptr<const U>`, `visit<std::shared_ptr<const U>>` calls `f(const U*)`
-  /// (null if the stored pointer is), touching no reference count.
+  /// `f` must not destroy the store; it may call the store. A value stored as
+  /// `std::shared_ptr<const U>` is visited as that pointer, touching no reference count.
   template <class T, class F>
   bool visit(key_view key, F&& f) {
-    return find_value<T, true>(key, [&](const detail::value_slot& v) { v.visit<T>(f); });
+    return find_value<T, true>(key, [&](const detail::value_slot& v) { f(v.get<T>()); });
   }
 
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
@@ -391,8 +397,7 @@ class memory_store {
       const std::size_t weight = key.bytes.size() + detail::weigh(value) + entry_overhead;
       const std::int64_t expires = ttl ? expiry_after(*ttl) : never;
       if (weight > shard_max_bytes_) return reject_too_large(weight);
-      return insert(detail::entry::create(key, detail::value_slot::make(std::forward<V>(value)),
-                                          weight, expires));
+      return insert(detail::entry::create(key, std::forward<V>(value), weight, expires));
     }
   }
 

@@ -1,15 +1,16 @@
 #pragma once
 /// \file
+/// \file
 /// How the memory store holds values in process, and how it weighs them for its byte bound.
 ///
-/// - Trivially copyable values up to `inline_value_capacity` (32) bytes live inside the
-///   entry: a hit copies them out with memcpy and allocates nothing.
-/// - `std::shared_ptr<const T>` values are stored as that pointer: a hit hands out another
-///   reference (one atomic increment), never a deep copy. Cache heavy objects this way.
-/// - Any other copyable value (strings, vectors, maps, aggregates of those) is boxed once at
-///   set time in a `std::shared_ptr<const T>`; a hit for `T` copies the object (what asking
-///   for a `T` means), so ask for `std::shared_ptr<const T>` where copies are costly... and
-///   store it as one.
+/// - Values up to `inline_value_capacity` (32) bytes, aligned to at most 16, live inside
+///   the entry: trivially copyable ones, but also std::string, std::vector and
+///   std::shared_ptr. A hit copies the value out of the entry (an inline trivially copyable
+///   value: a memcpy, no allocation).
+/// - Larger values live in one heap copy that the entry points to; a hit copies from it.
+/// - `std::shared_ptr<const T>` values are held as that pointer: a hit hands out another
+///   reference (one atomic increment), never a deep copy. Cache heavy objects this way, or
+///   read them in place with `memory_store::visit`.
 ///
 /// Weight (for the byte bound) is sizeof plus the heap bytes a value owns, recursively:
 /// string and vector elements (by size, not capacity); optionals and variants by their
@@ -109,84 +110,66 @@ std::size_t weigh(const T& v) {
   }
 }
 
-/// One value, inline or boxed, tagged with its type's fingerprint.
+/// Values held inside the entry itself: up to `inline_value_capacity` bytes, aligned to at
+/// most 16 (std::string, std::vector, std::shared_ptr, small aggregates).
+template <class T>
+concept in_place_value = sizeof(T) <= inline_value_capacity && alignof(T) <= 16;
+
+/// One value, held in place (see `in_place_value`) or behind a pointer to a heap copy, and
+/// tagged with its type's fingerprint. Built once, inside its entry; never moved or copied.
+/// Readers only read it, so it needs no reference count: the memory store frees it after
+/// every read section that could see it has ended.
 class value_slot {
  public:
-  template <class V>
-  static value_slot make(V&& value) {
-    using T = std::remove_cvref_t<V>;
-    value_slot slot;
-    slot.type_ = type_fingerprint<T>;
-    if constexpr (inline_value<T>) {
-      std::memcpy(slot.inline_, std::addressof(value), sizeof(T));
-    } else if constexpr (shared_const_ptr<T>::value) {
-      slot.boxed_ = true;
-      new (&slot.ptr_) std::shared_ptr<const void>(std::forward<V>(value));
-    } else {
-      static_assert(std::is_copy_constructible_v<T>,
-                    "gencache: a value the memory store hands out by copy must be copyable; "
-                    "store a std::shared_ptr<const T> instead");
-      slot.boxed_ = true;
-      new (&slot.ptr_)
-          std::shared_ptr<const void>(std::make_shared<const T>(std::forward<V>(value)));
-    }
-    return slot;
+  value_slot() noexcept {}
+  value_slot(const value_slot&) = delete;
+  value_slot& operator=(const value_slot&) = delete;
+  ~value_slot() {
+    if (destroy_ != nullptr) destroy_(storage_);
   }
 
-  value_slot(value_slot&& other) noexcept : type_(other.type_), boxed_(other.boxed_) {
-    if (boxed_) {
-      new (&ptr_) std::shared_ptr<const void>(std::move(other.ptr_));
+  /// Stores `value`; the slot must be empty.
+  template <class V>
+  void emplace(V&& value) {
+    using T = std::remove_cvref_t<V>;
+    static_assert(std::is_copy_constructible_v<T>,
+                  "gencache: a value the memory store hands out by copy must be copyable; "
+                  "store a std::shared_ptr<const T> instead");
+    if constexpr (in_place_value<T>) {
+      new (storage_) T(std::forward<V>(value));
+      if constexpr (!std::is_trivially_destructible_v<T>) {
+        destroy_ = [](void* p) noexcept { static_cast<T*>(p)->~T(); };
+      }
     } else {
-      std::memcpy(inline_, other.inline_, sizeof inline_);
+      const T* heap = new T(std::forward<V>(value));
+      std::memcpy(storage_, &heap, sizeof heap);
+      destroy_ = [](void* p) noexcept {
+        const T* held;
+        std::memcpy(&held, p, sizeof held);
+        delete held;
+      };
     }
-  }
-  value_slot& operator=(value_slot&&) = delete;
-  ~value_slot() {
-    if (boxed_) ptr_.~shared_ptr();
+    type_ = type_fingerprint<T>;
   }
 
   [[nodiscard]] std::uint64_t type() const noexcept { return type_; }
 
-  /// A copy of the value, of the type it was stored as (checked by the caller): inline
-  /// bytes copied out, a `shared_ptr<const U>` copied (one reference more), a boxed value
-  /// copied from its box (its reference count untouched).
+  /// The value, of the type it was stored as (checked by the caller).
   template <class T>
-  [[nodiscard]] T copy() const {
-    if constexpr (inline_value<T>) {
-      struct bytes {
-        unsigned char b[sizeof(T)];
-      } raw;
-      std::memcpy(raw.b, inline_, sizeof(T));
-      return std::bit_cast<T>(raw);
-    } else if constexpr (shared_const_ptr<T>::value) {
-      return std::static_pointer_cast<const typename shared_const_ptr<T>::element>(ptr_);
+  [[nodiscard]] const T& get() const noexcept {
+    if constexpr (in_place_value<T>) {
+      return *std::launder(reinterpret_cast<const T*>(storage_));
     } else {
-      return *static_cast<const T*>(ptr_.get());
-    }
-  }
-  /// Calls f(const T&) on the value in place (an inline value on a copy of its bytes); for
-  /// T = `shared_ptr<const U>`, f(const U*) with the stored pointer, without a reference.
-  template <class T, class F>
-  void visit(F& f) const {
-    if constexpr (inline_value<T>) {
-      const T value = copy<T>();
-      f(value);
-    } else if constexpr (shared_const_ptr<T>::value) {
-      f(static_cast<const typename shared_const_ptr<T>::element*>(ptr_.get()));
-    } else {
-      f(*static_cast<const T*>(ptr_.get()));
+      const T* held;
+      std::memcpy(&held, storage_, sizeof held);
+      return *held;
     }
   }
 
  private:
-  value_slot() noexcept {}
-
   std::uint64_t type_ = 0;
-  bool boxed_ = false;
-  union {
-    alignas(std::max_align_t) unsigned char inline_[inline_value_capacity];
-    std::shared_ptr<const void> ptr_;
-  };
+  void (*destroy_)(void*) noexcept = nullptr;
+  alignas(16) unsigned char storage_[inline_value_capacity];
 };
 
 }  // namespace detail
