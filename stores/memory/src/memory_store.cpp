@@ -46,6 +46,8 @@ void destroy_generation(detail::generation_node* node) noexcept {
 struct detail::retired_payload {
   entry_list entries;
   std::vector<entry_table*> tables;
+  std::vector<node_table<generation_node>*> generation_tables;
+  std::vector<generation_node*> generations;       // evicted counters
   std::size_t bytes = 0;                           // the entries' weights
   std::atomic<std::size_t>* pending = nullptr;     // the store's count of retired bytes
   std::atomic<retired_payload*>* ready = nullptr;  // the store's list of freeable payloads
@@ -66,6 +68,9 @@ static_assert(std::is_standard_layout_v<retired_batch>);
 void free_payload(retired_payload* payload) noexcept {
   payload->entries.clear_and_dispose(&detail::entry::destroy);
   for (detail::entry_table* t : payload->tables) detail::entry_table::destroy(t);
+  for (auto* t : payload->generation_tables)
+    detail::node_table<detail::generation_node>::destroy(t);
+  for (detail::generation_node* node : payload->generations) destroy_generation(node);
   payload->pending->fetch_sub(payload->bytes, std::memory_order_relaxed);
   delete payload;
 }
@@ -168,6 +173,8 @@ memory_store::memory_store(memory_store_options options)
   generations_ = std::make_unique<detail::generation_shard[]>(shards);
   for (std::size_t i = 0; i < shards; ++i) {
     values_[i].table.store(detail::entry_table::create(initial_table), std::memory_order_release);
+    generations_[i].table.store(detail::node_table<detail::generation_node>::create(initial_table),
+                                std::memory_order_release);
   }
 }
 
@@ -188,50 +195,9 @@ memory_store::~memory_store() {
     free_ready(ready_);
   }
   for (std::size_t i = 0; i <= mask_; ++i) {
-    for (auto& [id, node] : generations_[i].index) {
-      if (!node->pinned) generations_[i].lru.erase(generations_[i].lru.iterator_to(*node));
-      destroy_generation(node);
-    }
-  }
-}
-
-detail::entry_table* detail::entry_table::create(std::size_t capacity) {
-  static_assert(alignof(entry_table) >= alignof(std::atomic<std::uint64_t>));
-  char* memory = static_cast<char*>(
-      ::operator new(sizeof(entry_table) + capacity * sizeof(std::atomic<std::uint64_t>)));
-  auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(memory + sizeof(entry_table));
-  std::uninitialized_value_construct_n(slots, capacity);
-  return new (memory) entry_table(capacity, slots);
-}
-
-void detail::entry_table::destroy(entry_table* table) noexcept {
-  // The slots are trivially destructible atomics.
-  table->~entry_table();
-  ::operator delete(table);
-}
-
-void detail::entry_table::check_address(const entry* e) {
-  const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e));
-  if ((address & ~address_mask) != 0) throw std::bad_alloc();
-}
-
-std::size_t detail::entry_table::locate(key_view key) const noexcept {
-  const std::uint64_t tag = key.hash >> 48;
-  for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
-    const std::uint64_t word = slots_[i].load(std::memory_order_relaxed);
-    if (word == empty) return npos;
-    if ((word >> 48) == tag && word != erased && address_of(word)->has_key(key)) return i;
-  }
-}
-
-bool detail::entry_table::insert(entry* e) noexcept {
-  const std::uint64_t word = word_of(e);
-  for (std::size_t i = home_of(e->hash);; i = (i + 1) & mask_) {
-    const std::uint64_t w = slots_[i].load(std::memory_order_relaxed);
-    if (w == empty || w == erased) {
-      slots_[i].store(word, std::memory_order_release);
-      return w == empty;
-    }
+    auto* table = generations_[i].table.load(std::memory_order_relaxed);
+    table->for_each(&destroy_generation);
+    detail::node_table<detail::generation_node>::destroy(table);
   }
 }
 
@@ -447,9 +413,12 @@ void memory_store::clear() {
 }
 
 detail::generation_node& memory_store::find_or_create_generation(detail::generation_shard& g,
-                                                                 key_view id) {
-  if (const auto it = g.index.find(id); it != g.index.end()) {
-    detail::generation_node& node = *it->second;
+                                                                 key_view id,
+                                                                 retired_payload*& garbage) {
+  using table_type = detail::node_table<detail::generation_node>;
+  table_type* table = g.table.load(std::memory_order_relaxed);
+  if (const std::size_t slot = table->locate(id); slot != table_type::npos) {
+    detail::generation_node& node = *table->at(slot);
     if (!node.pinned && g.inserts - node.promoted_at >= promotion_window_) {
       g.lru.splice(g.lru.begin(), g.lru, g.lru.iterator_to(node));
       node.promoted_at = g.inserts;
@@ -458,49 +427,108 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
   }
   auto* node = detail::allocate_node_with_key<detail::generation_node>(id);
   new (node) detail::generation_node(id, detail::next_generation_value());
+  try {
+    table_type::check_address(node);
+  } catch (...) {
+    destroy_generation(node);
+    throw;
+  }
+  const auto collect = [&]() -> retired_payload& {
+    if (garbage == nullptr) {
+      garbage = new retired_payload;
+      garbage->pending = &retired_bytes_;
+      garbage->ready = &ready_;
+    }
+    return *garbage;
+  };
+  if ((g.used + 1) * 8 > table->capacity() * 5) {  // as a value shard's rehash
+    table_type* fresh =
+        table_type::create(std::max(initial_table, std::bit_ceil(2 * (g.live + 1))));
+    table->for_each([&](detail::generation_node* n) { fresh->insert(n); });
+    g.table.store(fresh, std::memory_order_release);
+    collect().generation_tables.push_back(table);
+    table = fresh;
+    g.used = g.live;
+  }
+  if (table->insert(node)) ++g.used;
+  ++g.live;
   node->promoted_at = g.inserts++;
-  g.index.emplace(node->id(), node);
   g.lru.push_front(*node);
   while (g.lru.size() > shard_max_generations_) {
     detail::generation_node* victim = &g.lru.back();
     g.lru.pop_back();
-    g.index.erase(victim->id());
+    // A counter read lock-free since it was last passed over gets a second chance (the
+    // lock-free reads do not move it in the list); the new one is never the victim.
+    if (victim == node || victim->read.load(std::memory_order_relaxed)) {
+      victim->read.store(false, std::memory_order_relaxed);
+      g.lru.push_front(*victim);
+      continue;
+    }
+    table->erase(table->locate(victim->id()));
+    --g.live;
     stripe_of(victim->id()).version.fetch_add(1, std::memory_order_seq_cst);
-    destroy_generation(victim);
+    collect().generations.push_back(victim);
   }
   return *node;
 }
 
 std::uint64_t memory_store::read_generation_locked(key_view id) {
   detail::generation_shard& g = generations_[id.hash & mask_];
-  std::lock_guard lock(g.mutex);
-  return find_or_create_generation(g, id).value.load(std::memory_order_relaxed);
+  retired_payload* garbage = nullptr;
+  std::uint64_t value = 0;
+  {
+    std::lock_guard lock(g.mutex);
+    value = find_or_create_generation(g, id, garbage).value.load(std::memory_order_relaxed);
+  }
+  hand_garbage(garbage);
+  return value;
 }
 
 std::uint64_t memory_store::bump_generation(key_view id) {
   detail::generation_shard& g = generations_[id.hash & mask_];
-  std::lock_guard lock(g.mutex);
-  detail::generation_node& node = find_or_create_generation(g, id);
-  const std::uint64_t fresh = detail::next_generation_value();
-  // seq_cst: once invalidate() returns, a lookup that starts afterwards on any thread reads
-  // the new value through a handle's load (G1).
-  node.value.store(fresh, std::memory_order_seq_cst);
-  counters().invalidations.increment();
-  // Retire every thread's remembered value of this counter before invalidate() returns
-  // (G1), and those of the other counters of its stripe.
-  stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
+  retired_payload* garbage = nullptr;
+  std::uint64_t fresh = 0;
+  {
+    std::lock_guard lock(g.mutex);
+    detail::generation_node& node = find_or_create_generation(g, id, garbage);
+    fresh = detail::next_generation_value();
+    // seq_cst: once invalidate() returns, a lookup that starts afterwards on any thread
+    // reads the new value through a handle's load or a lock-free read (G1).
+    node.value.store(fresh, std::memory_order_seq_cst);
+    counters().invalidations.increment();
+    // Retire every thread's remembered value of this counter before invalidate() returns
+    // (G1), and those of the other counters of its stripe.
+    stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
+  }
+  hand_garbage(garbage);
   return fresh;
 }
 
 const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
   detail::generation_shard& g = generations_[id.hash & mask_];
-  std::lock_guard lock(g.mutex);
-  detail::generation_node& node = find_or_create_generation(g, id);
-  if (!node.pinned) {
-    g.lru.erase(g.lru.iterator_to(node));
-    node.pinned = true;
+  retired_payload* garbage = nullptr;
+  detail::generation_node* node = nullptr;
+  {
+    std::lock_guard lock(g.mutex);
+    node = &find_or_create_generation(g, id, garbage);
+    if (!node->pinned) {
+      g.lru.erase(g.lru.iterator_to(*node));
+      node->pinned = true;
+    }
   }
-  return node.value;
+  hand_garbage(garbage);
+  return node->value;
+}
+
+void memory_store::hand_garbage(retired_payload* garbage) {
+  if (garbage == nullptr) return;
+  if (garbage->generations.empty() && garbage->generation_tables.empty()) {
+    delete garbage;
+    return;
+  }
+  retired_any_.store(true, std::memory_order_relaxed);
+  hand_to_rcu(garbage, retired_budget_);
+  free_ready(ready_);
 }
 
 store_stats memory_store::stats() const {

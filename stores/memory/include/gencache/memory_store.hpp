@@ -20,13 +20,15 @@
 // - `bytes` is the sum of the entries' weights, and after every insert the shard holds at
 //   most its share of `max_entries` and of `max_bytes`.
 // Invariants of a generation shard, under its mutex:
-// - `index` maps every counter; `lru` links exactly the unpinned ones, which may be evicted;
+// - `table` maps every counter (read lock-free under RCU, like a value shard's; a counter
+//   read that way sets its `read` flag, a second chance against eviction); `lru` links
+//   exactly the unpinned ones, which may be evicted, and are freed after a grace period;
 // - pinned counters live until the store dies, so handles read them lock-free (acquire);
 // - a counter's value only grows: bumps are serialized by the shard lock and take their
 //   values from the process-wide increasing source, and a re-created counter starts from
 //   that source too, so a value is never reused (G2).
 // Per-thread generation cache: each thread remembers recently read counters, tagged with
-// the *version* of the counter's stripe as loaded *before* the locked read. A store has
+// the *version* of the counter's stripe as loaded *before* the table read. A store has
 // `generation_stripes` versions, each on its own cache line; a counter's stripe is picked
 // by its id hash. Every bump increments its counter's stripe version (seq_cst) after
 // storing the new value and before returning, so a read that starts after an invalidation
@@ -198,27 +200,37 @@ using entry_list = boost::intrusive::list<entry>;
 /// emptied again, so a probe that meets an empty slot has seen every slot the key could be
 /// in; the table is replaced (grown, or cleaned of erased slots) before it is 5/8 used,
 /// and a replaced table is frozen and freed after a grace period.
-class entry_table {
+template <class Node>
+class node_table {
  public:
   static constexpr std::uint64_t empty = 0;
   static constexpr std::uint64_t erased = 1;
   static constexpr std::size_t npos = ~std::size_t{0};
   static constexpr std::uint64_t address_mask = (std::uint64_t{1} << 48) - 1;
 
-  [[nodiscard]] static entry_table* create(std::size_t capacity);  // a power of two >= 16
-  static void destroy(entry_table* table) noexcept;
+  [[nodiscard]] static node_table* create(std::size_t capacity) {  // a power of two >= 16
+    char* memory = static_cast<char*>(
+        ::operator new(sizeof(node_table) + capacity * sizeof(std::atomic<std::uint64_t>)));
+    auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(memory + sizeof(node_table));
+    std::uninitialized_value_construct_n(slots, capacity);
+    return new (memory) node_table(capacity, slots);
+  }
+  static void destroy(node_table* table) noexcept {
+    table->~node_table();  // the slots are trivially destructible atomics
+    ::operator delete(table);
+  }
 
   [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
 
   /// The entry under `key`, or null. Lock-free; the result is valid until the caller's
   /// RCU read section ends.
-  [[nodiscard]] entry* find(key_view key) const noexcept {
+  [[nodiscard]] Node* find(key_view key) const noexcept {
     const std::uint64_t tag = key.hash >> 48;
     for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
       const std::uint64_t word = slots_[i].load(std::memory_order_acquire);
       if (word == empty) return nullptr;
       if ((word >> 48) == tag && word != erased) {
-        entry* e = address_of(word);
+        Node* e = address_of(word);
         if (e->has_key(key)) return e;
       }
     }
@@ -226,18 +238,34 @@ class entry_table {
 
   // Writers only, under the shard's lock.
   /// The slot holding `key`, or npos.
-  [[nodiscard]] std::size_t locate(key_view key) const noexcept;
-  [[nodiscard]] entry* at(std::size_t slot) const noexcept {
+  [[nodiscard]] std::size_t locate(key_view key) const noexcept {
+    const std::uint64_t tag = key.hash >> 48;
+    for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
+      const std::uint64_t word = slots_[i].load(std::memory_order_relaxed);
+      if (word == empty) return npos;
+      if ((word >> 48) == tag && word != erased && address_of(word)->has_key(key)) return i;
+    }
+  }
+  [[nodiscard]] Node* at(std::size_t slot) const noexcept {
     return address_of(slots_[slot].load(std::memory_order_relaxed));
   }
   /// Puts an entry whose key is absent into the first empty or erased slot of its probe;
   /// returns true if that slot was empty (one more slot used).
-  bool insert(entry* e) noexcept;
-  void replace(std::size_t slot, entry* e) noexcept {
+  bool insert(Node* e) noexcept {
+    const std::uint64_t word = word_of(e);
+    for (std::size_t i = home_of(e->hash);; i = (i + 1) & mask_) {
+      const std::uint64_t w = slots_[i].load(std::memory_order_relaxed);
+      if (w == empty || w == erased) {
+        slots_[i].store(word, std::memory_order_release);
+        return w == empty;
+      }
+    }
+  }
+  void replace(std::size_t slot, Node* e) noexcept {
     slots_[slot].store(word_of(e), std::memory_order_release);
   }
   void erase(std::size_t slot) noexcept { slots_[slot].store(erased, std::memory_order_release); }
-  /// Calls f(entry*) for every entry.
+  /// Calls f(Node*) for every entry.
   template <class F>
   void for_each(F&& f) const {
     for (std::size_t i = 0; i <= mask_; ++i) {
@@ -246,16 +274,19 @@ class entry_table {
   }
   /// Throws std::bad_alloc for an entry whose address does not fit 48 bits (Linux hands
   /// those out only to programs that ask for them); checked before an entry is inserted.
-  static void check_address(const entry* e);
+  static void check_address(const Node* e) {
+    const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e));
+    if ((address & ~address_mask) != 0) throw std::bad_alloc();
+  }
 
  private:
-  entry_table(std::size_t capacity, std::atomic<std::uint64_t>* slots) noexcept
+  node_table(std::size_t capacity, std::atomic<std::uint64_t>* slots) noexcept
       : mask_(capacity - 1), slots_(slots) {}
-  static std::uint64_t word_of(const entry* e) noexcept {
+  static std::uint64_t word_of(const Node* e) noexcept {
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e)) | (e->hash >> 48 << 48);
   }
-  static entry* address_of(std::uint64_t word) noexcept {
-    return reinterpret_cast<entry*>(static_cast<std::uintptr_t>(word & address_mask));
+  static Node* address_of(std::uint64_t word) noexcept {
+    return reinterpret_cast<Node*>(static_cast<std::uintptr_t>(word & address_mask));
   }
   // The shard takes the hash's low bits; the home slot the next ones.
   [[nodiscard]] std::size_t home_of(std::uint64_t hash) const noexcept {
@@ -265,6 +296,8 @@ class entry_table {
   std::size_t mask_;
   std::atomic<std::uint64_t>* slots_;
 };
+
+using entry_table = node_table<entry>;
 
 struct retired_payload;
 
@@ -291,17 +324,24 @@ struct generation_node : lru_hook {
   [[nodiscard]] key_view id() const noexcept {
     return {{reinterpret_cast<const char*>(this + 1), id_size}, hash};
   }
+  [[nodiscard]] bool has_key(key_view k) const noexcept {
+    return hash == k.hash && id_size == k.bytes.size() &&
+           std::memcmp(this + 1, k.bytes.data(), k.bytes.size()) == 0;
+  }
 
   std::uint64_t hash;
   std::atomic<std::uint64_t> value;
   std::uint32_t promoted_at = 0;
   std::uint32_t id_size;
   bool pinned = false;
+  std::atomic<bool> read{false};  // set by lock-free reads: a second chance against eviction
 };
 
 struct alignas(64) generation_shard {
-  std::mutex mutex;
-  boost::unordered_flat_map<key_view, generation_node*, key_view_hash, key_view_equal> index;
+  std::atomic<node_table<generation_node>*> table{nullptr};  // read lock-free
+  alignas(64) std::mutex mutex;
+  std::size_t live = 0;                         // counters in `table`
+  std::size_t used = 0;                         // slots not empty
   boost::intrusive::list<generation_node> lru;  // unpinned counters only
   std::uint32_t inserts = 0;
 };
@@ -416,7 +456,7 @@ class memory_store {
         std::memcmp(r.id, id.bytes.data(), id.bytes.size()) == 0) {
       return r.value;
     }
-    const std::uint64_t value = read_generation_locked(id);
+    const std::uint64_t value = read_generation_unremembered(id);
     if (id.bytes.size() <= sizeof r.id) {
       r.store = id_;
       r.version = version;
@@ -499,8 +539,26 @@ class memory_store {
   }
   status insert(detail::entry* e);
   status reject_too_large(std::size_t weight);
-  detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
+  // Under the generation shard's lock; evicted counters go to `garbage`, for hand_to_rcu.
+  detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id,
+                                                     detail::retired_payload*& garbage);
+  // A counter not in the thread's cache: lock-free if it exists, else created under the lock.
+  std::uint64_t read_generation_unremembered(key_view id) {
+    detail::generation_shard& g = generations_[id.hash & mask_];
+    {
+      const detail::rcu_read_section section;
+      if (detail::generation_node* node = g.table.load(std::memory_order_acquire)->find(id)) {
+        if (!node->read.load(std::memory_order_relaxed)) {
+          node->read.store(true, std::memory_order_relaxed);
+        }
+        // seq_cst, as the bump's store: a read that starts after a bump returned sees it.
+        return node->value.load(std::memory_order_seq_cst);
+      }
+    }
+    return read_generation_locked(id);
+  }
   std::uint64_t read_generation_locked(key_view id);
+  void hand_garbage(detail::retired_payload* garbage);
 
   memory_store_options options_;
   std::shared_ptr<const clock> clock_;
