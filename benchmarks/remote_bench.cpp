@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 #include <libmemcached/memcached.h>
+#include <gencache/bound_cache.hpp>
 #include <gencache/memcached_store.hpp>
 #include <gencache/redis_store.hpp>
 #include <gencache/store_url.hpp>
@@ -55,6 +56,22 @@ void generational_get(benchmark::State& state, const std::shared_ptr<Store>& sto
   state.counters["errors"] = static_cast<double>(cache.stats().errors);
 }
 
+// The same reads through a bound cache that binds both generations: one round trip too
+// (issue 15), so it should cost what generational_get costs.
+template <class Store>
+void bound_get(benchmark::State& state, const std::shared_ptr<Store>& store) {
+  gencache::remote_cache cache(store);
+  if (fill(cache).empty()) return state.SkipWithError("the server did not take the values");
+  gencache::basic_bound_cache<gencache::remote_store> bound(cache, {"nav", "nav:user_id"});
+  int k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(bound.get<std::string>({{"user_id", k}}, "header", k));
+    k = (k + 1) % key_count;
+  }
+  state.counters["hit_ratio"] = cache.stats().hit_ratio();
+  state.counters["errors"] = static_cast<double>(cache.stats().errors);
+}
+
 // ---- Redis -------------------------------------------------------------------------------
 
 std::shared_ptr<gencache::remote_store> redis_store(gencache::remote_store_options options = {}) {
@@ -90,6 +107,12 @@ void BM_Redis_GetGen(benchmark::State& state) {
   generational_get(state, redis_store());
 }
 BENCHMARK(BM_Redis_GetGen)->UseRealTime();
+
+void BM_Redis_BoundGet(benchmark::State& state) {
+  if (env("GENCACHE_REDIS_URL").empty()) return state.SkipWithError("GENCACHE_REDIS_URL unset");
+  bound_get(state, redis_store());
+}
+BENCHMARK(BM_Redis_BoundGet)->UseRealTime();
 
 // No generation values remembered, not even as guesses: one EVALSHA reads both generations,
 // builds the name and GETs the value (what the first read of a generation costs).
@@ -152,6 +175,14 @@ void BM_Memcached_GetGen(benchmark::State& state) {
   generational_get(state, memcached_store());
 }
 BENCHMARK(BM_Memcached_GetGen)->UseRealTime();
+
+void BM_Memcached_BoundGet(benchmark::State& state) {
+  if (env("GENCACHE_MEMCACHED_URL").empty()) {
+    return state.SkipWithError("GENCACHE_MEMCACHED_URL unset");
+  }
+  bound_get(state, memcached_store());
+}
+BENCHMARK(BM_Memcached_BoundGet)->UseRealTime();
 
 // No generation values remembered: a multi-get of the generations, then a get of the value
 // (what the first read of a generation costs).
