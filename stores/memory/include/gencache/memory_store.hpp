@@ -53,7 +53,6 @@
 #include <vector>
 
 #include <boost/intrusive/list.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "gencache/clock.hpp"
 #include "gencache/detail/rcu.hpp"
@@ -107,14 +106,6 @@ namespace detail {
 using lru_hook =
     boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
-struct key_view_hash {
-  std::size_t operator()(const key_view& k) const noexcept { return k.hash; }
-};
-struct key_view_equal {
-  bool operator()(const key_view& a, const key_view& b) const noexcept {
-    return a.hash == b.hash && a.bytes == b.bytes;
-  }
-};
 
 /// A counter with one writing thread, read by any: relaxed load + store, no locked RMW.
 class thread_counter {

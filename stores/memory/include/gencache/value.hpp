@@ -21,7 +21,6 @@
 /// spare capacity are not counted). Types that own memory some other way can specialize
 /// `gencache::value_weight`.
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
