@@ -362,13 +362,17 @@ inline remembered_generation& remembered_generation_for(std::uint64_t hash) noex
 
 }  // namespace detail
 
-/// The in-process store: lock-sharded, bounded by entries and bytes, S3-FIFO eviction (or
-/// LRU with delayed promotion), per-entry TTL, and its own sharded table of generation
+/// The in-process store: sharded, bounded by entries and bytes, S3-FIFO eviction (or LRU
+/// with delayed promotion), per-entry TTL, and its own sharded table of generation
 /// counters.
 ///
-/// Complexity: get, peek, set, erase are O(1) expected (one hash lookup in one shard; a set
-/// may evict several entries to make room). Thread-safety: all members may be called
-/// concurrently. A hit for an inline value (see value.hpp) allocates nothing.
+/// Complexity: get, peek, visit, set, erase are O(1) expected (one hash lookup in one shard;
+/// a set may evict several entries to make room). Thread-safety: all members may be called
+/// concurrently; get, peek and visit take no lock (see the top of this file), writers take
+/// a per-shard lock. A hit for an inline trivially copyable value (see value.hpp) allocates
+/// nothing. Replaced, erased and evicted values are destroyed a little later, possibly on
+/// another thread, once no reader can see them; all of them by the time the store is
+/// destroyed.
 ///
 ///     gencache::memory_store store({.max_entries = 100'000, .max_bytes = 64 << 20});
 class memory_store {
