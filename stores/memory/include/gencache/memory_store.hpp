@@ -106,7 +106,6 @@ namespace detail {
 using lru_hook =
     boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
-
 /// A counter with one writing thread, read by any: relaxed load + store, no locked RMW.
 class thread_counter {
  public:
