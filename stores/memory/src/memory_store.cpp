@@ -332,8 +332,7 @@ status memory_store::insert(detail::entry* e) {
     }
     garbage = take_retired(s, false);
   }
-  hand_to_rcu(garbage, retired_budget_);
-  free_ready(ready_);
+  hand_garbage(garbage);
   return {};
 }
 
@@ -350,8 +349,7 @@ bool memory_store::erase(key_view key) {
     retire(s, e);
     garbage = take_retired(s, false);
   }
-  hand_to_rcu(garbage, retired_budget_);
-  free_ready(ready_);
+  hand_garbage(garbage);
   return true;
 }
 
@@ -371,8 +369,7 @@ void memory_store::reclaim_expired(detail::value_shard& s, detail::entry* e) {
     }
   }
   counts.misses.increment();
-  hand_to_rcu(garbage, retired_budget_);
-  free_ready(ready_);
+  hand_garbage(garbage);
 }
 
 void memory_store::promote(detail::value_shard& s, detail::entry* e) {
@@ -407,8 +404,7 @@ void memory_store::clear() {
       s.bytes = 0;
       garbage = take_retired(s, true);
     }
-    hand_to_rcu(garbage, retired_budget_);
-    free_ready(ready_);
+    hand_garbage(garbage);
   }
 }
 
@@ -521,13 +517,10 @@ const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
 }
 
 void memory_store::hand_garbage(retired_payload* garbage) {
-  if (garbage == nullptr) return;
-  if (garbage->generations.empty() && garbage->generation_tables.empty()) {
-    delete garbage;
-    return;
+  if (garbage != nullptr) {
+    retired_any_.store(true, std::memory_order_relaxed);
+    hand_to_rcu(garbage, retired_budget_);
   }
-  retired_any_.store(true, std::memory_order_relaxed);
-  hand_to_rcu(garbage, retired_budget_);
   free_ready(ready_);
 }
 

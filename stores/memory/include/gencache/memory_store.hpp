@@ -552,6 +552,8 @@ class memory_store {
     return read_generation_locked(id);
   }
   std::uint64_t read_generation_locked(key_view id);
+  // After the lock: hands `garbage` (may be null) to RCU and frees what is past its grace
+  // period.
   void hand_garbage(detail::retired_payload* garbage);
 
   memory_store_options options_;
