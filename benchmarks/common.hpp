@@ -44,4 +44,23 @@ inline std::vector<std::uint32_t> zipf_stream(int index) {
   return stream;
 }
 
+/// Issue 14's workload 3: Zipf(0.99) over 1M keys, 8M draws, drawn once; ranks spread
+/// over the keys by a fixed permutation. Run against a store of 100k entries, after
+/// `capacity_warm_draws` untimed draws.
+inline const std::vector<std::uint32_t>& capacity_stream() {
+  static const std::vector<std::uint32_t> stream = [] {
+    constexpr std::uint32_t keys = 1'000'000;
+    std::vector<std::uint32_t> permutation(keys);
+    for (std::uint32_t k = 0; k < keys; ++k) permutation[k] = k;
+    std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(7));
+    shootout::zipf_distribution zipf(keys, 0.99);
+    std::mt19937_64 rng(2024);
+    std::vector<std::uint32_t> out(std::size_t{8} << 20);
+    for (auto& k : out) k = permutation[zipf(rng) - 1];
+    return out;
+  }();
+  return stream;
+}
+inline constexpr std::size_t capacity_warm_draws = std::size_t{2} << 20;
+
 }  // namespace bench

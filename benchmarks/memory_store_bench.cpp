@@ -206,26 +206,12 @@ BENCHMARK(BM_MemoryStore_ZipfMixed)
 
 // ---- Eviction: 1M keys, capacity 100k (issue 14's workload 3) -----------------------------
 
-// Zipf(0.99) over 1M keys, 8M draws, drawn once. A call is the direct `cache.get` under two
-// generations (one plain, one value-based over 1,000 values); a miss sets. The store holds
-// 100k entries; the first 2M draws warm it up untimed. Argument: 0 = S3-FIFO, 1 = LRU.
-const std::vector<std::uint32_t>& capacity_stream() {
-  static const std::vector<std::uint32_t> stream = [] {
-    constexpr std::uint32_t keys = 1'000'000;
-    std::vector<std::uint32_t> permutation(keys);
-    for (std::uint32_t k = 0; k < keys; ++k) permutation[k] = k;
-    std::shuffle(permutation.begin(), permutation.end(), std::mt19937_64(7));
-    shootout::zipf_distribution zipf(keys, 0.99);
-    std::mt19937_64 rng(2024);
-    std::vector<std::uint32_t> out(std::size_t{8} << 20);
-    for (auto& k : out) k = permutation[zipf(rng) - 1];
-    return out;
-  }();
-  return stream;
-}
-
+// Zipf(0.99) over 1M keys (bench::capacity_stream). A call is the direct `cache.get` under
+// two generations (one plain, one value-based over 1,000 values); a miss sets. The store
+// holds 100k entries; the first 2M draws warm it up untimed. Argument: 0 = S3-FIFO, 1 = LRU.
+// BM_Memoize_ZipfCapacity runs the same calls through a memoized function.
 void BM_MemoryStore_ZipfCapacity(benchmark::State& state) {
-  const auto& stream = capacity_stream();
+  const auto& stream = bench::capacity_stream();
   gencache::cache cache(gencache::memory_store_options{
       .max_entries = 100'000,
       .max_bytes = std::size_t{1} << 30,
@@ -236,7 +222,7 @@ void BM_MemoryStore_ZipfCapacity(benchmark::State& state) {
     if (!cache.get<std::uint64_t>(gens, "item", k))
       (void)cache.set(gens, std::uint64_t{k}, "item", k);
   };
-  constexpr std::size_t warm = std::size_t{2} << 20;
+  constexpr std::size_t warm = bench::capacity_warm_draws;
   for (std::size_t i = 0; i < warm; ++i) call(stream[i]);
   const auto before = cache.stats();
   std::size_t i = warm;
@@ -261,7 +247,7 @@ BENCHMARK(BM_MemoryStore_ZipfCapacity)->ArgName("lru")->Arg(0)->Arg(1)->MinTime(
 std::unique_ptr<gencache::cache> all_cached;
 
 void BM_MemoryStore_ZipfAllCached1M(benchmark::State& state) {
-  const auto& stream = capacity_stream();
+  const auto& stream = bench::capacity_stream();
   if (state.thread_index() == 0) {
     all_cached = std::make_unique<gencache::cache>(gencache::memory_store_options{
         .max_entries = 4'000'000, .max_bytes = std::size_t{2} << 30});

@@ -87,3 +87,25 @@ TEST_CASE("allocation: a memoized hit allocates nothing", "[allocation][memoize]
   CHECK(hit == 2u);
   CHECK(cached.stats().hits == 1);
 }
+
+TEST_CASE("allocation: a memoized miss allocates only the store's entry", "[allocation][memoize]") {
+  // Single flight keeps its flight on the leader's stack: no key copy, no shared state, no
+  // map node. What remains is the store's one entry (the 8-byte value lives inside it).
+  gencache::cache cache;
+  gencache::memoized raw_keyed(
+      cache, [](const query& q) { return std::uint64_t(q.page) * 2; }, "project",
+      gencache::gen("nav_portal:user_id", &query::page));
+  gencache::memoized canonical_keyed(
+      cache, [](const std::string& s) { return std::uint64_t(s.size()); }, "project");
+  // First use of the store by this thread (its counters block) and of user 7's counter.
+  (void)raw_keyed(query{7, 1});
+  (void)canonical_keyed("warm");
+  std::uint64_t computed = 0;
+  CHECK(allocations_of([&] { computed = raw_keyed(query{7, 20}); }) == 1);
+  CHECK(computed == 14u);
+  const std::string text = "abc";
+  CHECK(allocations_of([&] { computed = canonical_keyed(text); }) == 1);
+  CHECK(computed == 3u);
+  CHECK(raw_keyed.stats().misses == 2);
+  CHECK(canonical_keyed.stats().misses == 2);
+}

@@ -151,3 +151,42 @@ TEST_CASE("cache: copies share the store, and a null store is rejected", "[cache
   CHECK_THROWS_AS(gencache::cache(std::shared_ptr<gencache::memory_store>()),
                   std::invalid_argument);
 }
+
+TEST_CASE("cache: a key knows its structure, as split_cache_key reads it from the bytes",
+          "[cache][key]") {
+  gencache::cache cache;
+  const gencache::generation_ref gens[] = {"g", {"per:user", 53}};
+  const std::string long_scope(200, 's');  // a two-byte length prefix
+  for (const std::string_view scope :
+       {std::string_view(), std::string_view("scope"), std::string_view(long_scope)}) {
+    const auto key = cache.make_key(gencache::key_domain::memoized, scope, gens, 1, "x");
+    const gencache::split_key known = key.split();
+    const auto parsed = gencache::split_cache_key(key.bytes());
+    REQUIRE(parsed);
+    CHECK(known.domain == gencache::key_domain::memoized);
+    CHECK(known.scope == scope);
+    CHECK(known.scope == parsed->scope);
+    CHECK(known.generation_count == 2);
+    CHECK(known.generation_bytes == parsed->generation_bytes);
+    CHECK(known.parts == parsed->parts);
+    CHECK(known.generation(0) == key.generations()[0]);
+    CHECK(known.identity(1) == gens[1].id().hash);
+  }
+}
+
+TEST_CASE("cache: a key request resolves pinned, stored and unknown generations in one place",
+          "[cache][key]") {
+  gencache::cache cache;
+  const auto project = cache.generation("project");
+  const gencache::generation_ref gens[] = {project, {"per:user", 7}};
+  gencache::key_request request = cache.make_request(gencache::key_domain::direct, {}, gens, "x");
+  CHECK(request.generation_count() == 2);
+  CHECK(request.pinned(0) == &project.counter());
+  CHECK(request.pinned(1) == nullptr);
+  CHECK_FALSE(request.key().resolved());  // placeholders until resolved
+  const gencache::cache_key& key = cache.resolve(request);
+  CHECK(key.resolved());
+  CHECK(key == cache.key({project, {"per:user", 7}}, "x"));
+  CHECK(key.generations()[0] == project.value());
+  CHECK(key.generations()[1] == cache.generation_value({"per:user", 7}));
+}

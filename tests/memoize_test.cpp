@@ -1,8 +1,10 @@
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <latch>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -612,4 +614,118 @@ TEST_CASE("memoize: a function that calls itself with the same arguments does no
   CHECK(recursive(21) == 43);
   CHECK(calls == 2);
   CHECK(recursive(21) == 43);  // the outer result was stored last
+}
+
+// ---- raw keys: arguments keyed by their bytes (issue 15) ------------------------------
+
+namespace memotest {
+enum class tier : std::uint8_t { free, paid };
+struct id_pair {
+  int a;
+  int b;
+};
+struct padded {  // 3 padding bytes after `c`: not keyed by its bytes
+  char c;
+  int i;
+};
+struct with_float {
+  int a;
+  float f;
+};
+int sum(int a, int b) { return a + b; }
+long sum_unsigned(unsigned a, unsigned b) { return static_cast<long>(a) + b + 1000; }
+int first(const id_pair& p) { return p.a * 100 + p.b; }
+int padded_value(const padded& p) { return p.c + p.i; }
+}  // namespace memotest
+
+TEST_CASE("memoize: raw keys are for types whose bytes are their value", "[memoize][raw]") {
+  using gencache::detail::raw_key_part;
+  STATIC_REQUIRE(raw_key_part<int>);
+  STATIC_REQUIRE(raw_key_part<bool>);
+  STATIC_REQUIRE(raw_key_part<char>);
+  STATIC_REQUIRE(raw_key_part<tier>);
+  STATIC_REQUIRE(raw_key_part<id_pair>);
+  STATIC_REQUIRE_FALSE(raw_key_part<padded>);      // padding bytes are not the value
+  STATIC_REQUIRE_FALSE(raw_key_part<with_float>);  // -0.0 == 0.0, NaN payloads
+  STATIC_REQUIRE_FALSE(raw_key_part<double>);
+  STATIC_REQUIRE_FALSE(raw_key_part<const int*>);  // rejected as a key part at all
+  STATIC_REQUIRE_FALSE(raw_key_part<std::string>);
+  STATIC_REQUIRE_FALSE(raw_key_part<std::optional<int>>);
+  STATIC_REQUIRE_FALSE(raw_key_part<tenant>);  // has a key_fragment
+}
+
+TEST_CASE("memoize: raw keys of one name never meet across parameter types or masks",
+          "[memoize][raw][key]") {
+  gencache::cache cache;
+  const gencache::memoize_options same_name{.name = "shared.v1"};
+  gencache::memoized signed_sum(cache, &sum, "g", same_name);
+  gencache::memoized unsigned_sum(cache, &sum_unsigned, "g", same_name);
+  CHECK(signed_sum(1, 2) == 3);
+  CHECK(unsigned_sum(1u, 2u) == 1003);  // same bytes, other parameter types: its own entry
+  CHECK(signed_sum(1, 2) == 3);
+
+  // The same function and name, with different fields left out, are different layouts.
+  gencache::memoized without_a(cache, &first, "g", gencache::exclude(&id_pair::a), same_name);
+  gencache::memoized without_b(cache, &first, "g", gencache::exclude(&id_pair::b), same_name);
+  CHECK(without_a(id_pair{1, 2}) == 102);
+  CHECK(without_a(id_pair{9, 2}) == 102);  // a is left out: a hit
+  // without_a holds an entry whose key bytes are the int 2 (b == 2); without_b's key for
+  // a == 2 has the same bytes, and must not find it.
+  CHECK(without_b(id_pair{2, 9}) == 209);
+  CHECK(without_b(id_pair{2, 5}) == 209);  // b is left out: a hit on its own entry
+  CHECK(without_a.stats().hits == 1);
+  CHECK(without_b.stats().hits == 1);
+}
+
+TEST_CASE("memoize: a raw-keyed value generation still separates users (G5)",
+          "[memoize][raw][g5]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto load = [&](const id_pair& p) {
+    ++calls;
+    return p.a * 1000 + p.b;
+  };
+  gencache::memoized cached(cache, load, "project", gencache::gen("load:user", &id_pair::a));
+  CHECK(cached(id_pair{53, 1}) == 53001);
+  CHECK(cached(id_pair{97, 1}) == 97001);  // a is not in the key parts; its generation is
+  CHECK(cached(id_pair{53, 1}) == 53001);
+  CHECK(calls == 2);
+  cache.invalidate({"load:user", 53});  // the direct interface reaches the memoized entry
+  CHECK(cached(id_pair{53, 1}) == 53001);
+  CHECK(cached(id_pair{97, 1}) == 97001);
+  CHECK(calls == 3);
+  cache.invalidate({"load:user", std::uint64_t{97}});  // one generation whatever the int type
+  CHECK(cached(id_pair{97, 1}) == 97001);
+  CHECK(calls == 4);
+}
+
+TEST_CASE("memoize: arguments with padding are keyed by value, not by their bytes",
+          "[memoize][raw]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &padded_value, "g");
+  alignas(padded) unsigned char one[sizeof(padded)];
+  alignas(padded) unsigned char two[sizeof(padded)];
+  std::memset(one, 0x00, sizeof one);
+  std::memset(two, 0xff, sizeof two);
+  auto* a = new (one) padded{'x', 5};
+  auto* b = new (two) padded{'x', 5};  // equal values, different padding bytes
+  CHECK(cached(*a) == 'x' + 5);
+  CHECK(cached(*b) == 'x' + 5);
+  CHECK(cached.stats().hits == 1);
+}
+
+TEST_CASE("memoize: enum and bool arguments key by value", "[memoize][raw]") {
+  gencache::cache cache;
+  std::atomic<int> calls{0};
+  auto price = [&](tier t, bool yearly) {
+    ++calls;
+    return (t == tier::paid ? 10 : 0) + (yearly ? 1 : 0);
+  };
+  gencache::memoized cached(cache, price, "pricing");
+  CHECK(cached(tier::paid, true) == 11);
+  CHECK(cached(tier::paid, false) == 10);
+  CHECK(cached(tier::free, true) == 1);
+  CHECK(cached(tier::paid, true) == 11);
+  CHECK(calls == 3);
+  CHECK_THAT(cached.key(tier::paid, true), Catch::Contains("(memotest::tier(1), true)"));
 }

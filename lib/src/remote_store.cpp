@@ -212,11 +212,11 @@ result<std::optional<std::string>> remote_store::fetch(key_view key) {
 
 result<std::optional<std::string>> remote_store::fetch_current(cache_key& key,
                                                                std::span<const key_view> ids) {
-  const auto k = split_cache_key(key.bytes());
-  if (!k || k->generation_count != ids.size()) {
+  const split_key k = key.split();  // the structure it was built with, not parsed back
+  if (k.domain == key_domain::memoized_raw || k.generation_count != ids.size()) {
     throw std::invalid_argument("gencache: get_current needs a key with one placeholder per id");
   }
-  auto base = value_key_base(*k);
+  auto base = value_key_base(k);
   if (!base) {
     fail(base.error());
     return base.error();
@@ -292,9 +292,11 @@ status remote_store::resolve(std::span<const key_view> ids, std::span<std::uint6
   return {};
 }
 
-bool remote_store::resolve_generations(cache_key& key, std::span<const key_view> ids) {
+bool remote_store::resolve_generations(key_request& request) {
+  cache_key& key = request.key();
+  const auto ids = request.ids();
   generation_values values(ids.size(), unknown_generation);
-  const bool ok = resolve(ids, values).ok();
+  const bool ok = resolve({ids.data(), ids.size()}, values).ok();
   if (ok) {
     for (std::size_t i = 0; i < ids.size(); ++i) key.set_generation(i, values[i]);
   }

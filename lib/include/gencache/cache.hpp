@@ -74,11 +74,7 @@ class basic_cache {
 
   /// The current value of a generation (created with a fresh value if it has none).
   [[nodiscard]] std::uint64_t generation_value(const generation_ref& g) const {
-    if constexpr (pinning_store<Store>) {
-      if (const auto* counter = g.pinned_counter()) {
-        return counter->load(std::memory_order_acquire);
-      }
-    }
+    if (const auto* counter = g.pinned_counter()) return counter->load(std::memory_order_acquire);
     return store_->read_generation(g.id());
   }
 
@@ -87,23 +83,54 @@ class basic_cache {
   [[nodiscard]] cache_key key(generation_list gens, const Parts&... parts) const {
     return make_key(key_domain::direct, {}, {gens.begin(), gens.size()}, parts...);
   }
-  /// Builds a key in any domain; what `key` and the other front ends use.
+  /// Builds a key in any domain, resolving `gens` through `resolve`.
   template <class... Parts>
   [[nodiscard]] cache_key make_key(key_domain domain, std::string_view scope,
                                    std::span<const generation_ref> gens,
                                    const Parts&... parts) const {
-    cache_key k(domain, scope, gens.size());
+    key_request request = make_request(domain, scope, gens, parts...);
+    return std::move(resolve(request));
+  }
+  /// A request for the key of `parts` under `gens` (placeholders for their values).
+  template <class... Parts>
+  [[nodiscard]] static key_request make_request(key_domain domain, std::string_view scope,
+                                                std::span<const generation_ref> gens,
+                                                const Parts&... parts) {
+    key_request request(domain, scope, gens.size());
+    for (const generation_ref& g : gens) request.add_generation(g.id(), g.pinned_counter());
+    request.key().add_parts(parts...);
+    return request;
+  }
+
+  /// Reads the values of `request`'s generations into its key and finishes it. This is the
+  /// one place that decides how generations are read, for every front end: a pinned counter
+  /// by one load; otherwise a local store per counter, and a batching (remote) store all of
+  /// them in one request, leaving them `unknown_generation` if it failed (such a key is
+  /// never read or written).
+  cache_key& resolve(key_request& request) const {
+    cache_key& key = request.key();
     if constexpr (batching_store<Store>) {
-      for (const generation_ref& g : gens) k.add_generation(g.id().hash, unknown_generation);
-      k.add_parts(parts...);
-      const auto ids = generation_ids(gens);
-      store_->resolve_generations(k, {ids.data(), ids.size()});  // leaves them unknown on failure
+      store_->resolve_generations(request);
     } else {
-      for (const generation_ref& g : gens) k.add_generation(g.id().hash, generation_value(g));
-      k.add_parts(parts...);
-      k.finish();
+      for (std::size_t i = 0; i < request.generation_count(); ++i) {
+        const std::atomic<std::uint64_t>* pinned = request.pinned(i);
+        key.set_generation(i, pinned != nullptr ? pinned->load(std::memory_order_acquire)
+                                                : store_->read_generation(request.id(i)));
+      }
+      key.finish();
     }
-    return k;
+    return key;
+  }
+  /// Resolves `request` and reads the value under its key: on a batching store, both in one
+  /// round trip. The request's key then holds the generation values used, for a `set` of a
+  /// computed value under them (G3). Refreshes the entry's recency.
+  template <class T>
+  [[nodiscard]] std::optional<T> lookup(key_request& request) {
+    if constexpr (batching_store<Store>) {
+      return store_->template get_current<T>(request);
+    } else {
+      return get_at<T>(resolve(request));
+    }
   }
 
   /// The value stored under `gens` and `parts`; nullopt if not cached (an empty value that
@@ -112,20 +139,12 @@ class basic_cache {
   [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
     return get_current<T>({gens.begin(), gens.size()}, parts...);
   }
-  /// `get` for generations gathered at run time (what the bound cache uses): the
-  /// generations are read and the value looked up in one request where the store can.
+  /// `get` for generations gathered at run time (what the bound cache uses).
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get_current(std::span<const generation_ref> gens,
                                              const Parts&... parts) {
-    if constexpr (batching_store<Store>) {  // generations and value in one request
-      cache_key k(key_domain::direct, {}, gens.size());
-      for (const generation_ref& g : gens) k.add_generation(g.id().hash, unknown_generation);
-      k.add_parts(parts...);
-      const auto ids = generation_ids(gens);
-      return store_->template get_current<T>(k, {ids.data(), ids.size()});
-    } else {
-      return get_at<T>(make_key(key_domain::direct, {}, gens, parts...));
-    }
+    key_request request = make_request(key_domain::direct, {}, gens, parts...);
+    return lookup<T>(request);
   }
   /// The value stored under `key` *as it was built*: the generation values it holds are
   /// those `key()` read, and an invalidation since then does not change what it names. So
@@ -190,13 +209,6 @@ class basic_cache {
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 
  private:
-  static boost::container::small_vector<key_view, 4> generation_ids(
-      std::span<const generation_ref> gens) {
-    boost::container::small_vector<key_view, 4> ids;
-    for (const generation_ref& g : gens) ids.push_back(g.id());
-    return ids;
-  }
-
   std::shared_ptr<Store> store_;
 };
 

@@ -10,11 +10,16 @@
 /// generation, its value), so two keys meet only if they name the same generations, each
 /// at the same value (contract G5): equal counter values of two different generations never
 /// make two keys equal, and neither do two unknown values during an outage.
-/// The generation values sit at fixed offsets, so a store that resolves generations itself
-/// (a remote store, in one round trip) can build the key with placeholders and fill them in
-/// (`set_generation`); and a remote store can take a key apart again (`split_cache_key`) to
-/// name it on the server as "generation-free part + current generation values".
+/// The generation values sit at fixed offsets, so a key is built once with placeholders and
+/// its generations filled in by whoever resolves them (`set_generation`): the cache for a
+/// local store, the store itself for a remote one (in one round trip). A key knows its own
+/// structure (`split()`), so a remote store names it on the server ("generation-free part +
+/// current generation values") without parsing; `split_cache_key` takes apart bytes alone.
+///
+/// A `key_request` is what every front end hands to the cache: the key with placeholders,
+/// and what each generation is (its id, and its pinned counter if it has one).
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,8 +36,10 @@
 namespace gencache {
 
 /// Which front end built a key. Keys of different domains never compare equal, so a direct
-/// key can never address a memoized function's entry.
-enum class key_domain : char { direct = 'D', memoized = 'M' };
+/// key can never address a memoized function's entry. `memoized_raw` keys hold a memoized
+/// call's arguments as their object representation (see memoize.hpp); only stores that keep
+/// keys in process see them.
+enum class key_domain : char { direct = 'D', memoized = 'M', memoized_raw = 'R' };
 
 /// A generation value no generation ever has: the placeholder of a generation not resolved
 /// yet, or one that could not be read (a remote store was unreachable). Stores never read or
@@ -48,19 +55,37 @@ class cache_key {
   /// Starts a key: the domain, a scope within it (a memoized function's identity; empty for
   /// direct keys) and the number of generation values that follow.
   cache_key(key_domain domain, std::string_view scope, std::size_t generation_count) {
-    bytes_.push_back(static_cast<char>(domain));
-    detail::binary_sink sink(bytes_);
-    sink.string(scope);
-    sink.varint(generation_count);
+    if (scope.size() < 0x80 && generation_count < 0x80) {  // one-byte counts: one write
+      bytes_.resize(4 + scope.size(), boost::container::default_init);
+      char* out = bytes_.data();
+      out[0] = static_cast<char>(domain);
+      out[1] = static_cast<char>(detail::tag::string);
+      out[2] = static_cast<char>(scope.size());
+      if (!scope.empty()) std::memcpy(out + 3, scope.data(), scope.size());
+      out[3 + scope.size()] = static_cast<char>(generation_count);
+      scope_offset_ = 3;
+    } else {
+      bytes_.push_back(static_cast<char>(domain));
+      detail::binary_sink sink(bytes_);
+      sink.put(detail::tag::string);
+      sink.varint(scope.size());
+      scope_offset_ = static_cast<std::uint32_t>(bytes_.size());
+      sink.raw(scope.data(), scope.size());
+      sink.varint(generation_count);
+    }
+    scope_size_ = static_cast<std::uint32_t>(scope.size());
     generations_offset_ = static_cast<std::uint32_t>(bytes_.size());
+    generation_count_ = static_cast<std::uint32_t>(generation_count);
   }
   /// Adds the next generation: its identity (`generation_ref::id().hash`) and its value
   /// (`unknown_generation` as a placeholder).
   void add_generation(std::uint64_t identity, std::uint64_t value) {
     generations_.push_back(value);
-    detail::binary_sink sink(bytes_);
-    sink.fixed(identity);
-    sink.fixed(value);
+    const std::uint64_t both[2] = {boost::endian::native_to_little(identity),
+                                   boost::endian::native_to_little(value)};
+    const auto old = bytes_.size();
+    bytes_.resize(old + sizeof both, boost::container::default_init);
+    std::memcpy(bytes_.data() + old, both, sizeof both);
   }
   /// Replaces the value of generation `i` (already added), e.g. a placeholder; call `finish`
   /// afterwards.
@@ -86,6 +111,10 @@ class cache_key {
   void finish() noexcept { hash_ = hash_bytes(bytes()); }
 
   [[nodiscard]] std::string_view bytes() const noexcept { return {bytes_.data(), bytes_.size()}; }
+  [[nodiscard]] key_domain domain() const noexcept { return static_cast<key_domain>(bytes_[0]); }
+  /// The key's structure, read from what it was built with (no parsing). Valid while the
+  /// key lives and is not changed.
+  [[nodiscard]] struct split_key split() const noexcept;
   [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
   [[nodiscard]] key_view view() const noexcept { return {bytes(), hash_}; }
   /// The generation values the key was built with, in the order named.
@@ -107,7 +136,10 @@ class cache_key {
   key_bytes bytes_;
   boost::container::small_vector<std::uint64_t, 4> generations_;
   std::uint64_t hash_ = 0;
+  std::uint32_t scope_offset_ = 0;
+  std::uint32_t scope_size_ = 0;
   std::uint32_t generations_offset_ = 0;
+  std::uint32_t generation_count_ = 0;
 };
 
 /// A cache key's bytes taken apart: domain and scope, the generations (identity and value
@@ -136,7 +168,70 @@ struct split_key {
   }
 };
 
-/// Takes apart bytes built by `cache_key`; nullopt if they are not a cache key's.
+inline split_key cache_key::split() const noexcept {
+  split_key k;
+  k.domain = domain();
+  k.scope = bytes().substr(scope_offset_, scope_size_);
+  k.generation_count = generation_count_;
+  k.generation_bytes = bytes().substr(generations_offset_, generation_count_ * generation_stride);
+  k.parts = bytes().substr(generations_offset_ + generation_count_ * generation_stride);
+  return k;
+}
+
+/// Takes apart bytes built by `cache_key`; nullopt if they are not a cache key's (or are a
+/// `memoized_raw` key's, whose parts only their wrapper can read).
 [[nodiscard]] std::optional<split_key> split_cache_key(std::string_view bytes) noexcept;
+
+/// A key to resolve: the key with one placeholder per generation, and what each generation
+/// is. Every front end (direct interface, bound cache, memoizer) builds one and hands it to
+/// `basic_cache::resolve` or `basic_cache::lookup`, the one place that decides how a store's
+/// generations are read. The ids are views: what they point to must outlive the request.
+class key_request {
+ public:
+  key_request(key_domain domain, std::string_view scope, std::size_t generation_count)
+      : key_(domain, scope, generation_count) {}
+  /// Starts from a key that holds only its head (domain, scope, generation count), built
+  /// once by a front end that makes many requests of the same shape.
+  explicit key_request(const cache_key& head) : key_(head) {}
+
+  /// Names the next generation: its counter's id in the store and, for a handle, the pinned
+  /// counter (read with one load instead of asking the store).
+  void add_generation(key_view id, const std::atomic<std::uint64_t>* pinned = nullptr) {
+    key_.add_generation(id.hash, unknown_generation);
+    generations_.emplace_back(id.bytes.data(), id.bytes.size(), id.hash, pinned);
+  }
+  /// The key, to append parts to (after every generation is added).
+  [[nodiscard]] cache_key& key() noexcept { return key_; }
+  [[nodiscard]] const cache_key& key() const noexcept { return key_; }
+  [[nodiscard]] std::size_t generation_count() const noexcept { return generations_.size(); }
+  /// Generation `i`'s counter id.
+  [[nodiscard]] key_view id(std::size_t i) const noexcept { return generations_[i].id(); }
+  /// Generation `i`'s pinned counter, or nullptr.
+  [[nodiscard]] const std::atomic<std::uint64_t>* pinned(std::size_t i) const noexcept {
+    return generations_[i].pinned;
+  }
+  /// The counter ids, in order (a copy: the store reads them as one span).
+  [[nodiscard]] boost::container::small_vector<key_view, 4> ids() const {
+    boost::container::small_vector<key_view, 4> out;
+    for (const source& g : generations_) out.push_back(g.id());
+    return out;
+  }
+
+ private:
+  // Fields stored one by one (not a key_view copied whole): the copy of a struct just
+  // built on the stack cost a store-forwarding stall per generation.
+  struct source {
+    source(const char* data, std::size_t size, std::uint64_t hash,
+           const std::atomic<std::uint64_t>* counter) noexcept
+        : id_bytes(data), id_size(size), id_hash(hash), pinned(counter) {}
+    [[nodiscard]] key_view id() const noexcept { return {{id_bytes, id_size}, id_hash}; }
+    const char* id_bytes;
+    std::size_t id_size;
+    std::uint64_t id_hash;
+    const std::atomic<std::uint64_t>* pinned;
+  };
+  cache_key key_;
+  boost::container::small_vector<source, 4> generations_;
+};
 
 }  // namespace gencache

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -62,19 +63,37 @@ const auto& engaged_generation_value(const V& value, std::string_view spec) {
   }
 }
 
+/// An integer generation value's encoding: every integer type as std::int64_t when it fits
+/// (so `int` 53 and `std::uint64_t` 53 are one generation), else as std::uint64_t; the same
+/// bytes `encode_key_parts` gives those types. Built in registers: the memoizer hashes it
+/// without reading back bytes just written.
+struct integer_generation_bytes {
+  char bytes[9];
+  [[nodiscard]] std::string_view view() const noexcept { return {bytes, sizeof bytes}; }
+};
+template <key_integer V>
+[[nodiscard]] integer_generation_bytes encode_integer_generation_value(V value) noexcept {
+  bool fits_signed = true;
+  if constexpr (std::is_unsigned_v<V>) {
+    fits_signed = value <= static_cast<std::make_unsigned_t<std::int64_t>>(
+                               std::numeric_limits<std::int64_t>::max());
+  }
+  integer_generation_bytes out;
+  out.bytes[0] = static_cast<char>(fits_signed ? tag::i64 : tag::u64);
+  const std::uint64_t little = boost::endian::native_to_little(
+      fits_signed ? static_cast<std::uint64_t>(static_cast<std::int64_t>(value))
+                  : static_cast<std::uint64_t>(value));
+  std::memcpy(out.bytes + 1, &little, sizeof little);
+  return out;
+}
+
 /// Appends the encoding of a generation value, normalized as the file comment says. Callers
 /// pass optionals through `engaged_generation_value` first.
 template <class V>
 void encode_generation_value(key_bytes& out, const V& value) {
   if constexpr (key_integer<V>) {
-    if constexpr (std::is_signed_v<V>) {
-      encode_key_parts(out, static_cast<std::int64_t>(value));
-    } else if (value <= static_cast<std::make_unsigned_t<std::int64_t>>(
-                            std::numeric_limits<std::int64_t>::max())) {
-      encode_key_parts(out, static_cast<std::int64_t>(value));
-    } else {
-      encode_key_parts(out, static_cast<std::uint64_t>(value));
-    }
+    const integer_generation_bytes encoded = encode_integer_generation_value(value);
+    out.insert(out.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
   } else {
     encode_key_parts(out, value);
   }
@@ -85,6 +104,25 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
                                  std::string_view encoded_value) {
   encode_key_parts(out, spec);
   out.insert(out.end(), encoded_value.begin(), encoded_value.end());
+}
+
+/// The hash of a generation's id (`encode_generation_id`): the hash of the encoded spec,
+/// and for a value-based generation the encoded value's bytes hashed with it as the seed.
+/// So a front end that names one spec many times (the memoizer, the bound cache) hashes the
+/// spec once and mixes in only the value per call, and every front end agrees on the hash.
+[[nodiscard]] inline std::uint64_t generation_id_hash(std::uint64_t encoded_spec_hash,
+                                                      std::string_view encoded_value) noexcept {
+  if (encoded_value.empty()) return encoded_spec_hash;
+  return XXH3_64bits_withSeed(encoded_value.data(), encoded_value.size(), encoded_spec_hash);
+}
+
+/// Builds the id of generation `spec` at `encoded_value` into `out` and returns its hash.
+inline std::uint64_t build_generation_id(key_bytes& out, std::string_view spec,
+                                         std::string_view encoded_value) {
+  encode_key_parts(out, spec);
+  const std::uint64_t spec_hash = hash_bytes({out.data(), out.size()});
+  out.insert(out.end(), encoded_value.begin(), encoded_value.end());
+  return generation_id_hash(spec_hash, encoded_value);
 }
 
 /// Appends a generation value's readable form: `53`, `"eu"` (a part list without its
@@ -159,8 +197,10 @@ class generation_ref {
                                   std::string(spec) + ":user_id'");
     }
     encode_key_parts(id_, spec);
+    const std::size_t spec_size = id_.size();
+    const std::uint64_t spec_hash = hash_bytes({id_.data(), spec_size});
     detail::encode_generation_value(id_, detail::engaged_generation_value(value, spec));
-    hash_ = hash_bytes({id_.data(), id_.size()});
+    hash_ = detail::generation_id_hash(spec_hash, {id_.data() + spec_size, id_.size() - spec_size});
   }
   generation_ref(const generation_handle& handle) noexcept
       : spec_(handle.spec()), counter_(&handle.counter()) {
@@ -174,8 +214,7 @@ class generation_ref {
   generation_ref(encoded_t, std::string_view spec, std::string_view encoded_value,
                  const void* value, void (*render_value)(std::string&, const void*))
       : spec_(spec), value_(value), render_value_(render_value) {
-    detail::encode_generation_id(id_, spec, encoded_value);
-    hash_ = hash_bytes({id_.data(), id_.size()});
+    hash_ = detail::build_generation_id(id_, spec, encoded_value);
   }
 
   [[nodiscard]] std::string_view spec() const noexcept { return spec_; }

@@ -29,12 +29,22 @@
 ///    `memoize_options::name` replaces the location with a stable name; remote stores shared
 ///    between programs need one, and so do wrappers made in a factory (same location).
 ///
+/// How arguments are keyed: on an in-process store, when every argument in the key is an
+/// integer, char, bool, enum, or an aggregate of those without padding (a unique object
+/// representation: equal values have equal bytes), the key holds the arguments' bytes and a
+/// call hashes them with the generation values once (`key_domain::memoized_raw`; the scope
+/// then also names the parameter types and the fields left out, so keys of different
+/// signatures never meet). Other arguments (strings, floats, containers, optionals, custom
+/// fragments) and every remote store use the canonical encoding of key.hpp, one hash per
+/// call. `key(args...)`, logged misses and remote names read the same either way.
+///
 /// Member functions: call the wrapper with the object first. The object is part of the key
 /// only if its type has a `key_fragment` specialization (decided by type, not by name).
 ///
 /// Misses run the function once per key even when many threads miss it together
 /// (single flight, on by default): the others wait for its result, or its exception, which
-/// reaches every waiter and is never cached. Results are returned by value; return
+/// reaches every waiter and is never cached. A miss allocates nothing beyond the store's
+/// entry (the flight lives on the computing thread's stack). Results are returned by value; return
 /// `std::shared_ptr<const T>` from heavy functions so that hits share instead of copying.
 ///
 /// Thread-safety: all members may be called concurrently; the wrapped callable must be safe
@@ -45,10 +55,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
-#include <future>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <source_location>
 #include <stdexcept>
 #include <string>
@@ -60,9 +71,10 @@
 
 #include <fmt/format.h>
 #include <boost/pfr/core.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/pfr/tuple_size.hpp>
 
 #include "gencache/cache.hpp"
+#include "gencache/detail/single_flight.hpp"
 #include "gencache/detail/striped_counter.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
@@ -301,6 +313,30 @@ consteval std::size_t parameter_holding() {
   }
 }
 
+/// Whether a T is keyed by its object representation in a memoizer's raw keys: integers,
+/// chars, bool and enums, and aggregates of them without padding (unique object
+/// representation: equal values have equal bytes, and different values different bytes).
+/// Floats, pointers, strings, optionals, ranges and custom fragments are not.
+template <class T>
+consteval bool raw_representable() {
+  if constexpr (has_key_fragment<T>) {
+    return false;
+  } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+    return true;
+  } else if constexpr (std::is_aggregate_v<T> && !std::is_array_v<T> && !std::ranges::range<T> &&
+                       std::is_trivially_copyable_v<T> &&
+                       std::has_unique_object_representations_v<T>) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (raw_representable<boost::pfr::tuple_element_t<I, T>>() && ...);
+    }
+    (std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+  } else {
+    return false;
+  }
+}
+template <class T>
+concept raw_key_part = raw_representable<T>();
+
 /// An aggregate argument with some fields left out of the key (they feed a generation or
 /// are excluded). Encoded as its type's aggregate with only the fields kept.
 template <class T, std::size_t N>
@@ -435,7 +471,16 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     // Keys carry a 16-byte fingerprint of the scope (two independent 64-bit hashes), not
     // the scope itself: a full path would push every key past the inline buffer.
     const std::uint64_t fingerprint[2] = {detail::fnv1a(scope_), hash_bytes(scope_)};
-    scope_id_.assign(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
+    std::string scope_id(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
+    if constexpr (raw_keys) {
+      // Raw keys hold the arguments' bytes without types: the scope also names the
+      // parameter types and which fields are left out, so no two layouts share a scope.
+      const std::string layout = scope_ + "|raw|" + raw_layout();
+      const std::uint64_t raw_fingerprint[2] = {detail::fnv1a(layout), hash_bytes(layout)};
+      scope_id.assign(reinterpret_cast<const char*>(raw_fingerprint), sizeof raw_fingerprint);
+    }
+    head_ = cache_key(raw_keys ? key_domain::memoized_raw : key_domain::memoized, scope_id,
+                      generation_count);
     if (!options_.logger) {
       options_.logger = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     }
@@ -461,10 +506,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
 
  private:
+  /// Storage for the ids of a call's value-based generations (plain ones point into slots).
+  using generation_ids = std::array<key_bytes, generation_count>;
+
   struct generation_slot {
     std::string spec;
-    key_bytes id_prefix;               // encoded spec; a value-based id appends the encoded value
-    std::uint64_t plain_identity = 0;  // hash of a plain generation's id
+    key_bytes id_prefix;          // encoded spec; a value-based id appends the encoded value
+    std::uint64_t spec_hash = 0;  // hash of id_prefix: a plain generation's id hash, and the
+                                  // seed of a value-based one's (detail::generation_id_hash)
     std::optional<generation_handle> handle;
   };
 
@@ -522,7 +571,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         }
       }
       encode_key_parts(slot.id_prefix, std::string_view(slot.spec));
-      slot.plain_identity = hash_bytes({slot.id_prefix.data(), slot.id_prefix.size()});
+      slot.spec_hash = hash_bytes({slot.id_prefix.data(), slot.id_prefix.size()});
     }
   }
 
@@ -557,29 +606,39 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
   /// The id of value-based generation `s` in a call, built into `id` (an empty optional
-  /// throws std::invalid_argument).
+  /// throws std::invalid_argument): the spec's bytes and hash come from the slot, so only
+  /// the value is encoded and hashed.
   template <class S, class Args>
   key_view value_generation_id(key_bytes& id, const generation_slot& slot, const S& s,
                                const Args& args) const {
     id = slot.id_prefix;
-    detail::encode_generation_value(
-        id, detail::engaged_generation_value(fed_value(s, args), slot.spec));
-    const std::string_view bytes(id.data(), id.size());
-    return {bytes, hash_bytes(bytes)};
+    const std::size_t spec_size = id.size();
+    const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
+    using V = std::remove_cvref_t<decltype(value)>;
+    if constexpr (detail::key_integer<V>) {
+      const auto encoded = detail::encode_integer_generation_value(value);
+      id.insert(id.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
+      return {{id.data(), id.size()}, detail::generation_id_hash(slot.spec_hash, encoded.view())};
+    } else {
+      detail::encode_generation_value(id, value);
+      return {{id.data(), id.size()},
+              detail::generation_id_hash(slot.spec_hash,
+                                         {id.data() + spec_size, id.size() - spec_size})};
+    }
   }
 
+  /// Adds generation spec `s` (if it is one) to `request`; value-based ids are built in `ids`.
   template <class S, class Args>
-  void add_generation(cache_key& key, const S& s, std::size_t& g, const Args& args) const {
+  void add_generation(key_request& request, const S& s, std::size_t& g, const Args& args,
+                      generation_ids& ids) const {
     if constexpr (detail::is_gen<S>) {
-      const generation_slot& slot = generations_[g++];
+      const std::size_t i = g++;
+      const generation_slot& slot = generations_[i];
       if constexpr (detail::is_plain_gen<S>) {
-        key.add_generation(slot.plain_identity,
-                           slot.handle ? slot.handle->value()
-                                       : cache_.generation_value(std::string_view(slot.spec)));
+        request.add_generation({{slot.id_prefix.data(), slot.id_prefix.size()}, slot.spec_hash},
+                               slot.handle ? &slot.handle->counter() : nullptr);
       } else {
-        key_bytes id;
-        const key_view view = value_generation_id(id, slot, s, args);
-        key.add_generation(view.hash, cache_.store().read_generation(view));
+        request.add_generation(value_generation_id(ids[i], slot, s, args));
       }
     }
   }
@@ -599,6 +658,53 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class T, std::size_t I>
   static constexpr std::size_t mask_count() {
     return (std::size_t{0} + ... + (detail::masks_fields<Specs, T, I> ? 1 : 0));
+  }
+
+  // ---- raw keys: arguments keyed by their object representation ------------------------
+
+  /// Whether argument I, of type T, is keyed by its bytes: left out, or raw-representable
+  /// (masked aggregates keep whole raw fields).
+  template <std::size_t I>
+  static constexpr bool argument_is_raw() {
+    using T = std::remove_cvref_t<std::tuple_element_t<I, params>>;
+    return argument_left_out<I>() || detail::raw_key_part<T>;
+  }
+  /// Raw keys for a local store when every argument (and the object, if keyed) is raw:
+  /// then a call hashes the arguments' bytes with the generation values once, with no
+  /// canonical encoding. Remote stores keep canonical keys: they name entries readably.
+  static constexpr bool raw_keys = !batching_store<Store> && [] {
+    bool object_keyed = false;
+    if constexpr (!std::is_void_v<object_type>) {
+      object_keyed = detail::has_key_fragment<std::remove_const_t<object_type>>;
+    }
+    return !object_keyed&&[]<std::size_t... I>(std::index_sequence<I...>) {
+      return (argument_is_raw<I>() && ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<params>>{});
+  }();
+
+  /// The parameter types, the specs' types and the fields they name (member pointers are
+  /// offsets), as text for the raw scope.
+  std::string raw_layout() const {
+    std::string out(detail::type_name<params>());
+    out += '|';
+    out += detail::type_name<std::tuple<Specs...>>();
+    std::apply(
+        [&](const auto&... s) {
+          (
+              [&] {
+                using S = std::remove_cvref_t<decltype(s)>;
+                if constexpr (detail::is_field_spec<S, detail::field_gen_spec> ||
+                              detail::is_field_spec<S, detail::excluded_field>) {
+                  char bytes[sizeof s.field];
+                  std::memcpy(bytes, &s.field, sizeof bytes);
+                  out.append(bytes, sizeof bytes);
+                }
+              }(),
+              ...);
+        },
+        specs_);
+    return out;
   }
 
   template <class T, std::size_t I>
@@ -630,6 +736,29 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }
+  /// The arguments' bytes, for raw keys: whole arguments, and the kept fields of masked ones.
+  template <class Args>
+  void append_raw_arguments(detail::binary_sink& sink, const Args& args) const {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (append_raw_argument<I>(sink, std::get<I>(args)), ...);
+    }
+    (std::make_index_sequence<std::tuple_size_v<params>>{});
+  }
+  template <std::size_t I, class A>
+  void append_raw_argument(detail::binary_sink& sink, const A& argument) const {
+    using T = std::remove_cvref_t<A>;
+    if constexpr (argument_left_out<I>()) {
+      return;
+    } else if constexpr (std::is_aggregate_v<T> && mask_count<T, I>() > 0) {
+      const auto m = masked<T, I>(argument);
+      boost::pfr::for_each_field(argument, [&](const auto& f) {
+        if (m.keeps(&f)) sink.raw(&f, sizeof f);
+      });
+    } else {
+      sink.raw(&argument, sizeof argument);
+    }
+  }
+
   template <std::size_t I, class Sink, class A>
   void append_argument(Sink& sink, const A& argument) const {
     using T = std::remove_cvref_t<A>;
@@ -656,51 +785,30 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
+  // ---- keys: one request per call, resolved by the cache -------------------------------
+
+  /// The request for a call's key: the head built at construction, a placeholder and an id
+  /// per generation, then the arguments (raw or canonical).
+  template <class Args>
+  key_request make_request(const object_type* object, const Args& args, generation_ids& ids) const {
+    key_request request(head_);
+    std::size_t g = 0;
+    std::apply([&](const auto&... s) { (add_generation(request, s, g, args, ids), ...); }, specs_);
+    request.key().append_with([&](detail::binary_sink& sink) {
+      if constexpr (raw_keys) {
+        append_raw_arguments(sink, args);
+      } else {
+        append_arguments(sink, object, args);
+      }
+    });
+    return request;
+  }
+  /// A call's key under the current generations.
   template <class Args>
   cache_key make_key(const object_type* object, const Args& args) const {
-    if constexpr (batching_store<Store>) {
-      generation_ids ids;
-      cache_key key = make_pending_key(object, args, ids);
-      cache_.store().resolve_generations(key, ids.views);  // leaves them unknown on failure
-      return key;
-    } else {
-      cache_key key(key_domain::memoized, scope_id_, generation_count);
-      std::size_t g = 0;
-      std::apply([&](const auto&... s) { (add_generation(key, s, g, args), ...); }, specs_);
-      key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
-      key.finish();
-      return key;
-    }
-  }
-
-  // ---- keys for batching (remote) stores: generations resolved by the store, in one go --
-
-  struct generation_ids {
-    std::array<key_bytes, generation_count> bytes;
-    std::array<key_view, generation_count> views;
-  };
-  template <class S, class Args>
-  void add_generation_id(generation_ids& ids, const S& s, std::size_t& g, const Args& args) const {
-    if constexpr (detail::is_gen<S>) {
-      const std::size_t i = g++;
-      const generation_slot& slot = generations_[i];
-      if constexpr (detail::is_plain_gen<S>) {
-        ids.views[i] = {{slot.id_prefix.data(), slot.id_prefix.size()}, slot.plain_identity};
-      } else {
-        ids.views[i] = value_generation_id(ids.bytes[i], slot, s, args);
-      }
-    }
-  }
-  /// The key with a placeholder per generation, and the generations' ids in `ids`.
-  template <class Args>
-  cache_key make_pending_key(const object_type* object, const Args& args,
-                             generation_ids& ids) const {
-    std::size_t g = 0;
-    std::apply([&](const auto&... s) { (add_generation_id(ids, s, g, args), ...); }, specs_);
-    cache_key key(key_domain::memoized, scope_id_, generation_count);
-    for (const key_view id : ids.views) key.add_generation(id.hash, unknown_generation);
-    key.append_with([&](detail::binary_sink& sink) { append_arguments(sink, object, args); });
-    return key;
+    generation_ids ids;
+    key_request request = make_request(object, args, ids);
+    return std::move(cache_.resolve(request));
   }
 
   // ---- the calls (reached through memo_calls) -------------------------------------------
@@ -717,16 +825,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class... A>
   result_type call(object_type* object, A&&... args) const {
     if (!enabled()) return invoke(object, std::forward<A>(args)...);
-    if constexpr (batching_store<Store>) {
-      generation_ids ids;
-      cache_key key = make_pending_key(object, std::forward_as_tuple(std::as_const(args)...), ids);
-      auto hit = cache_.store().template get_current<result_type>(key, ids.views);
-      return complete(std::move(hit), key, object, std::forward<A>(args)...);
-    } else {
-      const cache_key key = make_key(object, std::forward_as_tuple(std::as_const(args)...));
-      return complete(cache_.template get_at<result_type>(key), key, object,
-                      std::forward<A>(args)...);
-    }
+    generation_ids ids;
+    key_request request = make_request(object, std::forward_as_tuple(std::as_const(args)...), ids);
+    auto hit = cache_.template lookup<result_type>(request);
+    return complete(std::move(hit), request.key(), object, std::forward<A>(args)...);
   }
   /// A call after its lookup: the hit, or the miss computed (once, with single flight).
   template <class... A>
@@ -744,49 +846,20 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     return compute_once(key, object, std::forward<A>(args)...);
   }
 
-  /// Single flight. The flights mutex guards only the map: the leader's re-check of the
-  /// store, the computation and the copies of the result all run outside it, and the
-  /// leader's flight is removed however it ends. A call that re-enters a flight its own
-  /// thread leads (the function calling itself with the same arguments) computes without
-  /// waiting: waiting for itself would never end.
+  /// Single flight (detail/single_flight.hpp): the leader re-checks the store, computes
+  /// and stores outside any lock; its waiters get its result or its exception.
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
-    for (const auto& [wrapper, led_key] : led_flights_) {
-      if (wrapper == this && led_key == key.bytes()) {
-        return compute_and_store(key, object, std::forward<A>(args)...);
-      }
-    }
-    std::string flight_key(key.bytes());
-    std::promise<result_type> promise;
-    {
-      std::unique_lock lock(flights_mutex_);
-      auto [it, leader] = flights_.try_emplace(flight_key);
-      if (!leader) {
-        std::shared_future<result_type> flight = it->second;
-        lock.unlock();
-        waits_.increment();
-        return flight.get();  // the leader's result, or its exception
-      }
-      it->second = promise.get_future().share();
-    }
-    led_flights_.emplace_back(this, flight_key);
-    auto land = [&] {
-      led_flights_.pop_back();
-      const std::lock_guard guard(flights_mutex_);
-      flights_.erase(flight_key);
-    };
-    try {
-      // A leader may have stored the result and left between our miss and now.
-      std::optional<result_type> value = cache_.template peek_at<result_type>(key);
-      if (!value) value.emplace(compute_and_store(key, object, std::forward<A>(args)...));
-      land();
-      promise.set_value(*value);
-      return std::move(*value);
-    } catch (...) {
-      land();
-      promise.set_exception(std::current_exception());
-      throw;
-    }
+    return flights_.run(
+        key.bytes(), key.hash(),
+        [&]() -> result_type {
+          // A leader may have stored the result and left between our miss and now.
+          if (std::optional<result_type> stored = cache_.template peek_at<result_type>(key)) {
+            return std::move(*stored);
+          }
+          return compute_and_store(key, object, std::forward<A>(args)...);
+        },
+        [&] { waits_.increment(); });
   }
 
   template <class... A>
@@ -858,15 +931,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   std::tuple<Specs...> specs_;
   memoize_options options_;
   std::string scope_;
-  std::string scope_id_;
+  cache_key head_;  // domain, scope id and generation count: every key starts with it
   std::string scope_text_;
   std::array<generation_slot, generation_count> generations_;
   std::atomic<bool> enabled_{true};
 
-  mutable std::mutex flights_mutex_;
-  /// The flights this thread leads, innermost last: (wrapper, key bytes).
-  static inline thread_local std::vector<std::pair<const void*, std::string_view>> led_flights_;
-  mutable boost::unordered_flat_map<std::string, std::shared_future<result_type>> flights_;
+  mutable detail::flight_table<result_type> flights_;
 
   mutable detail::striped_counter hits_, misses_, computes_, waits_, errors_, exceptions_;
 };

@@ -187,12 +187,13 @@ class remote_store {
   [[nodiscard]] std::optional<T> peek(key_view key) {
     return decode<T>(fetch(key), false);
   }
-  /// Resolves the generations of `key` (built with placeholders, one per id in `ids`) and
-  /// reads its value, in one round trip where the backend can; `key` then holds the values
-  /// used, for a following `set` (G3). On failure the generations stay unknown.
+  /// Resolves the generations of `request` and reads the value under its key, in one round
+  /// trip where the backend can; the key then holds the values used, for a following `set`
+  /// (G3). On failure the generations stay unknown.
   template <class T>
-  [[nodiscard]] std::optional<T> get_current(cache_key& key, std::span<const key_view> ids) {
-    return decode<T>(fetch_current(key, ids), true);
+  [[nodiscard]] std::optional<T> get_current(key_request& request) {
+    const auto ids = request.ids();
+    return decode<T>(fetch_current(request.key(), {ids.data(), ids.size()}), true);
   }
 
   /// Stores `value` (anything the codec encodes; string literals as std::string). Fails with
@@ -214,9 +215,10 @@ class remote_store {
 
   /// The counter's value, created fresh if absent; `unknown_generation` if the server failed.
   [[nodiscard]] std::uint64_t read_generation(key_view id);
-  /// Fills generation `i` of `key` with the value of `ids[i]`, in one request, and rehashes
-  /// it; false (generations left unknown) if the server failed.
-  bool resolve_generations(cache_key& key, std::span<const key_view> ids);
+  /// Fills generation `i` of the request's key with the value of counter `request.ids()[i]`,
+  /// in one request, and finishes the key; false (generations left unknown) if the server
+  /// failed.
+  bool resolve_generations(key_request& request);
   /// Gives the counter a new value on the server and returns it. Throws store_error if the
   /// server did not confirm it (see the file comment).
   std::uint64_t bump_generation(key_view id);

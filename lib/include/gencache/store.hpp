@@ -62,14 +62,14 @@ concept pinning_store = store<S> && requires(S& s, key_view k) {
   { s.pin_generation(k) } -> std::same_as<const std::atomic<std::uint64_t>&>;
 };
 
-/// Resolves a key's generations in one go: `resolve_generations(key, ids)` fills generation
-/// `i` of a key built with placeholders from the counter `ids[i]` (false, leaving them
-/// `unknown_generation`, on failure), and `get_current<T>(key, ids)` does that and reads the
-/// value, in one round trip where the server allows.
+/// Resolves a key's generations in one go: `resolve_generations(request)` fills generation
+/// `i` of the request's key from the counter `request.ids()[i]` and finishes the key (false,
+/// leaving them `unknown_generation`, on failure), and `get_current<T>(request)` does that
+/// and reads the value, in one round trip where the server allows.
 template <class S>
-concept batching_store = store<S> && requires(S& s, cache_key& key, std::span<const key_view> ids) {
-  { s.resolve_generations(key, ids) } -> std::same_as<bool>;
-  { s.template get_current<std::uint64_t>(key, ids) } -> std::same_as<std::optional<std::uint64_t>>;
+concept batching_store = store<S> && requires(S& s, key_request& request) {
+  { s.resolve_generations(request) } -> std::same_as<bool>;
+  { s.template get_current<std::uint64_t>(request) } -> std::same_as<std::optional<std::uint64_t>>;
 };
 
 }  // namespace gencache
