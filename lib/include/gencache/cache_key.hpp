@@ -80,7 +80,6 @@ class cache_key {
   /// Adds the next generation: its identity (`generation_ref::id().hash`) and its value
   /// (`unknown_generation` as a placeholder).
   void add_generation(std::uint64_t identity, std::uint64_t value) {
-    generations_.push_back(value);
     const std::uint64_t both[2] = {boost::endian::native_to_little(identity),
                                    boost::endian::native_to_little(value)};
     const auto old = bytes_.size();
@@ -90,7 +89,6 @@ class cache_key {
   /// Replaces the value of generation `i` (already added), e.g. a placeholder; call `finish`
   /// afterwards.
   void set_generation(std::size_t i, std::uint64_t value) noexcept {
-    generations_[i] = value;
     value = boost::endian::native_to_little(value);
     std::memcpy(bytes_.data() + generations_offset_ + i * generation_stride + sizeof value, &value,
                 sizeof value);
@@ -117,14 +115,25 @@ class cache_key {
   [[nodiscard]] struct split_key split() const noexcept;
   [[nodiscard]] std::uint64_t hash() const noexcept { return hash_; }
   [[nodiscard]] key_view view() const noexcept { return {bytes(), hash_}; }
+  /// The number of generations the key names.
+  [[nodiscard]] std::size_t generation_count() const noexcept { return generation_count_; }
+  /// The value of generation `i` the key was built with (`i < generation_count()`).
+  [[nodiscard]] std::uint64_t generation(std::size_t i) const noexcept {
+    std::uint64_t v = 0;
+    std::memcpy(&v, bytes_.data() + generations_offset_ + i * generation_stride + sizeof v,
+                sizeof v);
+    return boost::endian::little_to_native(v);
+  }
   /// The generation values the key was built with, in the order named.
-  [[nodiscard]] std::span<const std::uint64_t> generations() const noexcept {
-    return {generations_.data(), generations_.size()};
+  [[nodiscard]] boost::container::small_vector<std::uint64_t, 4> generations() const {
+    boost::container::small_vector<std::uint64_t, 4> out;
+    for (std::size_t i = 0; i < generation_count_; ++i) out.push_back(generation(i));
+    return out;
   }
   /// True when every generation was resolved (none is `unknown_generation`).
   [[nodiscard]] bool resolved() const noexcept {
-    for (const std::uint64_t g : generations_) {
-      if (g == unknown_generation) return false;
+    for (std::size_t i = 0; i < generation_count_; ++i) {
+      if (generation(i) == unknown_generation) return false;
     }
     return true;
   }
@@ -133,8 +142,7 @@ class cache_key {
   }
 
  private:
-  key_bytes bytes_;
-  boost::container::small_vector<std::uint64_t, 4> generations_;
+  key_bytes bytes_;  // the generation values live here only: generation(i) reads them
   std::uint64_t hash_ = 0;
   std::uint32_t scope_offset_ = 0;
   std::uint32_t scope_size_ = 0;

@@ -506,8 +506,18 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
 
  private:
+  /// An integer-valued id whose spec encodes in this many bytes or fewer is built by
+  /// copying a fixed block (the slot's `id_template`) and writing the value into it: two
+  /// fixed-size copies, where an id built byte by byte cost a store-forwarding stall.
+  static constexpr std::size_t id_block = 64;
+  static constexpr std::size_t integer_value_bytes = sizeof(detail::integer_generation_bytes);
+
   /// Storage for the ids of a call's value-based generations (plain ones point into slots).
-  using generation_ids = std::array<key_bytes, generation_count>;
+  struct generation_id_storage {
+    alignas(16) char block[id_block];
+    key_bytes bytes;  // ids that do not fit the block
+  };
+  using generation_ids = std::array<generation_id_storage, generation_count>;
 
   struct generation_slot {
     std::string spec;
@@ -515,6 +525,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     std::uint64_t spec_hash = 0;  // hash of id_prefix: a plain generation's id hash, and the
                                   // seed of a value-based one's (detail::generation_id_hash)
     std::optional<generation_handle> handle;
+    alignas(16) char id_template[id_block] = {};  // id_prefix, then room for an integer
   };
 
   // Compile-time checks that each spec names a parameter the callable has.
@@ -572,6 +583,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       }
       encode_key_parts(slot.id_prefix, std::string_view(slot.spec));
       slot.spec_hash = hash_bytes({slot.id_prefix.data(), slot.id_prefix.size()});
+      if (slot.id_prefix.size() + integer_value_bytes <= id_block) {
+        std::memcpy(slot.id_template, slot.id_prefix.data(), slot.id_prefix.size());
+      }
     }
   }
 
@@ -609,17 +623,26 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// throws std::invalid_argument): the spec's bytes and hash come from the slot, so only
   /// the value is encoded and hashed.
   template <class S, class Args>
-  key_view value_generation_id(key_bytes& id, const generation_slot& slot, const S& s,
-                               const Args& args) const {
-    id = slot.id_prefix;
-    const std::size_t spec_size = id.size();
+  key_view value_generation_id(generation_id_storage& storage, const generation_slot& slot,
+                               const S& s, const Args& args) const {
+    const std::size_t spec_size = slot.id_prefix.size();
     const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
     using V = std::remove_cvref_t<decltype(value)>;
     if constexpr (detail::key_integer<V>) {
       const auto encoded = detail::encode_integer_generation_value(value);
+      const std::uint64_t hash = detail::generation_id_hash(slot.spec_hash, encoded.view());
+      if (spec_size + sizeof encoded.bytes <= id_block) [[likely]] {
+        std::memcpy(storage.block, slot.id_template, id_block);
+        std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
+        return {{storage.block, spec_size + sizeof encoded.bytes}, hash};
+      }
+      key_bytes& id = storage.bytes;
+      id = slot.id_prefix;
       id.insert(id.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
-      return {{id.data(), id.size()}, detail::generation_id_hash(slot.spec_hash, encoded.view())};
+      return {{id.data(), id.size()}, hash};
     } else {
+      key_bytes& id = storage.bytes;
+      id = slot.id_prefix;
       detail::encode_generation_value(id, value);
       return {{id.data(), id.size()},
               detail::generation_id_hash(slot.spec_hash,
@@ -922,7 +945,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         out += '=';
         detail::render_generation_value(out, fed_value(s, args));
       }
-      fmt::format_to(std::back_inserter(out), "@{}", key.generations()[i]);
+      fmt::format_to(std::back_inserter(out), "@{}", key.generation(i));
     }
   }
 
