@@ -69,6 +69,8 @@ const auto& engaged_generation_value(const V& value, std::string_view spec) {
 /// without reading back bytes just written.
 struct integer_generation_bytes {
   char bytes[9];
+  char tag;
+  std::uint64_t little;  // the value bytes, as one word
   [[nodiscard]] std::string_view view() const noexcept { return {bytes, sizeof bytes}; }
 };
 template <key_integer V>
@@ -79,11 +81,12 @@ template <key_integer V>
                                std::numeric_limits<std::int64_t>::max());
   }
   integer_generation_bytes out;
-  out.bytes[0] = static_cast<char>(fits_signed ? tag::i64 : tag::u64);
-  const std::uint64_t little = boost::endian::native_to_little(
+  out.tag = static_cast<char>(fits_signed ? tag::i64 : tag::u64);
+  out.little = boost::endian::native_to_little(
       fits_signed ? static_cast<std::uint64_t>(static_cast<std::int64_t>(value))
                   : static_cast<std::uint64_t>(value));
-  std::memcpy(out.bytes + 1, &little, sizeof little);
+  out.bytes[0] = out.tag;
+  std::memcpy(out.bytes + 1, &out.little, sizeof out.little);
   return out;
 }
 
@@ -110,9 +113,26 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
 /// and for a value-based generation the encoded value's bytes hashed with it as the seed.
 /// So a front end that names one spec many times (the memoizer, the bound cache) hashes the
 /// spec once and mixes in only the value per call, and every front end agrees on the hash.
+///
+/// An integer value (encoded as its tag and 8 bytes, see `encode_integer_generation_value`)
+/// hashes its 8 value bytes with the tag mixed into the seed: the memoizer computes that
+/// from a register, without reading back a 9-byte encoding written a moment before (a load
+/// that spans two stores stalls store forwarding).
+[[nodiscard]] inline std::uint64_t integer_generation_id_hash(std::uint64_t encoded_spec_hash,
+                                                              char tag_byte,
+                                                              std::uint64_t little) noexcept {
+  return XXH3_64bits_withSeed(&little, sizeof little,
+                              encoded_spec_hash ^ static_cast<std::uint8_t>(tag_byte));
+}
 [[nodiscard]] inline std::uint64_t generation_id_hash(std::uint64_t encoded_spec_hash,
                                                       std::string_view encoded_value) noexcept {
   if (encoded_value.empty()) return encoded_spec_hash;
+  if (encoded_value.size() == 9 && (encoded_value[0] == static_cast<char>(tag::i64) ||
+                                    encoded_value[0] == static_cast<char>(tag::u64))) {
+    std::uint64_t little = 0;
+    std::memcpy(&little, encoded_value.data() + 1, sizeof little);
+    return integer_generation_id_hash(encoded_spec_hash, encoded_value[0], little);
+  }
   return XXH3_64bits_withSeed(encoded_value.data(), encoded_value.size(), encoded_spec_hash);
 }
 

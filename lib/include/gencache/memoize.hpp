@@ -630,7 +630,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     using V = std::remove_cvref_t<decltype(value)>;
     if constexpr (detail::key_integer<V>) {
       const auto encoded = detail::encode_integer_generation_value(value);
-      const std::uint64_t hash = detail::generation_id_hash(slot.spec_hash, encoded.view());
+      const std::uint64_t hash =
+          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
       if (spec_size + sizeof encoded.bytes <= id_block) [[likely]] {
         std::memcpy(storage.block, slot.id_template, id_block);
         std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
