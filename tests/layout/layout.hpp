@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include <gencache/codec.hpp>
-#include <gencache/remote_store.hpp>
+#include <gencache/remote_cache.hpp>
 
 namespace layout {
 

@@ -56,7 +56,7 @@ class named_value {
 
 using named_values = std::initializer_list<named_value>;
 
-template <class Store = memory_store>
+template <class Store>
 class basic_bound_cache {
  public:
   /// Binds `specs` over `cache`'s store. Throws std::invalid_argument for a malformed or
@@ -171,8 +171,5 @@ class basic_bound_cache {
   basic_cache<Store> cache_;
   std::vector<bound> bound_;
 };
-
-/// The default bound cache, over a `gencache::cache`.
-using bound_cache = basic_bound_cache<>;
 
 }  // namespace gencache

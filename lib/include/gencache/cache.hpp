@@ -42,13 +42,13 @@
 
 namespace gencache {
 
-class memory_store;
-
 /// The generations of one call, e.g. `{"nav", {"nav_portal:user_id", 53}}`. A key with no
 /// key parts is valid; so is one with no generations.
 using generation_list = std::initializer_list<generation_ref>;
 
-template <class Store = memory_store>
+/// The cache facade over `Store`. The in-process cache is `gencache::cache`
+/// (memory_cache.hpp, in the memory component); over a remote store, `gencache::remote_cache`.
+template <class Store>
 class basic_cache {
  public:
   using store_type = Store;
@@ -211,8 +211,5 @@ class basic_cache {
  private:
   std::shared_ptr<Store> store_;
 };
-
-/// The default cache: over an in-process `memory_store` (include <gencache/gencache.hpp>).
-using cache = basic_cache<>;
 
 }  // namespace gencache

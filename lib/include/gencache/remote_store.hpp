@@ -49,36 +49,19 @@
 #include <utility>
 
 #include <boost/container/small_vector.hpp>
-#include <boost/outcome/result.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
-#include "gencache/cache.hpp"
 #include "gencache/cache_key.hpp"
 #include "gencache/clock.hpp"
 #include "gencache/codec.hpp"
 #include "gencache/detail/striped_counter.hpp"
 #include "gencache/key.hpp"
+#include "gencache/result.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
 #include "gencache/store.hpp"
 
 namespace gencache {
-
-/// A value or the `status` of why there is none (Boost.Outcome; `r.value()` throws
-/// `boost::outcome_v2::bad_result_access_with<status>` when there is none).
-template <class T>
-using result = boost::outcome_v2::checked<T, status>;
-
-/// A remote store could not do what was asked, in a way the caller must hear about (only
-/// invalidations throw it; see the file comment).
-class store_error : public std::runtime_error {
- public:
-  explicit store_error(status s) : std::runtime_error(s.message()), status_(std::move(s)) {}
-  [[nodiscard]] const status& error() const noexcept { return status_; }
-
- private:
-  status status_;
-};
 
 /// One kind of server. Implementations (make_redis_backend, make_memcached_backend) are
 /// thread-safe, report I/O failures as statuses rather than exceptions, and return within
@@ -295,7 +278,5 @@ class remote_store {
 
 static_assert(batching_store<remote_store>);
 
-/// A cache over a remote store: `gencache::remote_cache cache(gencache::make_redis_store(url));`
-using remote_cache = basic_cache<remote_store>;
 
 }  // namespace gencache

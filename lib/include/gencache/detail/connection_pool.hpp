@@ -17,7 +17,8 @@
 
 #include <fmt/format.h>
 
-#include "gencache/remote_store.hpp"
+#include "gencache/result.hpp"
+#include "gencache/status.hpp"
 
 namespace gencache::detail {
 

@@ -32,6 +32,7 @@
 #include <memory>
 #include <string_view>
 
+#include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
 
 namespace gencache {

@@ -32,6 +32,7 @@
 #include <string_view>
 
 #include "gencache/clock.hpp"
+#include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
 
 namespace gencache {

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Everything of gencache's core, plus the default in-process store. Link gencache::core and
-/// gencache::memory (find_package(gencache CONFIG REQUIRED)).
+/// Everything of gencache's core, plus the in-process store and its caches: the header most
+/// programs include. Link gencache::memory, which brings gencache::core
+/// (find_package(gencache CONFIG REQUIRED COMPONENTS memory)).
 
 #include "gencache/bound_cache.hpp"
 #include "gencache/cache.hpp"
@@ -11,7 +12,9 @@
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
 #include "gencache/memoize.hpp"
+#include "gencache/memory_cache.hpp"
 #include "gencache/memory_store.hpp"
+#include "gencache/remote_cache.hpp"
 #include "gencache/remote_key.hpp"
 #include "gencache/remote_store.hpp"
 #include "gencache/stats.hpp"
