@@ -61,6 +61,8 @@ void BM_Peers_ZipfRead(benchmark::State& state, const char* store) {
 }
 BENCHMARK_CAPTURE(BM_Peers_ZipfRead, memory, "memory")->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Peers_ZipfRead, naive, "naive")->Threads(1)->Threads(2)->UseRealTime();
+#if GENCACHE_HAVE_TBB
 BENCHMARK_CAPTURE(BM_Peers_ZipfRead, tbb_lru, "tbb-lru")->Threads(1)->Threads(2)->UseRealTime();
+#endif
 
 }  // namespace

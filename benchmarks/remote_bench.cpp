@@ -12,12 +12,17 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
-#include <hiredis/hiredis.h>
-#include <libmemcached/memcached.h>
 #include <gencache/bound_cache.hpp>
-#include <gencache/memcached_store.hpp>
-#include <gencache/redis_store.hpp>
+#include <gencache/remote_cache.hpp>
 #include <gencache/store_url.hpp>
+#if GENCACHE_HAVE_REDIS
+#include <hiredis/hiredis.h>
+#include <gencache/redis_store.hpp>
+#endif
+#if GENCACHE_HAVE_MEMCACHED
+#include <libmemcached/memcached.h>
+#include <gencache/memcached_store.hpp>
+#endif
 
 namespace {
 
@@ -73,6 +78,7 @@ void bound_get(benchmark::State& state, const std::shared_ptr<Store>& store) {
 }
 
 // ---- Redis -------------------------------------------------------------------------------
+#if GENCACHE_HAVE_REDIS
 
 std::shared_ptr<gencache::remote_store> redis_store(gencache::remote_store_options options = {}) {
   return gencache::make_redis_store(env("GENCACHE_REDIS_URL"), {}, std::move(options));
@@ -128,8 +134,10 @@ void BM_Redis_GetGenWindow(benchmark::State& state) {
   generational_get(state, redis_store({.generation_cache_window = 1s}));
 }
 BENCHMARK(BM_Redis_GetGenWindow)->UseRealTime();
+#endif  // GENCACHE_HAVE_REDIS
 
 // ---- memcached ---------------------------------------------------------------------------
+#if GENCACHE_HAVE_MEMCACHED
 
 std::shared_ptr<gencache::remote_store> memcached_store(
     gencache::remote_store_options options = {}) {
@@ -202,5 +210,6 @@ void BM_Memcached_GetGenWindow(benchmark::State& state) {
   generational_get(state, memcached_store({.generation_cache_window = 1s}));
 }
 BENCHMARK(BM_Memcached_GetGenWindow)->UseRealTime();
+#endif  // GENCACHE_HAVE_MEMCACHED
 
 }  // namespace

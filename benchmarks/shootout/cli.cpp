@@ -132,7 +132,8 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
       parse_capacity(capacity, o);
     }
     if (stores.empty()) {
-      stores = {"memory", "naive", "tbb-lru"};
+      stores = {"memory", "naive"};
+      if (GENCACHE_HAVE_TBB) stores.emplace_back("tbb-lru");
       for (const char* variable : {"GENCACHE_REDIS_URL", "GENCACHE_MEMCACHED_URL"}) {
         if (const char* url = std::getenv(variable); url != nullptr && *url != '\0') {
           stores.emplace_back(url);

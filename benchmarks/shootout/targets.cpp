@@ -5,13 +5,19 @@
 #include <cstring>
 #include <stdexcept>
 
+#if GENCACHE_HAVE_TBB
 #define TBB_PREVIEW_CONCURRENT_LRU_CACHE 1
 #include <tbb/concurrent_lru_cache.h>
+#endif
 
 #include <fmt/format.h>
 #include <gencache/gencache.hpp>
+#if GENCACHE_HAVE_MEMCACHED
 #include <gencache/memcached_store.hpp>
+#endif
+#if GENCACHE_HAVE_REDIS
 #include <gencache/redis_store.hpp>
+#endif
 
 #include "../naive_port.hpp"
 
@@ -132,6 +138,7 @@ class naive_target final : public target {
   gencache::detail::striped_counter hits_, misses_;
 };
 
+#if GENCACHE_HAVE_TBB
 // tbb::concurrent_lru_cache: values are made by the cache's own function on a miss, and it
 // has no set or erase. Generations are entries too, as in the naive port: a counter cell
 // that an invalidation increments in place; an evicted counter comes back from the clock.
@@ -190,6 +197,7 @@ class tbb_target final : public target {
   gencache::detail::striped_counter reads_, misses_;
   cache_type cache_;
 };
+#endif  // GENCACHE_HAVE_TBB
 
 template <class Store>
 std::unique_ptr<target> remote_target(const std::string& url, std::shared_ptr<Store> store,
@@ -209,13 +217,27 @@ std::string unique_prefix() {
 
 }  // namespace
 
+/// Throws std::invalid_argument for a store this build left out (a CMake option or a
+/// missing package).
+void check_built(const std::string& store, bool built, const char* how) {
+  if (!built) {
+    throw std::invalid_argument(
+        fmt::format("store '{}' is not in this build: {}", store.substr(0, store.find(':')), how));
+  }
+}
+
 void check_store_name(const std::string& store) {
-  if (store == "memory" || store == "memory-lru" || store == "naive" || store == "tbb-lru") return;
+  if (store == "memory" || store == "memory-lru" || store == "naive") return;
+  if (store == "tbb-lru") {
+    return check_built(store, GENCACHE_HAVE_TBB, "install TBB (libtbb-dev) and reconfigure");
+  }
   if (store.starts_with("redis://")) {
+    check_built(store, GENCACHE_HAVE_REDIS, "configure with -DGENCACHE_WITH_REDIS=ON");
     (void)gencache::parse_redis_url(store);
     return;
   }
   if (store.starts_with("memcached://")) {
+    check_built(store, GENCACHE_HAVE_MEMCACHED, "configure with -DGENCACHE_WITH_MEMCACHED=ON");
     (void)gencache::parse_memcached_url(store);
     return;
   }
@@ -236,12 +258,21 @@ std::unique_ptr<target> make_target(const std::string& store, const options& o) 
         store, std::make_shared<gencache::memory_store>(m), o.value_size);
   }
   if (store == "naive") return std::make_unique<naive_target>(o);
+#if GENCACHE_HAVE_TBB
   if (store == "tbb-lru") return std::make_unique<tbb_target>(o);
-  const gencache::remote_store_options remote{.prefix = unique_prefix()};
+#endif
+  [[maybe_unused]] const gencache::remote_store_options remote{.prefix = unique_prefix()};
+#if GENCACHE_HAVE_REDIS
   if (store.starts_with("redis://")) {
     return remote_target(store, gencache::make_redis_store(store, {}, remote), o.value_size);
   }
-  return remote_target(store, gencache::make_memcached_store(store, {}, remote), o.value_size);
+#endif
+#if GENCACHE_HAVE_MEMCACHED
+  if (store.starts_with("memcached://")) {
+    return remote_target(store, gencache::make_memcached_store(store, {}, remote), o.value_size);
+  }
+#endif
+  throw std::logic_error("unreachable: check_store_name let '" + store + "' through");
 }
 
 }  // namespace shootout

@@ -1,6 +1,10 @@
-# Installs the built project into a scratch prefix, then configures, builds and runs
-# tests/package against it. Arguments: BUILD_DIR, CONSUMER_DIR, WORK_DIR, GENERATOR, CXX_FLAGS
-# (the sanitizer presets' flags, which the consumer must share to link).
+# Installs the built project into a scratch prefix, then configures, builds and runs the
+# consumers of tests/package against it:
+# - memory: with pkg-config able to find liburcu-bp only, and the client libraries' header
+#   directories ignored, as on a machine without hiredis and libmemcached;
+# - redis (when the install has it): with the machine as it is.
+# Arguments: BUILD_DIR, CONSUMER_DIR, WORK_DIR, GENERATOR, CXX_FLAGS (the sanitizer presets'
+# flags, which the consumer must share to link), WITH_REDIS.
 function(step)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE result)
   if(NOT result EQUAL 0)
@@ -10,7 +14,27 @@ endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 step(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
-     "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix" "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
-step("${WORK_DIR}/build/consumer")
+
+# pkg-config sees liburcu-bp's file alone.
+execute_process(COMMAND pkg-config --variable=pcfiledir liburcu-bp
+  OUTPUT_VARIABLE urcu_dir OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE found)
+if(NOT found EQUAL 0)
+  message(FATAL_ERROR "package test: pkg-config cannot find liburcu-bp")
+endif()
+file(MAKE_DIRECTORY "${WORK_DIR}/pkgconfig")
+file(COPY "${urcu_dir}/liburcu-bp.pc" DESTINATION "${WORK_DIR}/pkgconfig")
+step(${CMAKE_COMMAND} -E env "PKG_CONFIG_LIBDIR=${WORK_DIR}/pkgconfig" PKG_CONFIG_PATH=
+  ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/memory" -G "${GENERATOR}"
+  -DGENCACHE_CONSUMER=memory "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+  "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+  "-DCMAKE_IGNORE_PATH=/usr/include/hiredis;/usr/include/libmemcached;/usr/include/libmemcached-1.0")
+step(${CMAKE_COMMAND} --build "${WORK_DIR}/memory")
+step("${WORK_DIR}/memory/consumer")
+
+if(WITH_REDIS)
+  step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/redis" -G "${GENERATOR}"
+    -DGENCACHE_CONSUMER=redis "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+  step(${CMAKE_COMMAND} --build "${WORK_DIR}/redis")
+  step("${WORK_DIR}/redis/consumer")
+endif()

@@ -278,5 +278,4 @@ class remote_store {
 
 static_assert(batching_store<remote_store>);
 
-
 }  // namespace gencache
