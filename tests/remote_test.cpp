@@ -152,6 +152,9 @@ TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, nami
   CHECK_THROWS_WITH(make({.retry_after = -1ms}), Catch::Contains(options + "retry_after"));
   CHECK_THROWS_WITH(make({.pool_size = 0}), Catch::Contains(options + "pool_size"));
   CHECK_THROWS_WITH(make({.max_value_size = 0}), Catch::Contains(options + "max_value_size"));
+  // Both back ends take the same rules: retry_after 0 means no fail-fast period (memcached
+  // rejected it while Redis took it).
+  CHECK_NOTHROW(make({.retry_after = 0ms}));
 }
 
 TEST_CASE("remote: the local generation cache is stale for at most its window",

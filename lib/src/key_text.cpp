@@ -46,16 +46,7 @@ class cursor {
     v = boost::endian::little_to_native(v);
     return true;
   }
-  bool varint(std::uint64_t& v) noexcept {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      std::uint8_t b = 0;
-      if (!byte(b)) return false;
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
+  bool varint(std::uint64_t& v) noexcept { return detail::read_varint(in_, v); }
   [[nodiscard]] std::string_view rest() const noexcept { return in_; }
 
  private:

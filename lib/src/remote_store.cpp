@@ -33,6 +33,11 @@ std::uint64_t next_fleet_generation_value() noexcept {
   return next;
 }
 
+status foreign_counter(std::string_view location, std::string_view key, std::string_view text) {
+  return {errc::protocol, fmt::format("gencache: {} on {} holds {:?}, not a gencache generation",
+                                      key, location, text.substr(0, 40))};
+}
+
 std::optional<std::uint64_t> parse_generation_text(std::string_view text) noexcept {
   if (text.empty() || text.size() > 19 || text.front() == '0') return std::nullopt;
   std::uint64_t value = 0;

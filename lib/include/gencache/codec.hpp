@@ -167,16 +167,7 @@ class value_reader {
   }
   /// A varint as the writer writes it: no redundant zero groups, no bits past 64.
   [[nodiscard]] bool varint(std::uint64_t& v) noexcept {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (in_.empty()) return fail();
-      const auto byte = static_cast<std::uint8_t>(in_.front());
-      in_.remove_prefix(1);
-      if (shift == 63 && byte > 1) return fail();  // bits past 64
-      v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return byte != 0 || shift == 0 || fail();  // overlong
-    }
-    return fail();
+    return detail::read_varint(in_, v) || fail();
   }
   /// A count of elements, each at least one byte: more than the bytes left is corrupt.
   [[nodiscard]] bool count(std::size_t& n) noexcept {

@@ -99,6 +99,22 @@ void append_varint(Buffer& out, std::uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
+/// Reads a varint from the front of `in` as `append_varint` writes it, and consumes it;
+/// false (with `in` left anywhere) if the bytes end first, hold bits past 64 or a redundant
+/// zero group. Shared by the key and value decoders.
+[[nodiscard]] inline bool read_varint(std::string_view& in, std::uint64_t& v) noexcept {
+  v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in.empty()) return false;
+    const auto byte = static_cast<std::uint8_t>(in.front());
+    in.remove_prefix(1);
+    if (shift == 63 && byte > 1) return false;  // bits past 64
+    v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return byte != 0 || shift == 0;  // overlong
+  }
+  return false;
+}
+
 enum class tag : std::uint8_t {
   boolean = 0x01,
   i8,

@@ -351,8 +351,7 @@ class memcached_backend final : public remote_backend {
   }
 
   status bad_counter(std::string_view key, std::string_view text) const {
-    return {errc::protocol, fmt::format("gencache: {} on {} holds {:?}, not a gencache generation",
-                                        key, location_, text.substr(0, 40))};
+    return detail::foreign_counter(location_, key, text);
   }
 
   static time_t expiration(std::optional<std::chrono::nanoseconds> ttl) {
@@ -380,21 +379,7 @@ class memcached_backend final : public remote_backend {
 };
 
 void validate(const memcached_options& o) {
-  auto positive = [](std::chrono::milliseconds d, std::string_view name) {
-    if (d.count() <= 0) {
-      throw std::invalid_argument(fmt::format(
-          "gencache: memcached_options::{} must be positive, got {}ms", name, d.count()));
-    }
-  };
-  positive(o.connect_timeout, "connect_timeout");
-  positive(o.command_timeout, "command_timeout");
-  positive(o.retry_after, "retry_after");
-  if (o.pool_size == 0) {
-    throw std::invalid_argument("gencache: memcached_options::pool_size must be positive");
-  }
-  if (o.max_value_size == 0) {
-    throw std::invalid_argument("gencache: memcached_options::max_value_size must be positive");
-  }
+  detail::validate_connection_options(o, "memcached_options");
 }
 
 }  // namespace

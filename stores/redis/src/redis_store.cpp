@@ -622,8 +622,7 @@ class redis_backend final : public remote_backend {
   }
 
   status bad_counter(std::string_view key, std::string_view text) const {
-    return {errc::protocol, fmt::format("gencache: {} on {} holds {:?}, not a gencache generation",
-                                        key, location_, text.substr(0, 40))};
+    return detail::foreign_counter(location_, key, text);
   }
 
   status parse_generations(std::span<const std::string> keys, const redisReply& reply,
@@ -650,22 +649,8 @@ class redis_backend final : public remote_backend {
 };
 
 void validate(const redis_options& o) {
-  auto positive = [](std::chrono::milliseconds d, std::string_view name) {
-    if (d.count() <= 0) {
-      throw std::invalid_argument(
-          fmt::format("gencache: redis_options::{} must be positive, got {}ms", name, d.count()));
-    }
-  };
-  positive(o.connect_timeout, "connect_timeout");
-  positive(o.command_timeout, "command_timeout");
-  if (o.retry_after.count() < 0) {
-    throw std::invalid_argument(
-        fmt::format("gencache: redis_options::retry_after must not be negative, got {}ms",
-                    o.retry_after.count()));
-  }
-  if (o.pool_size == 0)
-    throw std::invalid_argument("gencache: redis_options::pool_size must be positive");
-  if (o.max_value_size == 0 || o.max_value_size > (std::size_t{512} << 20)) {
+  detail::validate_connection_options(o, "redis_options");
+  if (o.max_value_size > (std::size_t{512} << 20)) {
     throw std::invalid_argument(
         fmt::format("gencache: redis_options::max_value_size must be in [1, 512 MiB], got {}",
                     o.max_value_size));
