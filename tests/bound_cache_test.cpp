@@ -1,3 +1,4 @@
+#include <memory>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -61,4 +62,31 @@ TEST_CASE("bound_cache: missing, unknown and empty values are errors", "[bound_c
   CHECK_THROWS_WITH(gencache::bound_cache(cache, {"a:user_id", "a:user_id"}),
                     Catch::Contains("bound twice"));
   CHECK_THROWS_AS(gencache::bound_cache(cache, {"bad:"}), std::invalid_argument);
+}
+
+TEST_CASE("bound_cache: get_or_compute, peek and set with an expiry", "[bound_cache][compute]") {
+  using namespace std::chrono_literals;
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::cache cache(gencache::memory_store_options{.clock = time});
+  gencache::bound_cache custom(cache, {"project", "customgenz:user_id"});
+  int calls = 0;
+  auto load = [&] {
+    ++calls;
+    return std::string("profile");
+  };
+  CHECK(custom.get_or_compute({{"user_id", 7}}, load, "profile") == "profile");
+  CHECK(custom.get_or_compute({{"user_id", 7}}, load, "profile") == "profile");
+  CHECK(calls == 1);
+  CHECK(custom.peek<std::string>({{"user_id", 7}}, "profile") == "profile");
+  CHECK_FALSE(custom.peek<std::string>({{"user_id", 8}}, "profile"));
+  // The direct interface sees the same entry.
+  CHECK(cache.get<std::string>({"project", {"customgenz:user_id", 7}}, "profile") == "profile");
+
+  REQUIRE(custom.set({{"user_id", 9}}, std::string("v"), gencache::expire_after{5s}, "k").ok());
+  CHECK(custom.get<std::string>({{"user_id", 9}}, "k") == "v");
+  time->advance(6s);
+  CHECK_FALSE(custom.get<std::string>({{"user_id", 9}}, "k"));
+  CHECK(custom.get_or_compute({{"user_id", 9}}, gencache::expire_after{5s}, load, "k") ==
+        "profile");
+  CHECK(calls == 2);
 }

@@ -190,3 +190,57 @@ TEST_CASE("cache: a key request resolves pinned, stored and unknown generations 
   CHECK(key.generations()[0] == project.value());
   CHECK(key.generations()[1] == cache.generation_value({"per:user", 7}));
 }
+
+TEST_CASE("cache: get_or_compute computes once, stores, and honours G3", "[cache][compute]") {
+  gencache::cache cache;
+  int calls = 0;
+  auto render = [&] {
+    ++calls;
+    return std::string("html");
+  };
+  CHECK(cache.get_or_compute({"nav", {"nav:user_id", 53}}, render, "header") == "html");
+  CHECK(cache.get_or_compute({"nav", {"nav:user_id", 53}}, render, "header") == "html");
+  CHECK(calls == 1);
+  CHECK(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "header") == "html");
+  // The same entry as the direct set/get, and a new computation after an invalidation.
+  cache.invalidate({"nav:user_id", 53});
+  CHECK(cache.get_or_compute({"nav", {"nav:user_id", 53}}, render, "header") == "html");
+  CHECK(calls == 2);
+
+  // G3: a computation that races an invalidation stores under the generation it read.
+  auto across = [&] {
+    cache.invalidate("nav");  // lands while computing
+    return std::string("old");
+  };
+  CHECK(cache.get_or_compute({"nav"}, across, "footer") == "old");
+  CHECK_FALSE(cache.get<std::string>({"nav"}, "footer"));  // never read after the bump
+}
+
+TEST_CASE("cache: get_or_compute's exception is not stored, and expiry applies",
+          "[cache][compute][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::cache cache(gencache::memory_store_options{.clock = time});
+  CHECK_THROWS_WITH(cache.get_or_compute({"g"}, []() -> int { throw std::runtime_error("boom"); }),
+                    "boom");
+  CHECK_FALSE(cache.get<int>({"g"}));
+  CHECK(cache.get_or_compute(
+            {"g"}, gencache::expire_after{10s}, [] { return 7; }, "k") == 7);
+  CHECK(cache.get<int>({"g"}, "k") == 7);
+  time->advance(11s);
+  CHECK_FALSE(cache.get<int>({"g"}, "k"));
+  CHECK_THROWS_AS(cache.get_or_compute({"g"}, gencache::expire_after{0s}, [] { return 1; }),
+                  std::invalid_argument);
+}
+
+TEST_CASE("cache: set with expire_after, which is never a key part", "[cache][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::cache cache(gencache::memory_store_options{.clock = time});
+  REQUIRE(cache.set({"g"}, std::string("v"), gencache::expire_after{5s}, "k").ok());
+  CHECK(cache.get<std::string>({"g"}, "k") == "v");  // the key has only "k"
+  time->advance(6s);
+  CHECK_FALSE(cache.get<std::string>({"g"}, "k"));
+  // A duration given as a part stays a part.
+  REQUIRE(cache.set({"g"}, std::string("w"), std::chrono::seconds(5)).ok());
+  CHECK(cache.get<std::string>({"g"}, std::chrono::seconds(5)) == "w");
+  CHECK_THROWS_AS(cache.set({"g"}, 1, gencache::expire_after{-1s}), std::invalid_argument);
+}

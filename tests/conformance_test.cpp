@@ -271,3 +271,22 @@ TEMPLATE_TEST_CASE("store: a bound cache remembers its generations", "[conforman
   CHECK_FALSE(nav.template get<std::string>({{"user_id", 1}}, "header"));
   CHECK(nav.template get<std::string>({{"user_id", 2}}, "header") == "two");
 }
+
+TEMPLATE_TEST_CASE("store: get_or_compute stores once under the generations it read",
+                   "[conformance][compute]", test::GENCACHE_STORE_FIXTURE) {
+  auto cache = make_cache<TestType>();
+  const std::string user = test::unique_prefix();  // a generation of this run alone
+  int calls = 0;
+  auto render = [&] {
+    ++calls;
+    return std::string("html");
+  };
+  CHECK(cache.get_or_compute({"g", {"nav:user", user}}, render, "header") == "html");
+  CHECK(cache.get_or_compute({"g", {"nav:user", user}}, render, "header") == "html");
+  CHECK(calls == 1);
+  CHECK(cache.template get<std::string>({"g", {"nav:user", user}}, "header") == "html");
+  cache.invalidate({"nav:user", user});
+  CHECK(cache.get_or_compute({"g", {"nav:user", user}}, render, "header") == "html");
+  CHECK(calls == 2);
+  CHECK(cache.stats().errors == 0);
+}

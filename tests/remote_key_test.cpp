@@ -4,11 +4,15 @@
 
 #include <string>
 
-using gencache::remote_key;
-
 namespace {
+constexpr std::size_t memcached_max_key = 250;  // memcached's limit, the tightest
+
+std::string remote_key(std::string_view prefix, std::string_view text, std::string_view canonical) {
+  return gencache::remote_key(prefix, text, canonical, memcached_max_key);
+}
+
 bool memcached_safe(const std::string& key) {
-  if (key.size() > gencache::memcached_max_key) return false;
+  if (key.size() > memcached_max_key) return false;
   for (const char ch : key) {
     const auto c = static_cast<unsigned char>(ch);
     if (c <= 0x20 || c >= 0x7f) return false;
@@ -42,7 +46,7 @@ TEST_CASE("remote_key: binary, whitespace and oversized keys stay within memcach
 
   const std::string huge(10'000, 'x');
   const auto h = remote_key("p:", huge + " tail", huge);
-  CHECK(h.size() <= gencache::memcached_max_key);
+  CHECK(h.size() <= memcached_max_key);
   CHECK(memcached_safe(h));
   // Keys that differ only past the cut still differ, through the hash.
   CHECK(remote_key("p:", huge + "1", huge + "1") != remote_key("p:", huge + "2", huge + "2"));

@@ -445,3 +445,17 @@ TEST_CASE("remote: a bound cache's get is one request, like the cache's", "[remo
   CHECK(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h") == "header");
   CHECK(counter->requests == 1);
 }
+
+TEST_CASE("remote: get_or_compute on an unreachable server computes, returns, stores nothing",
+          "[remote][compute][failure]") {
+  gencache::remote_cache cache(test::GENCACHE_STORE_FIXTURE::make_unreachable());
+  int calls = 0;
+  auto render = [&] {
+    ++calls;
+    return std::string("html");
+  };
+  CHECK(cache.get_or_compute({"g", {"nav:user", 1}}, render, "header") == "html");
+  CHECK(cache.get_or_compute({"g", {"nav:user", 1}}, render, "header") == "html");
+  CHECK(calls == 2);  // nothing could be stored, nor read
+  CHECK(cache.stats().errors > 0);
+}

@@ -21,15 +21,3 @@ void throw_bad_generation_spec(std::string_view spec) {
 }
 
 }  // namespace gencache::detail
-
-#include "gencache/detail/striped_counter.hpp"
-
-namespace gencache::detail {
-
-std::size_t thread_slot() noexcept {
-  static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t slot = next.fetch_add(1, std::memory_order_relaxed);
-  return slot;
-}
-
-}  // namespace gencache::detail

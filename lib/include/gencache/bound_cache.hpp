@@ -92,9 +92,35 @@ class basic_bound_cache {
     const auto refs = generations(values);
     return cache_.template get_current<T>({refs.data(), refs.size()}, parts...);
   }
+  /// Like `get`, without refreshing recency.
+  template <class T, class... Parts>
+  [[nodiscard]] std::optional<T> peek(named_values values, const Parts&... parts) {
+    return cache_.template peek_at<T>(key(values, parts...));
+  }
   template <class V, class... Parts>
   status set(named_values values, V&& value, const Parts&... parts) {
     return cache_.set(key(values, parts...), std::forward<V>(value));
+  }
+  /// `set` with an expiry: `custom.set({{"user_id", 7}}, v, gencache::expire_after{5min}, k)`.
+  template <class V, class... Parts>
+  status set(named_values values, V&& value, expire_after expiry, const Parts&... parts) {
+    return cache_.set(key(values, parts...), std::forward<V>(value), expiry.ttl);
+  }
+  /// `basic_cache::get_or_compute` under the bound generations (same contract: G3, single
+  /// flight, nothing stored under unknown generations).
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto get_or_compute(named_values values, F&& compute, const Parts&... parts) {
+    const auto refs = generations(values);
+    return cache_.compute_if_absent({refs.data(), refs.size()}, std::nullopt, compute, parts...);
+  }
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto get_or_compute(named_values values, expire_after expiry, F&& compute,
+                      const Parts&... parts) {
+    detail::check_ttl(expiry.ttl);
+    const auto refs = generations(values);
+    return cache_.compute_if_absent({refs.data(), refs.size()}, expiry.ttl, compute, parts...);
   }
   template <class... Parts>
   bool erase(named_values values, const Parts&... parts) {

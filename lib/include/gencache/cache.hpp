@@ -9,9 +9,13 @@
 ///     cache.invalidate({"nav_portal:user_id", 53});             // user 53's entries only
 ///
 /// Keys are built from the *current* values of the generations named, then the key parts
-/// (see key.hpp). To compute a value and store it race-free, take the key first, compute,
-/// then set under that key (contract G3: a value computed before an invalidation lands under
+/// (see key.hpp). To compute a value and store it race-free in one call, with concurrent
+/// misses computing once (contract G3: a value computed before an invalidation lands under
 /// the old generation and is never read):
+///
+///     auto html = cache.get_or_compute({"nav"}, gencache::expire_after{5min}, render, "header");
+///
+/// By hand, take the key first, compute, then set under that key:
 ///
 ///     auto key = cache.key({"nav"}, "header");   // reads generations now
 ///     auto html = cache.get_at<std::string>(key);  // the value under exactly this key
@@ -21,6 +25,7 @@
 /// Copies of a cache share its store.
 
 #include <chrono>
+#include <concepts>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -28,12 +33,14 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
 #include <boost/container/small_vector.hpp>
 
 #include "gencache/cache_key.hpp"
+#include "gencache/detail/single_flight.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
@@ -41,6 +48,16 @@
 #include "gencache/store.hpp"
 
 namespace gencache {
+
+namespace detail {
+/// The flights of the direct interface and the bound cache, one table per result type for
+/// the process (a flight is keyed by its store and key, so caches never meet).
+template <class R>
+flight_table<R>& direct_flights() {
+  static flight_table<R> flights;
+  return flights;
+}
+}  // namespace detail
 
 /// The generations of one call, e.g. `{"nav", {"nav_portal:user_id", 53}}`. A key with no
 /// key parts is valid; so is one with no generations.
@@ -169,6 +186,59 @@ class basic_cache {
   template <class V, class... Parts>
   status set(generation_list gens, V&& value, const Parts&... parts) {
     return set(key(gens, parts...), std::forward<V>(value));
+  }
+  /// Stores `value` under `gens` and `parts`, expiring after `expiry.ttl` (positive, or
+  /// std::invalid_argument): `cache.set({"nav"}, html, gencache::expire_after{5min}, "header")`.
+  template <class V, class... Parts>
+  status set(generation_list gens, V&& value, expire_after expiry, const Parts&... parts) {
+    return set(key(gens, parts...), std::forward<V>(value), expiry.ttl);
+  }
+
+  /// The value under `gens` and `parts`; if there is none, `compute()`'s result, stored and
+  /// returned. The race-free pattern in one call: the key is built (generations read)
+  /// *before* computing, so a value computed across an invalidation lands under the old
+  /// generation and is never read (G3). Concurrent misses of one key in this process
+  /// compute once: the others wait for its result, or its exception, which is not stored
+  /// (single flight). If a remote store could not read the generations, the value is
+  /// computed and returned, not stored. A result the store refuses (too large) is returned
+  /// all the same; the store counts the error. The result type is `compute()`'s, decayed.
+  ///
+  ///     auto html = cache.get_or_compute({"nav", {"nav_portal:user_id", 53}},
+  ///                                      [] { return render(53); }, "header");
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto get_or_compute(generation_list gens, F&& compute, const Parts&... parts) {
+    return compute_if_absent({gens.begin(), gens.size()}, std::nullopt, compute, parts...);
+  }
+  /// `get_or_compute`, storing with an expiry.
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto get_or_compute(generation_list gens, expire_after expiry, F&& compute,
+                      const Parts&... parts) {
+    detail::check_ttl(expiry.ttl);
+    return compute_if_absent({gens.begin(), gens.size()}, expiry.ttl, compute, parts...);
+  }
+  /// `get_or_compute` for generations gathered at run time (what the bound cache uses).
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto compute_if_absent(std::span<const generation_ref> gens,
+                         std::optional<std::chrono::nanoseconds> ttl, F& compute,
+                         const Parts&... parts) {
+    using R = std::decay_t<std::invoke_result_t<F&>>;
+    key_request request = make_request(key_domain::direct, {}, gens, parts...);
+    if (std::optional<R> hit = lookup<R>(request)) return std::move(*hit);
+    const cache_key& key = request.key();
+    if (!key.resolved()) return R(compute());  // never written under unknown generations
+    return detail::direct_flights<R>().run(
+        store_.get(), key.bytes(), key.hash(),
+        [&]() -> R {
+          // Another thread may have stored it between our miss and now.
+          if (std::optional<R> stored = peek_at<R>(key)) return std::move(*stored);
+          R value = compute();
+          (void)set(key, value, ttl);
+          return value;
+        },
+        [] {});
   }
   /// Stores `value` under a key built earlier; `ttl`, if given, must be positive (the store
   /// throws std::invalid_argument otherwise).

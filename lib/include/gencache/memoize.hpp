@@ -875,7 +875,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
     return flights_.run(
-        key.bytes(), key.hash(),
+        this, key.bytes(), key.hash(),
         [&]() -> result_type {
           // A leader may have stored the result and left between our miss and now.
           if (std::optional<result_type> stored = cache_.template peek_at<result_type>(key)) {

@@ -24,8 +24,10 @@
 /// than the backend's timeouts.
 ///
 /// Names on the server (see remote_key.hpp for the escaping and shortening):
-/// - a value: `PREFIX` + `D(parts)` (direct) or `M:scope(parts)` (memoized) + `#` + hash of
-///   the generation-free key bytes, then `@` + each generation value in decimal;
+/// - a value: `PREFIX` + `D(parts)` (direct) or `M:xxxxxxxx(parts)` (memoized; 8 hex digits
+///   of the hash of the function's scope) + `#` + hash of the key without its generation
+///   values (but with the generations' identities), then `@` + each generation value in
+///   decimal;
 /// - a generation: `PREFIX` + `g("spec", value)` + `#` + hash of its identity.
 /// Generation values live on the server as decimal integers in [2, 2^63); a missing one is
 /// created with a fresh value (wall-clock microseconds × 1024 + random bits, never 0 or 1)

@@ -45,6 +45,14 @@ inline void check_ttl(const std::optional<std::chrono::nanoseconds>& ttl) {
 }
 }  // namespace detail
 
+/// An expiry for a value stored through the facades: `gencache::expire_after{5min}`. A type
+/// of its own, not a duration, because a duration is a valid key part: in
+/// `cache.set({"nav"}, html, gencache::expire_after{5min}, "header")` it cannot be mistaken
+/// for one. Must be positive (std::invalid_argument when used otherwise).
+struct expire_after {
+  std::chrono::nanoseconds ttl;
+};
+
 template <class S>
 concept store = requires(S& s, const S& cs, key_view k, std::uint64_t v,
                          std::optional<std::chrono::nanoseconds> ttl) {

@@ -31,6 +31,7 @@ namespace gencache::detail {
 
 struct flight_base {
   const void* table = nullptr;
+  const void* owner = nullptr;  // keys of different owners (stores) never meet
   std::string_view key;
   std::uint64_t hash = 0;
   flight_base* next = nullptr;         // in its stripe, under the stripe's mutex
@@ -45,23 +46,27 @@ inline thread_local const flight_base* innermost_flight = nullptr;
 template <class R>
 class flight_table {
  public:
-  /// Runs `compute()` for `key` (its hash `hash`) unless a flight for it is running, in which
-  /// case it calls `on_join()` (under the stripe's lock: keep it short), waits for that
-  /// flight and returns its result (or rethrows its exception).
+  /// Runs `compute()` for `key` (its hash `hash`) of `owner` unless a flight for them is
+  /// running, in which case it calls `on_join()` (under the stripe's lock: keep it short),
+  /// waits for that flight and returns its result (or rethrows its exception).
   template <class Compute, class OnJoin>
-  R run(std::string_view key, std::uint64_t hash, Compute&& compute, OnJoin&& on_join) {
+  R run(const void* owner, std::string_view key, std::uint64_t hash, Compute&& compute,
+        OnJoin&& on_join) {
     for (const flight_base* f = innermost_flight; f != nullptr; f = f->outer) {
-      if (f->table == this && f->hash == hash && f->key == key) return compute();
+      if (f->table == this && f->owner == owner && f->hash == hash && f->key == key) {
+        return compute();
+      }
     }
     stripe& s = stripes_[(hash >> 7) % stripe_count];
     flight mine;
     mine.table = this;
+    mine.owner = owner;
     mine.key = key;
     mine.hash = hash;
     {
       std::unique_lock lock(s.mutex);
       for (flight_base* f = s.head; f != nullptr; f = f->next) {
-        if (f->hash == hash && f->key == key) {
+        if (f->owner == owner && f->hash == hash && f->key == key) {
           on_join();
           return join(s, lock, static_cast<flight&>(*f));
         }

@@ -37,6 +37,9 @@
 
 namespace gencache {
 
+/// memcached's key limit (bytes).
+inline constexpr std::size_t memcached_max_key = 250;
+
 /// Options of the memcached backend, validated at construction (std::invalid_argument).
 struct memcached_options {
   std::chrono::milliseconds connect_timeout{250};
