@@ -309,7 +309,7 @@ TEST_CASE("memoize: an empty optional holding a generation's field throws before
   CHECK_THROWS_WITH(cached(std::nullopt), Catch::Contains("empty optional"));
   CHECK(calls == 1);
   CHECK_THROWS_WITH(gencache::memoized(cache, f, "nav:user_id"),
-                    Catch::Contains("give it a value"));
+                    Catch::Contains("name the argument that gives its value"));
   CHECK_THROWS_WITH(gencache::memoized(cache, &foobar, gencache::gen("plain", gencache::arg<0>)),
                     Catch::Contains("must name a parameter"));
 }
@@ -728,4 +728,13 @@ TEST_CASE("memoize: enum and bool arguments key by value", "[memoize][raw]") {
   CHECK(cached(tier::paid, true) == 11);
   CHECK(calls == 3);
   CHECK_THAT(cached.key(tier::paid, true), Catch::Contains("(memotest::tier(1), true)"));
+}
+
+TEST_CASE("memoize: a bare value-based spec says how to name its argument", "[memoize][errors]") {
+  gencache::cache cache;
+  // Not the direct interface's {"spec", value}: the memoizer takes the value from an argument.
+  CHECK_THROWS_WITH(gencache::memoized(cache, &foobar, "project:user_id"),
+                    Catch::Contains("gen(\"project:user_id\", gencache::arg<I>)") &&
+                        Catch::Contains("&T::field") && !Catch::Contains("{\""));
+  CHECK_THROWS_WITH(gencache::memoized(cache, &foobar, ""), Catch::Contains("cannot be empty"));
 }

@@ -570,7 +570,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         } else {
           slot.spec = std::string(std::string_view(s));
         }
-        const generation_ref checked(std::string_view(slot.spec));  // throws if value-based
+        if (!detail::parse_generation_spec(slot.spec).empty()) {  // also checks the spec
+          throw std::invalid_argument(
+              "gencache: generation '" + slot.spec +
+              "' is value-based: name the argument that gives its value, gen(\"" + slot.spec +
+              "\", gencache::arg<I>) or gen(\"" + slot.spec + "\", &T::field)");
+        }
         if constexpr (pinning_store<Store>) slot.handle.emplace(cache_.generation(slot.spec));
       } else {
         slot.spec = s.spec;
