@@ -738,3 +738,69 @@ TEST_CASE("memoize: a bare value-based spec says how to name its argument", "[me
                         Catch::Contains("&T::field") && !Catch::Contains("{\""));
   CHECK_THROWS_WITH(gencache::memoized(cache, &foobar, ""), Catch::Contains("cannot be empty"));
 }
+
+// ---- memoized_function: a wrapper held by value (issue 16) -----------------------------
+
+namespace memotest {
+class profile_service {
+ public:
+  explicit profile_service(gencache::cache cache)
+      : render_(gencache::memoize(cache, &foobar2, "profiles",
+                                  gencache::gen("profile:something", &foobar_args::something))) {}
+  std::string render(const foobar_args& a) const { return render_(a); }
+  const gencache::memoized_function<std::string(const foobar_args&)>& function() const {
+    return render_;
+  }
+
+ private:
+  gencache::memoized_function<std::string(const foobar_args&)> render_;
+};
+}  // namespace memotest
+
+TEST_CASE("memoize: memoized_function holds a wrapper as a member, copyable and movable",
+          "[memoize][holder]") {
+  gencache::cache cache;
+  foobar2_calls = 0;
+  profile_service service(cache);
+  CHECK(service.render({.something = 3}) == "3-");
+  CHECK(service.render({.something = 3}) == "3-");
+  CHECK(foobar2_calls == 1);
+
+  auto copy = service.function();  // copies share the wrapper
+  CHECK(copy({.something = 3}) == "3-");
+  CHECK(copy.stats().hits == 2);
+  CHECK(copy.peek({.something = 3}) == "3-");
+  CHECK_THAT(copy.key({.something = 3}), Catch::Contains("profile:something=3"));
+  cache.invalidate({"profile:something", 3});
+  CHECK_FALSE(copy.peek({.something = 3}));
+  CHECK(copy.refresh({.something = 3}) == "3-");
+  CHECK(copy.invalidate({.something = 3}));
+  copy.enable(false);
+  CHECK_FALSE(service.function().enabled());
+
+  std::vector<gencache::memoized_function<int(int)>> functions;
+  functions.emplace_back(gencache::memoize(cache, &foobar, "g"));
+  functions.emplace_back(gencache::memoize(cache, &foobar, "g"));  // another line: own scope
+  foobar_calls = 0;
+  CHECK(functions[0](4) == 8);
+  CHECK(functions[1](4) == 8);
+  CHECK(foobar_calls == 2);
+  auto moved = std::move(functions[0]);
+  CHECK(moved(4) == 8);
+  CHECK(foobar_calls == 2);
+
+  gencache::memoized_function<int(int)> empty;
+  CHECK_FALSE(empty);
+  CHECK_THROWS_AS(empty(1), std::bad_function_call);
+}
+
+TEST_CASE("memoize: memoized_function over a member function takes the object first",
+          "[memoize][holder]") {
+  gencache::cache cache;
+  const portal p(100);
+  gencache::memoized_function<int(const portal&, int)> score =
+      gencache::memoize(cache, &portal::score, "g");
+  CHECK(score(p, 1) == 101);
+  CHECK(score(p, 1) == 101);
+  CHECK(p.calls == 1);
+}

@@ -49,7 +49,9 @@
 ///
 /// Thread-safety: all members may be called concurrently; the wrapped callable must be safe
 /// to call concurrently (as a pure function is). The wrapper is not copyable or movable (it
-/// owns the table of computations in flight).
+/// owns the table of computations in flight): to hold one as a class member, or copy it,
+/// make it with `gencache::memoize(...)` (same arguments) into a
+/// `gencache::memoized_function<R(P...)>`, at the end of this file.
 
 #include <array>
 #include <atomic>
@@ -57,6 +59,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <ranges>
@@ -972,5 +975,107 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
 template <class Store, class F, class... Specs>
 memoized(basic_cache<Store>, F, Specs...) -> memoized<Store, F, Specs...>;
+
+/// Builds a memoized wrapper on the heap, for `memoized_function` (or any shared use). Its
+/// scope is the location of this call, as `memoized`'s is of its construction, unless
+/// `memoize_options::name` names it.
+template <class Store, class F, class... Specs>
+struct memoize {
+  using wrapper = memoized<Store, std::decay_t<F>, std::decay_t<Specs>...>;
+  memoize(basic_cache<Store> cache, F&& f, Specs&&... specs,
+          std::source_location where = std::source_location::current())
+      : made(std::make_shared<wrapper>(std::move(cache), std::forward<F>(f),
+                                       std::forward<Specs>(specs)..., where)) {}
+  /// The wrapper, shared.
+  operator std::shared_ptr<wrapper>() const& { return made; }
+  operator std::shared_ptr<wrapper>() && { return std::move(made); }
+  std::shared_ptr<wrapper> made;
+};
+template <class Store, class F, class... Specs>
+memoize(basic_cache<Store>, F&&, Specs&&...) -> memoize<Store, F, Specs...>;
+
+/// A memoized function held by value: any `memoized` wrapper (any store, any specs) behind
+/// shared ownership, so that it can be a class member, be copied, moved and stored in
+/// containers. `Signature` is the call's: `R(P...)`, or `R(C&, P...)` for a member function.
+///
+///     class nav_service {
+///      public:
+///       explicit nav_service(gencache::cache cache)
+///           : nav_(gencache::memoize(cache, &render_nav, "nav",
+///                                    gencache::gen("nav:user_id", &nav_args::user_id))) {}
+///       std::string nav(const nav_args& a) const { return nav_(a); }
+///      private:
+///       gencache::memoized_function<std::string(const nav_args&)> nav_;
+///     };
+///
+/// A call costs one virtual call more than the wrapper's. Copies share the wrapper (its
+/// statistics, its switch, its flights). A default-constructed one is empty: calling it
+/// throws std::bad_function_call. Thread-safety: as the wrapper's.
+template <class Signature>
+class memoized_function;
+
+template <class R, class... P>
+class memoized_function<R(P...)> {
+ public:
+  memoized_function() = default;
+  /// Holds `wrapper` (not null: std::invalid_argument).
+  /// Holds the wrapper `gencache::memoize(...)` made.
+  template <class Store, class F, class... Specs>
+  memoized_function(memoize<Store, F, Specs...> made)  // implicit, as std::function's
+      : memoized_function(std::move(made.made)) {}
+  template <class Store, class F, class... Specs>
+  memoized_function(std::shared_ptr<memoized<Store, F, Specs...>> wrapper)  // implicit
+      : held_(wrapper
+                  ? std::make_shared<model<memoized<Store, F, Specs...>>>(std::move(wrapper))
+                  : throw std::invalid_argument("gencache: memoized_function needs a wrapper")) {
+    static_assert(std::is_same_v<typename memoized<Store, F, Specs...>::result_type, R>,
+                  "gencache: memoized_function's result type is not the function's");
+  }
+
+  R operator()(P... args) const { return held().call(std::forward<P>(args)...); }
+  bool invalidate(P... args) const { return held().invalidate(std::forward<P>(args)...); }
+  R refresh(P... args) const { return held().refresh(std::forward<P>(args)...); }
+  [[nodiscard]] std::optional<R> peek(P... args) const {
+    return held().peek(std::forward<P>(args)...);
+  }
+  [[nodiscard]] std::string key(P... args) const { return held().key(std::forward<P>(args)...); }
+  [[nodiscard]] memoize_stats stats() const { return held().stats(); }
+  void enable(bool on) const { held().enable(on); }
+  [[nodiscard]] bool enabled() const { return held().enabled(); }
+  [[nodiscard]] explicit operator bool() const noexcept { return held_ != nullptr; }
+
+ private:
+  struct interface {
+    virtual ~interface() = default;
+    virtual R call(P... args) = 0;
+    virtual bool invalidate(P... args) = 0;
+    virtual R refresh(P... args) = 0;
+    virtual std::optional<R> peek(P... args) = 0;
+    virtual std::string key(P... args) = 0;
+    virtual memoize_stats stats() const = 0;
+    virtual void enable(bool on) = 0;
+    virtual bool enabled() const = 0;
+  };
+  template <class W>
+  struct model final : interface {
+    explicit model(std::shared_ptr<W> w) : wrapper(std::move(w)) {}
+    R call(P... args) override { return (*wrapper)(std::forward<P>(args)...); }
+    bool invalidate(P... args) override { return wrapper->invalidate(std::forward<P>(args)...); }
+    R refresh(P... args) override { return wrapper->refresh(std::forward<P>(args)...); }
+    std::optional<R> peek(P... args) override { return wrapper->peek(std::forward<P>(args)...); }
+    std::string key(P... args) override { return wrapper->key(std::forward<P>(args)...); }
+    memoize_stats stats() const override { return wrapper->stats(); }
+    void enable(bool on) override { wrapper->enable(on); }
+    bool enabled() const override { return wrapper->enabled(); }
+    std::shared_ptr<W> wrapper;
+  };
+
+  interface& held() const {
+    if (!held_) throw std::bad_function_call();
+    return *held_;
+  }
+
+  std::shared_ptr<interface> held_;
+};
 
 }  // namespace gencache
