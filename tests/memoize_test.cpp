@@ -804,3 +804,30 @@ TEST_CASE("memoize: memoized_function over a member function takes the object fi
   CHECK(score(p, 1) == 101);
   CHECK(p.calls == 1);
 }
+
+TEST_CASE("memoize: one toggle switches several wrappers", "[memoize][options]") {
+  gencache::cache cache;
+  gencache::memoize_toggle caching;
+  const gencache::memoize_options shared{.toggle = caching};
+  gencache::memoized a(cache, &foobar, "g", shared);
+  gencache::memoized b(cache, &foobar, "h", shared);
+  gencache::memoized c(cache, &foobar, "h");  // not on the toggle
+  foobar_calls = 0;
+  CHECK(a(1) == 2);
+  CHECK(b(1) == 2);
+  CHECK(c(1) == 2);
+  caching.enable(false);
+  CHECK_FALSE(a.enabled());
+  CHECK_FALSE(b.enabled());
+  CHECK(c.enabled());
+  CHECK(a(1) == 2);  // passes through
+  CHECK(b(1) == 2);
+  CHECK(c(1) == 2);  // a hit
+  CHECK(foobar_calls == 5);
+  caching.enable(true);
+  CHECK(a(1) == 2);  // hits again
+  CHECK(foobar_calls == 5);
+  a.enable(false);  // its own switch still works alone
+  CHECK_FALSE(a.enabled());
+  CHECK(b.enabled());
+}

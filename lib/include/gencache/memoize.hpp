@@ -92,6 +92,24 @@ struct arg_t {
 template <std::size_t I>
 inline constexpr arg_t<I> arg{};
 
+/// One switch for many memoized functions (the seed's `ignore_if_setting_is_true`, which
+/// named one setting for all wrappers): give it to each wrapper's options, then
+/// `toggle.enable(false)` makes them all pass through, caching nothing, until it is enabled
+/// again. Copies share the switch. Thread-safe; a wrapper reads it with one relaxed load.
+///
+///     gencache::memoize_toggle caching;   // on
+///     gencache::memoized a(cache, &f, "g", gencache::memoize_options{.toggle = caching});
+///     caching.enable(settings.cache_enabled);
+class memoize_toggle {
+ public:
+  memoize_toggle() = default;
+  void enable(bool on) noexcept { on_->store(on, std::memory_order_relaxed); }
+  [[nodiscard]] bool enabled() const noexcept { return on_->load(std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> on_ = std::make_shared<std::atomic<bool>>(true);
+};
+
 /// Options of a memoized function.
 struct memoize_options {
   /// Entries expire after this long; none by default. Must be positive.
@@ -107,6 +125,8 @@ struct memoize_options {
   bool ignore_locally = false;
   /// Concurrent misses of one key run the function once; the other callers wait for it.
   bool single_flight = true;
+  /// A switch shared with other wrappers: while it is off, this one passes through too.
+  std::optional<memoize_toggle> toggle{};
 };
 
 /// Per-wrapper statistics.
@@ -495,10 +515,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   memoized(const memoized&) = delete;
   memoized& operator=(const memoized&) = delete;
 
-  /// Turns caching on or off at run time. Off, calls run the function and touch no entry;
+  /// Turns caching on or off at run time for this wrapper. Off (or with its shared
+  /// `memoize_options::toggle` off), calls run the function and touch no entry;
   /// invalidate, refresh (which computes and stores), peek and key still work on the cache.
   void enable(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
-  [[nodiscard]] bool enabled() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+  [[nodiscard]] bool enabled() const noexcept {
+    return enabled_.load(std::memory_order_relaxed) &&
+           (!options_.toggle || options_.toggle->enabled());
+  }
 
   [[nodiscard]] memoize_stats stats() const noexcept {
     return {hits_.load(),  misses_.load(), computes_.load(),
