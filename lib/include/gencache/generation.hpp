@@ -71,7 +71,6 @@ struct integer_generation_bytes {
   char bytes[9];
   char tag;
   std::uint64_t little;  // the value bytes, as one word
-  [[nodiscard]] std::string_view view() const noexcept { return {bytes, sizeof bytes}; }
 };
 template <key_integer V>
 [[nodiscard]] integer_generation_bytes encode_integer_generation_value(V value) noexcept {
