@@ -90,3 +90,17 @@ TEST_CASE("bound_cache: get_or_compute, peek and set with an expiry", "[bound_ca
         "profile");
   CHECK(calls == 2);
 }
+
+TEST_CASE("bound_cache: invalidate_plain bumps a bound plain generation", "[bound_cache]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"project", "customgenz:user_id"});
+  REQUIRE(custom.set({{"user_id", 1}}, 10, "k").ok());
+  REQUIRE(custom.set({{"user_id", 2}}, 20, "k").ok());
+  const auto before = cache.generation_value("project");
+  CHECK(custom.invalidate_plain("project") != before);
+  CHECK_FALSE(custom.get<int>({{"user_id", 1}}, "k"));  // every user's entries
+  CHECK_FALSE(custom.get<int>({{"user_id", 2}}, "k"));
+  CHECK_THROWS_WITH(custom.invalidate_plain("customgenz:user_id"),
+                    Catch::Contains("value-based") && Catch::Contains("{\"user_id\", value}"));
+  CHECK_THROWS_WITH(custom.invalidate_plain("other"), Catch::Contains("not bound"));
+}

@@ -128,8 +128,7 @@ class basic_bound_cache {
   }
 
   /// Invalidates, for each value given, exactly the bound value-based generations whose
-  /// parameter it names, at that value. Plain generations are left alone (invalidate them
-  /// through the cache).
+  /// parameter it names, at that value. Plain generations are left alone (`invalidate_plain`).
   void invalidate(named_values values) {
     if (values.size() == 0) {
       throw std::invalid_argument("gencache: bound invalidate needs at least one value");
@@ -140,6 +139,23 @@ class basic_bound_cache {
         if (b.parameter == v.name()) cache_.invalidate(v.generation(b.spec));
       }
     }
+  }
+
+  /// Invalidates a bound plain generation (`custom.invalidate_plain("project")`): every
+  /// entry of this bound cache, and of any other user of that generation. Returns its new
+  /// value. Throws std::invalid_argument if `spec` is not bound or is value-based (invalidate
+  /// those at a value, with `invalidate`).
+  std::uint64_t invalidate_plain(std::string_view spec) {
+    for (const bound& b : bound_) {
+      if (b.spec != spec) continue;
+      if (!b.parameter.empty()) {
+        throw std::invalid_argument("gencache: '" + b.spec +
+                                    "' is value-based: invalidate it at a value, {{\"" +
+                                    b.parameter + "\", value}}");
+      }
+      return cache_.invalidate(std::string_view(b.spec));
+    }
+    throw std::invalid_argument("gencache: '" + std::string(spec) + "' is not bound here");
   }
 
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
