@@ -50,10 +50,11 @@
 namespace gencache {
 
 namespace detail {
-/// The flights of the direct interface and the bound cache, one table per result type for
-/// the process (a flight is keyed by its store and key, so caches never meet).
+/// The computations in flight, one table per result type for the process. A flight is keyed
+/// by its owner (a store for the direct interface and the bound cache, a wrapper for the
+/// memoizer) and its key, so owners never meet.
 template <class R>
-flight_table<R>& direct_flights() {
+flight_table<R>& flights() {
   static flight_table<R> flights;
   return flights;
 }
@@ -229,16 +230,31 @@ class basic_cache {
     if (std::optional<R> hit = lookup<R>(request)) return std::move(*hit);
     const cache_key& key = request.key();
     if (!key.resolved()) return R(compute());  // never written under unknown generations
-    return detail::direct_flights<R>().run(
-        store_.get(), key.bytes(), key.hash(),
-        [&]() -> R {
-          // Another thread may have stored it between our miss and now.
-          if (std::optional<R> stored = peek_at<R>(key)) return std::move(*stored);
+    return compute_once<R>(
+        store_.get(), key,
+        [&] {
           R value = compute();
           (void)set(key, value, ttl);
           return value;
         },
         [] {});
+  }
+
+  /// Single flight for a miss of `key`, shared by get_or_compute and the memoizer: unless a
+  /// flight of `owner` for `key` runs, re-checks the store (another thread may have stored
+  /// the value since the miss), else runs `compute_and_store()`; a caller that finds a
+  /// flight calls `on_join()` and gets the flight's result or exception
+  /// (detail/single_flight.hpp).
+  template <class R, class ComputeAndStore, class OnJoin>
+  R compute_once(const void* owner, const cache_key& key, ComputeAndStore&& compute_and_store,
+                 OnJoin&& on_join) {
+    return detail::flights<R>().run(
+        owner, key.bytes(), key.hash(),
+        [&]() -> R {
+          if (std::optional<R> stored = peek_at<R>(key)) return std::move(*stored);
+          return compute_and_store();
+        },
+        on_join);
   }
   /// Stores `value` under a key built earlier; `ttl`, if given, must be positive (the store
   /// throws std::invalid_argument otherwise).

@@ -48,9 +48,9 @@
 /// `std::shared_ptr<const T>` from heavy functions so that hits share instead of copying.
 ///
 /// Thread-safety: all members may be called concurrently; the wrapped callable must be safe
-/// to call concurrently (as a pure function is). The wrapper is not copyable or movable (it
-/// owns the table of computations in flight): to hold one as a class member, or copy it,
-/// make it with `gencache::memoize(...)` (same arguments) into a
+/// to call concurrently (as a pure function is). The wrapper is not copyable or movable (calls
+/// in flight refer to it: its statistics, its switch, its flights): to hold one as a class member,
+/// or copy it, make it with `gencache::memoize(...)` (same arguments) into a
 /// `gencache::memoized_function<R(P...)>`, at the end of this file.
 
 #include <array>
@@ -77,7 +77,6 @@
 #include <boost/pfr/tuple_size.hpp>
 
 #include "gencache/cache.hpp"
-#include "gencache/detail/single_flight.hpp"
 #include "gencache/detail/striped_counter.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
@@ -902,19 +901,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     return compute_once(key, object, std::forward<A>(args)...);
   }
 
-  /// Single flight (detail/single_flight.hpp): the leader re-checks the store, computes
+  /// Single flight (basic_cache::compute_once): the leader re-checks the store, computes
   /// and stores outside any lock; its waiters get its result or its exception.
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
-    return flights_.run(
-        this, key.bytes(), key.hash(),
-        [&]() -> result_type {
-          // A leader may have stored the result and left between our miss and now.
-          if (std::optional<result_type> stored = cache_.template peek_at<result_type>(key)) {
-            return std::move(*stored);
-          }
-          return compute_and_store(key, object, std::forward<A>(args)...);
-        },
+    return cache_.template compute_once<result_type>(
+        this, key, [&] { return compute_and_store(key, object, std::forward<A>(args)...); },
         [&] { waits_.increment(); });
   }
 
@@ -991,8 +983,6 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   std::string scope_text_;
   std::array<generation_slot, generation_count> generations_;
   std::atomic<bool> enabled_{true};
-
-  mutable detail::flight_table<result_type> flights_;
 
   mutable detail::striped_counter hits_, misses_, computes_, waits_, errors_, exceptions_;
 };
