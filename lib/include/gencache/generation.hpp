@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "gencache/key.hpp"
 
@@ -135,13 +136,16 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
   return XXH3_64bits_withSeed(encoded_value.data(), encoded_value.size(), encoded_spec_hash);
 }
 
-/// Builds the id of generation `spec` at `encoded_value` into `out` and returns its hash.
-inline std::uint64_t build_generation_id(key_bytes& out, std::string_view spec,
-                                         std::string_view encoded_value) {
+/// Builds the id of generation `spec` into `out` (the encoded spec, then what
+/// `append_value(out)` appends: the encoded value) and returns its hash.
+template <class AppendValue>
+std::uint64_t build_generation_id(key_bytes& out, std::string_view spec,
+                                  AppendValue&& append_value) {
   encode_key_parts(out, spec);
-  const std::uint64_t spec_hash = hash_bytes({out.data(), out.size()});
-  out.insert(out.end(), encoded_value.begin(), encoded_value.end());
-  return generation_id_hash(spec_hash, encoded_value);
+  const std::size_t spec_size = out.size();
+  const std::uint64_t spec_hash = hash_bytes({out.data(), spec_size});
+  std::forward<AppendValue>(append_value)(out);
+  return generation_id_hash(spec_hash, {out.data() + spec_size, out.size() - spec_size});
 }
 
 /// Appends a generation value's readable form: `53`, `"eu"` (a part list without its
@@ -215,11 +219,9 @@ class generation_ref {
                                   "' is plain and takes no value; name its parameter, e.g. '" +
                                   std::string(spec) + ":user_id'");
     }
-    encode_key_parts(id_, spec);
-    const std::size_t spec_size = id_.size();
-    const std::uint64_t spec_hash = hash_bytes({id_.data(), spec_size});
-    detail::encode_generation_value(id_, detail::engaged_generation_value(value, spec));
-    hash_ = detail::generation_id_hash(spec_hash, {id_.data() + spec_size, id_.size() - spec_size});
+    hash_ = detail::build_generation_id(id_, spec, [&](key_bytes& out) {
+      detail::encode_generation_value(out, detail::engaged_generation_value(value, spec));
+    });
   }
   generation_ref(const generation_handle& handle) noexcept
       : spec_(handle.spec()), counter_(&handle.counter()) {
@@ -233,7 +235,9 @@ class generation_ref {
   generation_ref(encoded_t, std::string_view spec, std::string_view encoded_value,
                  const void* value, void (*render_value)(std::string&, const void*))
       : spec_(spec), value_(value), render_value_(render_value) {
-    hash_ = detail::build_generation_id(id_, spec, encoded_value);
+    hash_ = detail::build_generation_id(id_, spec, [&](key_bytes& out) {
+      out.insert(out.end(), encoded_value.begin(), encoded_value.end());
+    });
   }
 
   [[nodiscard]] std::string_view spec() const noexcept { return spec_; }
