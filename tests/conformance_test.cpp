@@ -1,7 +1,7 @@
 // The behaviour every store must have, written once and instantiated per store: this
-// binary's store is GENCACHE_STORE_FIXTURE (memory in gencache_tests, redis and memcached in
-// their own binaries, against real servers). A store cannot drift from the contract without
-// one of these failing.
+// binary's stores are test::store_fixtures (memory and a fake remote in gencache_tests, redis
+// and memcached in their own binaries, against real servers). A store cannot drift from the
+// contract without one of these failing.
 
 #include <algorithm>
 #include <cstdint>
@@ -36,8 +36,8 @@ struct order {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("store: string views, literals and char pointers are stored as strings",
-                   "[conformance]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: string views, literals and char pointers are stored as strings",
+                   "[conformance]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   {
     std::string text = "from a view";
@@ -53,8 +53,8 @@ TEMPLATE_TEST_CASE("store: string views, literals and char pointers are stored a
   CHECK(cache.stats().errors == 0);
 }
 
-TEMPLATE_TEST_CASE("store: values round-trip with their types", "[conformance]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: values round-trip with their types", "[conformance]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 42, "int").ok());
   REQUIRE(cache.set({"g"}, std::string("héllo\0world", 12), "string").ok());
@@ -76,8 +76,8 @@ TEMPLATE_TEST_CASE("store: values round-trip with their types", "[conformance]",
   CHECK(cache.stats().errors == 0);
 }
 
-TEMPLATE_TEST_CASE("store: an absent key misses, and a cached empty value hits", "[conformance]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: an absent key misses, and a cached empty value hits", "[conformance]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   CHECK_FALSE(cache.template get<std::string>({"g"}, "absent"));
   CHECK(cache.stats().misses == 1);
@@ -87,8 +87,8 @@ TEMPLATE_TEST_CASE("store: an absent key misses, and a cached empty value hits",
   CHECK_FALSE(hit->has_value());
 }
 
-TEMPLATE_TEST_CASE("store: erase removes exactly one entry", "[conformance]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: erase removes exactly one entry", "[conformance]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 1, "a").ok());
   REQUIRE(cache.set({"g"}, 2, "b").ok());
@@ -98,8 +98,8 @@ TEMPLATE_TEST_CASE("store: erase removes exactly one entry", "[conformance]",
   CHECK(cache.template get<int>({"g"}, "b") == 2);
 }
 
-TEMPLATE_TEST_CASE("store: invalidating a generation hides its entries and only them",
-                   "[conformance][g1]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: invalidating a generation hides its entries and only them",
+                   "[conformance][g1]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"nav", {"nav:user_id", 53}}, std::string("53's"), "header").ok());
   REQUIRE(cache.set({"nav", {"nav:user_id", 999}}, std::string("999's"), "header").ok());
@@ -118,8 +118,8 @@ TEMPLATE_TEST_CASE("store: invalidating a generation hides its entries and only 
   CHECK(cache.stats().invalidations == 2);
 }
 
-TEMPLATE_TEST_CASE("store: generation values are never 0 or 1 and every bump is new",
-                   "[conformance][g2]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: generation values are never 0 or 1 and every bump is new",
+                   "[conformance][g2]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   std::set<std::uint64_t> seen;
   const std::uint64_t first = cache.generation_value({"counter"});
@@ -135,8 +135,8 @@ TEMPLATE_TEST_CASE("store: generation values are never 0 or 1 and every bump is 
   CHECK(cache.generation_value({"other:id", 1}) > 1);
 }
 
-TEMPLATE_TEST_CASE("store: a value computed before an invalidation is never read after it",
-                   "[conformance][g3]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: a value computed before an invalidation is never read after it",
+                   "[conformance][g3]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"project"}, "report");  // generations read now
   cache.invalidate("project");                        // the data changes meanwhile
@@ -145,8 +145,8 @@ TEMPLATE_TEST_CASE("store: a value computed before an invalidation is never read
   CHECK(cache.template get_at<std::string>(key) == "stale report");  // only under the old key
 }
 
-TEMPLATE_TEST_CASE("store: a value read as another type is a miss and an error", "[conformance]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: a value read as another type is a miss and an error", "[conformance]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 42, "typed").ok());
   CHECK_FALSE(cache.template get<std::string>({"g"}, "typed"));
@@ -155,8 +155,8 @@ TEMPLATE_TEST_CASE("store: a value read as another type is a miss and an error",
   CHECK(cache.template get<int>({"g"}, "typed") == 42);  // still there for the right type
 }
 
-TEMPLATE_TEST_CASE("store: binary, whitespace and oversized keys stay distinct",
-                   "[conformance][keys]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: binary, whitespace and oversized keys stay distinct",
+                   "[conformance][keys]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   constexpr char raw[] = "\0\x01\xff key\twith\nspaces\r";
   const std::string binary(raw, sizeof raw - 1);
@@ -176,8 +176,8 @@ TEMPLATE_TEST_CASE("store: binary, whitespace and oversized keys stay distinct",
   CHECK(cache.template get<int>({"g", {"keys:id", long_b}}, long_b) == 2);
 }
 
-TEMPLATE_TEST_CASE("store: a value over the store's limit is refused, nothing stored",
-                   "[conformance][bad-input]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: a value over the store's limit is refused, nothing stored",
+                   "[conformance][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, std::string("small"), "big").ok());
   const gencache::status s = cache.set({"g"}, std::string(TestType::max_value + 64, 'v'), "big");
@@ -188,8 +188,8 @@ TEMPLATE_TEST_CASE("store: a value over the store's limit is refused, nothing st
   CHECK((!after || *after == "small"));
 }
 
-TEMPLATE_TEST_CASE("store: ttls must be positive, and a value is readable within its ttl",
-                   "[conformance][ttl][bad-input]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: ttls must be positive, and a value is readable within its ttl",
+                   "[conformance][ttl][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "ttl");
   CHECK_THROWS_WITH(cache.set(key, 1, 0ns), Catch::Contains("ttl must be positive"));
@@ -198,8 +198,8 @@ TEMPLATE_TEST_CASE("store: ttls must be positive, and a value is readable within
   CHECK(cache.template get_at<int>(key) == 7);
 }
 
-TEMPLATE_TEST_CASE("store: ttls at and past the store's limits keep the value readable",
-                   "[conformance][ttl][bad-input]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: ttls at and past the store's limits keep the value readable",
+                   "[conformance][ttl][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   constexpr auto day = std::chrono::hours(24);
   const std::pair<const char*, std::chrono::nanoseconds> ttls[] = {
@@ -217,8 +217,8 @@ TEMPLATE_TEST_CASE("store: ttls at and past the store's limits keep the value re
   }
 }
 
-TEMPLATE_TEST_CASE("store: peek reads without counting a hit or a miss", "[conformance]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: peek reads without counting a hit or a miss", "[conformance]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "peek");
   CHECK_FALSE(cache.template peek_at<int>(key));
@@ -236,8 +236,8 @@ int square(int user_id, int x) {
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("store: memoized calls hit, miss and invalidate per value",
-                   "[conformance][memoize]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: memoized calls hit, miss and invalidate per value",
+                   "[conformance][memoize]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   square_calls = 0;
   gencache::memoized cached(cache, &square, "project",
@@ -261,8 +261,8 @@ TEMPLATE_TEST_CASE("store: memoized calls hit, miss and invalidate per value",
   CHECK(cached.stats().errors == 0);
 }
 
-TEMPLATE_TEST_CASE("store: a bound cache remembers its generations", "[conformance][bound]",
-                   test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: a bound cache remembers its generations", "[conformance][bound]",
+                   test::store_fixtures) {
   auto cache = make_cache<TestType>();
   gencache::basic_bound_cache nav(cache, {"nav", "nav:user_id"});
   REQUIRE(nav.set({{"user_id", 1}}, std::string("one"), "header").ok());
@@ -272,8 +272,8 @@ TEMPLATE_TEST_CASE("store: a bound cache remembers its generations", "[conforman
   CHECK(nav.template get<std::string>({{"user_id", 2}}, "header") == "two");
 }
 
-TEMPLATE_TEST_CASE("store: get_or_compute stores once under the generations it read",
-                   "[conformance][compute]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("store: get_or_compute stores once under the generations it read",
+                   "[conformance][compute]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const std::string user = test::unique_prefix();  // a generation of this run alone
   int calls = 0;

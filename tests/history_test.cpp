@@ -125,8 +125,8 @@ std::string described(const h::verdict& v) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidations keep G1",
-                   "[history][concurrency][g1]", test::GENCACHE_STORE_FIXTURE) {
+TEMPLATE_LIST_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidations keep G1",
+                   "[history][concurrency][g1]", test::store_fixtures) {
   using W = workload<TestType>;
   gencache::basic_cache<typename TestType::store_type> cache(TestType::make());
   const h::verdict v = run_history<W>(cache);
@@ -147,8 +147,8 @@ TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 
           "[history][concurrency][faults][g6]") {
   // The store reaches the server (memcached: its first member) through a loopback proxy
   // that refuses connections from 30 % to 60 % of the run, paced by operations done.
-  using W = workload<test::GENCACHE_STORE_FIXTURE>;
-  const std::string url = test::GENCACHE_STORE_FIXTURE::url();
+  using W = workload<test::remote_fixture>;
+  const std::string url = test::remote_fixture::url();
   const auto first = url.find("://") + 3;
   const auto end = url.find_first_of(",/", first);
   const std::string member = url.substr(first, end == std::string::npos ? end : end - first);
@@ -189,8 +189,8 @@ TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 
 #if defined(GENCACHE_TEST_REDIS) || defined(GENCACHE_TEST_MEMCACHED)
 TEST_CASE("history: during an outage, concurrent memoized calls each get their own result (G5)",
           "[history][concurrency][g5]") {
-  using W = workload<test::GENCACHE_STORE_FIXTURE>;
-  gencache::remote_cache cache(test::GENCACHE_STORE_FIXTURE::make_unreachable());
+  using W = workload<test::remote_fixture>;
+  gencache::remote_cache cache(test::remote_fixture::make_unreachable());
   h::clock clock;
   h::compute_log computes;
   // Both arguments feed value-based generations and nothing else: while every generation is

@@ -70,15 +70,21 @@ void append_generations(std::string& out, std::span<const std::uint64_t> values)
   for (const std::uint64_t v : values) fmt::format_to(std::back_inserter(out), "@{}", v);
 }
 
-// Every value on the server starts with a seal: the 64-bit hash of the name it was stored
-// under (little-endian). A value is returned only when its seal is its name's, so bytes
-// that reach a name other than the one they were written under (a desynchronised
-// connection, a proxy that mixes up replies, a server bug) are an error, never another
-// key's value (G5).
+// Every value on the server starts with a seal: the 64-bit hash of the bytes that follow,
+// seeded with the hash of the name they were stored under (XXH3, little-endian). A value is
+// returned only when its seal matches both, so bytes that reach a name other than the one
+// they were written under (a desynchronised connection, a proxy that mixes up replies, a
+// server bug) are an error, never another key's value (G5), and so are bytes changed on
+// the way or at rest (a flipped bit in a string decodes fine, but breaks the seal).
 constexpr std::size_t seal_size = 8;
 
+std::uint64_t seal_of(std::string_view name, std::string_view bytes) noexcept {
+  return boost::endian::native_to_little(
+      XXH3_64bits_withSeed(bytes.data(), bytes.size(), hash_bytes(name)));
+}
+
 std::string sealed(std::string_view name, std::string_view bytes) {
-  const std::uint64_t seal = boost::endian::native_to_little(hash_bytes(name));
+  const std::uint64_t seal = seal_of(name, bytes);
   std::string out;
   out.reserve(seal_size + bytes.size());
   out.append(reinterpret_cast<const char*>(&seal), seal_size);
@@ -91,11 +97,15 @@ result<std::optional<std::string>> unsealed(std::string_view name,
                                             result<std::optional<std::string>> got) {
   if (!got || !got.value()) return got;
   std::string& bytes = *got.value();
-  const std::uint64_t seal = boost::endian::native_to_little(hash_bytes(name));
-  if (bytes.size() < seal_size || std::memcmp(bytes.data(), &seal, seal_size) != 0) {
+  const bool intact = bytes.size() >= seal_size && [&] {
+    const std::uint64_t seal = seal_of(name, std::string_view(bytes).substr(seal_size));
+    return std::memcmp(bytes.data(), &seal, seal_size) == 0;
+  }();
+  if (!intact) {
     return status(errc::serialization,
-                  fmt::format("gencache: the value read under {} does not carry that name's seal: "
-                              "it was stored under another name, or not by gencache",
+                  fmt::format("gencache: the value read under {} does not carry its seal: it "
+                              "was stored under another name, changed since, or not written by "
+                              "gencache",
                               name));
   }
   bytes.erase(0, seal_size);
@@ -174,7 +184,7 @@ result<std::string> remote_store::value_key_base(const split_key& k) const {
   // share a name, whatever values their counters hold (G5).
   std::string canonical;
   canonical.reserve(2 + k.scope.size() + 12 + 8 * k.generation_count + k.parts.size());
-  canonical.push_back('\x02');  // names of format 2: values carry a seal
+  canonical.push_back('\x03');  // names of format 3: values carry a seal of their bytes
   canonical.push_back(static_cast<char>(k.domain));
   canonical.append(k.scope);
   fmt::format_to(std::back_inserter(canonical), "/{}/", k.generation_count);

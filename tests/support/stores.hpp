@@ -1,20 +1,26 @@
 #pragma once
 // Store fixtures for the behaviour suite that every store must pass (conformance_test.cpp).
-// A test binary picks one with -DGENCACHE_STORE_FIXTURE=...; the remote ones find their
-// server through GENCACHE_REDIS_URL / GENCACHE_MEMCACHED_URL (remote_main.cpp skips the
-// binary when it is unset). Each store gets a prefix of its own, so tests never see each
-// other's entries on a shared server, even when ctest runs them in parallel.
+// gencache_tests runs it over the memory store and a remote store on an in-process fake
+// server (fake_remote_fixture), in every preset; redis_tests and memcached_tests
+// (-DGENCACHE_TEST_REDIS / _MEMCACHED) over their real server, found through
+// GENCACHE_REDIS_URL / GENCACHE_MEMCACHED_URL (remote_main.cpp skips the binary when it is
+// unset). `store_fixtures` lists a binary's stores, `remote_fixture` its remote one. Each store
+// gets a prefix of its own, so tests never see each other's entries on a shared server, even when
+// ctest runs them in parallel.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <gencache/gencache.hpp>
+
+#include "support/fake_backend.hpp"
 
 #ifdef GENCACHE_TEST_REDIS
 #include <gencache/redis_store.hpp>
@@ -43,6 +49,30 @@ struct memory_fixture {
   static std::shared_ptr<store_type> make() {
     return std::make_shared<store_type>(
         gencache::memory_store_options{.max_bytes = std::size_t{64} << 20, .shards = 4});
+  }
+};
+
+/// A remote store on an in-process fake server (support/fake_backend.hpp), shared by every
+/// store the fixture makes, as a real server is.
+struct fake_remote_fixture {
+  using store_type = gencache::remote_store;
+  static constexpr const char* name = "fake remote";
+  static constexpr std::size_t max_value = std::size_t{4} << 20;
+  static std::shared_ptr<fake_backend> server() {
+    static const auto shared = std::make_shared<fake_backend>(250, max_value);
+    return shared;
+  }
+  static std::shared_ptr<store_type> make(gencache::remote_store_options options = {}) {
+    if (options.prefix == "gc:") options.prefix = unique_prefix();
+    return std::make_shared<store_type>(server(), std::move(options));
+  }
+  static std::shared_ptr<gencache::remote_backend> make_backend() { return server(); }
+  /// A store whose server fails every call.
+  static std::shared_ptr<store_type> make_unreachable(gencache::remote_store_options options = {}) {
+    auto down = std::make_shared<fake_backend>(250, max_value);
+    down->fail_always(true);
+    options.prefix = unique_prefix();
+    return std::make_shared<store_type>(std::move(down), std::move(options));
   }
 };
 
@@ -102,6 +132,17 @@ struct memcached_fixture {
                                           std::move(options));
   }
 };
+#endif
+
+#if defined(GENCACHE_TEST_REDIS)
+using remote_fixture = redis_fixture;
+using store_fixtures = std::tuple<redis_fixture>;
+#elif defined(GENCACHE_TEST_MEMCACHED)
+using remote_fixture = memcached_fixture;
+using store_fixtures = std::tuple<memcached_fixture>;
+#else
+using remote_fixture = fake_remote_fixture;
+using store_fixtures = std::tuple<memory_fixture, fake_remote_fixture>;
 #endif
 
 }  // namespace test
