@@ -30,7 +30,7 @@ BENCHMARK(BM_Keys_Build);
 // The same with the plain generation resolved once to a handle.
 void BM_Keys_BuildHandle(benchmark::State& state) {
   gencache::cache cache;
-  const auto nav = cache.generation("nav");
+  const auto nav = cache.pin_generation("nav");
   std::size_t i = 0;
   for (auto _ : state) {
     const int k = static_cast<int>(i++ & (key_count - 1));

@@ -94,7 +94,7 @@ BENCHMARK(BM_MemoryStore_CacheGetHitUnrelatedBumps);
 // The same hit with the plain generation resolved once to a handle (one atomic load).
 void BM_MemoryStore_CacheGetHitHandle(benchmark::State& state) {
   gencache::cache cache;
-  const auto nav = cache.generation("nav");
+  const auto nav = cache.pin_generation("nav");
   const auto order = shuffled_indices();
   fill(cache);  // the handle names the same counter
   std::size_t i = 0;

@@ -50,7 +50,7 @@ TEST_CASE("allocation: a direct get hit of an inline value allocates nothing",
   CHECK(hit == 7u);
   CHECK(n == 0);
 
-  const auto project = cache.generation("project");
+  const auto project = cache.pin_generation("project");
   REQUIRE(cache.set({project}, std::uint64_t{8}, 1).ok());
   CHECK(allocations_of([&] { hit = cache.get<std::uint64_t>({project}, 1); }) == 0);
   CHECK(hit == 8u);

@@ -177,7 +177,7 @@ TEST_CASE("cache: a key knows its structure, as split_cache_key reads it from th
 TEST_CASE("cache: a key request resolves pinned, stored and unknown generations in one place",
           "[cache][key]") {
   gencache::cache cache;
-  const auto project = cache.generation("project");
+  const auto project = cache.pin_generation("project");
   const gencache::generation_ref gens[] = {project, {"per:user", 7}};
   gencache::key_request request = cache.make_request(gencache::key_domain::direct, {}, gens, "x");
   CHECK(request.generation_count() == 2);

@@ -78,7 +78,7 @@ TEST_CASE("generation: an evicted counter never comes back with an old value",
 TEST_CASE("generation: a handle reads its pinned counter and survives eviction pressure",
           "[generation][handle]") {
   gencache::cache cache(gencache::memory_store_options{.shards = 1, .max_generations = 2});
-  const auto project = cache.generation("project");
+  const auto project = cache.pin_generation("project");
   const auto before = project.value();
   CHECK(cache.generation_value("project") == before);
   for (int user = 0; user < 100; ++user) (void)cache.generation_value({"g:user_id", user});
@@ -88,5 +88,5 @@ TEST_CASE("generation: a handle reads its pinned counter and survives eviction p
   const auto fresh = cache.invalidate(project);
   CHECK(project.value() == fresh);
   CHECK(cache.generation_value("project") == fresh);
-  CHECK_THROWS_AS(cache.generation("user:user_id"), std::invalid_argument);
+  CHECK_THROWS_AS(cache.pin_generation("user:user_id"), std::invalid_argument);
 }

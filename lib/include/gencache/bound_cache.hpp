@@ -74,7 +74,7 @@ class basic_bound_cache {
       b.spec = std::string(spec);
       b.parameter = std::string(detail::parse_generation_spec(spec));
       if (b.parameter.empty()) {
-        if constexpr (pinning_store<Store>) b.handle.emplace(cache_.generation(spec));
+        b.handle = cache_.try_pin_generation(spec);
       }
     }
   }

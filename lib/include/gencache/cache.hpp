@@ -85,9 +85,36 @@ class basic_cache {
   }
 
   /// Resolves a plain generation once; reading it through the handle is one atomic load.
-  [[nodiscard]] generation_handle generation(std::string_view spec) requires pinning_store<Store> {
+  /// Pins the counter: it is never evicted while the store lives (so pin a fixed set of
+  /// names, not one per user). Only on stores that can pin (the memory store).
+  [[nodiscard]] generation_handle pin_generation(std::string_view spec) requires
+      pinning_store<Store> {
     const generation_ref ref(spec);
     return generation_handle(std::string(spec), store_->pin_generation(ref.id()));
+  }
+  /// `pin_generation` where the store can pin this counter (a memory store, also behind
+  /// any_store); nullopt where it cannot (a remote store), and the generation is read per use.
+  [[nodiscard]] std::optional<generation_handle> try_pin_generation(std::string_view spec) {
+    if constexpr (pinning_store<Store>) {
+      return pin_generation(spec);
+    } else if constexpr (requires(key_view id) {
+                           {
+                             store_->try_pin_generation(id)
+                             } -> std::same_as<const std::atomic<std::uint64_t>*>;
+                         }) {
+      const generation_ref ref(spec);
+      if (const auto* counter = store_->try_pin_generation(ref.id())) {
+        return generation_handle(std::string(spec), *counter);
+      }
+    }
+    return std::nullopt;
+  }
+  /// The old name of `pin_generation`, which hid that it pins.
+  [[deprecated(
+      "gencache: cache.generation(spec) is now "
+      "cache.pin_generation(spec)")]] [[nodiscard]] generation_handle
+  generation(std::string_view spec) requires pinning_store<Store> {
+    return pin_generation(spec);
   }
 
   /// The current value of a generation (created with a fresh value if it has none).
@@ -126,18 +153,12 @@ class basic_cache {
   /// them in one request, leaving them `unknown_generation` if it failed (such a key is
   /// never read or written).
   cache_key& resolve(key_request& request) const {
-    cache_key& key = request.key();
     if constexpr (batching_store<Store>) {
       store_->resolve_generations(request);
     } else {
-      for (std::size_t i = 0; i < request.generation_count(); ++i) {
-        const std::atomic<std::uint64_t>* pinned = request.pinned(i);
-        key.set_generation(i, pinned != nullptr ? pinned->load(std::memory_order_acquire)
-                                                : store_->read_generation(request.id(i)));
-      }
-      key.finish();
+      detail::resolve_locally(*store_, request);
     }
-    return key;
+    return request.key();
   }
   /// Resolves `request` and reads the value under its key: on a batching store, both in one
   /// round trip. The request's key then holds the generation values used, for a `set` of a

@@ -169,7 +169,7 @@ void render_value(std::string& out, const void* value) {
 }  // namespace detail
 
 /// A plain generation resolved once to its counter, so that reading it costs one atomic
-/// load. Get one from `cache.generation("project")`. The counter is pinned in its store (never
+/// load. Get one from `cache.pin_generation("project")`. The counter is pinned in its store (never
 /// evicted) and stays valid as long as the store lives. Copyable; thread-safe to read.
 class generation_handle {
  public:

@@ -602,7 +602,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
               "' is value-based: name the argument that gives its value, gen(\"" + slot.spec +
               "\", gencache::arg<I>) or gen(\"" + slot.spec + "\", &T::field)");
         }
-        if constexpr (pinning_store<Store>) slot.handle.emplace(cache_.generation(slot.spec));
+        slot.handle = cache_.try_pin_generation(slot.spec);
       } else {
         slot.spec = s.spec;
         if (detail::parse_generation_spec(slot.spec).empty()) {

@@ -74,6 +74,21 @@ concept pinning_store = store<S> && requires(S& s, key_view k) {
 /// `i` of the request's key from the counter `request.ids()[i]` and finishes the key (false,
 /// leaving them `unknown_generation`, on failure), and `get_current<T>(request)` does that
 /// and reads the value, in one round trip where the server allows.
+namespace detail {
+/// Reads the values of `request`'s generations into its key, one counter at a time (a
+/// pinned one by one load), and finishes the key: how a store in this process resolves.
+template <store S>
+void resolve_locally(S& store, key_request& request) {
+  cache_key& key = request.key();
+  for (std::size_t i = 0; i < request.generation_count(); ++i) {
+    const std::atomic<std::uint64_t>* pinned = request.pinned(i);
+    key.set_generation(i, pinned != nullptr ? pinned->load(std::memory_order_acquire)
+                                            : store.read_generation(request.id(i)));
+  }
+  key.finish();
+}
+}  // namespace detail
+
 template <class S>
 concept batching_store = store<S> && requires(S& s, key_request& request) {
   { s.resolve_generations(request) } -> std::same_as<bool>;
