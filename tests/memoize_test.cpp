@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
 
 using namespace std::chrono_literals;
@@ -654,9 +655,22 @@ TEST_CASE("memoize: raw keys are for types whose bytes are their value", "[memoi
   STATIC_REQUIRE_FALSE(raw_key_part<tenant>);  // has a key_fragment
 }
 
-TEST_CASE("memoize: raw keys of one name never meet across parameter types or masks",
-          "[memoize][raw][key]") {
-  gencache::cache cache;
+namespace {
+/// The caches whose memoized keys may be raw: the memory cache, and the store chosen at run
+/// time when it holds a memory store (it decides at construction).
+template <class Cache>
+Cache make_local_cache() {
+  if constexpr (std::is_same_v<Cache, gencache::any_cache>) {
+    return Cache(gencache::make_store("memory://"));
+  } else {
+    return Cache();
+  }
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("memoize: raw keys of one name never meet across parameter types or masks",
+                   "[memoize][raw][key]", gencache::cache, gencache::any_cache) {
+  auto cache = make_local_cache<TestType>();
   const gencache::memoize_options same_name{.name = "shared.v1"};
   gencache::memoized signed_sum(cache, &sum, "g", same_name);
   gencache::memoized unsigned_sum(cache, &sum_unsigned, "g", same_name);
@@ -677,9 +691,9 @@ TEST_CASE("memoize: raw keys of one name never meet across parameter types or ma
   CHECK(without_b.stats().hits == 1);
 }
 
-TEST_CASE("memoize: a raw-keyed value generation still separates users (G5)",
-          "[memoize][raw][g5]") {
-  gencache::cache cache;
+TEMPLATE_TEST_CASE("memoize: a raw-keyed value generation still separates users (G5)",
+                   "[memoize][raw][g5]", gencache::cache, gencache::any_cache) {
+  auto cache = make_local_cache<TestType>();
   std::atomic<int> calls{0};
   auto load = [&](const id_pair& p) {
     ++calls;
@@ -699,9 +713,9 @@ TEST_CASE("memoize: a raw-keyed value generation still separates users (G5)",
   CHECK(calls == 4);
 }
 
-TEST_CASE("memoize: arguments with padding are keyed by value, not by their bytes",
-          "[memoize][raw]") {
-  gencache::cache cache;
+TEMPLATE_TEST_CASE("memoize: arguments with padding are keyed by value, not by their bytes",
+                   "[memoize][raw]", gencache::cache, gencache::any_cache) {
+  auto cache = make_local_cache<TestType>();
   gencache::memoized cached(cache, &padded_value, "g");
   alignas(padded) unsigned char one[sizeof(padded)];
   alignas(padded) unsigned char two[sizeof(padded)];

@@ -451,6 +451,29 @@ TEST_CASE("remote: a bound cache's get is one request, like the cache's", "[remo
   CHECK(counter->requests == 1);
 }
 
+TEST_CASE("remote: through the store chosen at run time, gets stay one request", "[remote][any]") {
+  auto counter = std::make_shared<counting_backend>(fixture::make_backend());
+  gencache::any_cache cache(
+      std::make_shared<gencache::any_store>(std::make_shared<gencache::remote_store>(
+          counter, gencache::remote_store_options{.prefix = test::unique_prefix()})));
+  gencache::basic_bound_cache nav(cache, {"nav", "nav:user_id"});
+  REQUIRE(nav.set({{"user_id", 53}}, std::string("header"), "h").ok());
+  REQUIRE(nav.get<std::string>({{"user_id", 53}}, "h") == "header");  // counters now known
+  counter->requests = 0;
+  CHECK(nav.get<std::string>({{"user_id", 53}}, "h") == "header");
+  CHECK(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h") == "header");
+  CHECK(counter->requests == 2);
+
+  gencache::memoized page(
+      cache, [](int user) { return user * 2; }, gencache::gen("page:user_id", gencache::arg<0>));
+  REQUIRE(page(4) == 8);
+  REQUIRE(page(4) == 8);
+  counter->requests = 0;
+  CHECK(page(4) == 8);
+  CHECK(counter->requests == 1);
+  CHECK(page.stats().hits == 2);
+}
+
 TEST_CASE("remote: get_or_compute on an unreachable server computes, returns, stores nothing",
           "[remote][compute][failure]") {
   gencache::remote_cache cache(test::remote_fixture::make_unreachable());

@@ -153,6 +153,10 @@ TEST_CASE("shootout: bad options are one clear line and status 2", "[shootout][c
     CHECK_THAT(error_of({"--store", "redis://host:6379"}),
                Catch::Contains("store 'redis' is not in this build"));
   }
+  CHECK_THAT(error_of({"--store", "memory://?max_bytes=lots"}),
+             Catch::Contains("max_bytes: 'lots' is not a size"));
+  CHECK_THAT(error_of({"--store", "memory://?colour=red"}),
+             Catch::Contains("unknown parameter 'colour' for memory://"));
   CHECK_THAT(error_of({"--keys", "0"}), Catch::Contains("--keys"));
   CHECK_THAT(error_of({"--read-ratio", "1.5"}), Catch::Contains("--read-ratio"));
   CHECK_THAT(error_of({"--read-ratio", "-0.1"}), Catch::Contains("--read-ratio"));
@@ -172,7 +176,8 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
   o.ops = 20'000;
   o.invalidate_rate = 0;
   o.threads = {2};
-  o.stores = {"memory", "naive"};
+  // A store URL runs too: gencache::make_store builds it, with its own bound.
+  o.stores = {"memory", "naive", "memory://?max_entries=1000&eviction=lru"};
   if (GENCACHE_HAVE_TBB) o.stores.emplace_back("tbb-lru");  // a peer only when TBB was found
   const auto streams = shootout::make_streams(o, 2);
   std::vector<shootout::run_result> results;
@@ -190,10 +195,11 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
     CHECK(r.heap_bytes.has_value());
   }
   CHECK(results[0].entries <= 1000u);  // the memory store held its bound
+  CHECK(results[2].entries <= 1000u);  // and the one from its URL
 
   const auto json = boost::json::parse(
       shootout::to_json(results, o, shootout::this_machine(), "2026-11-25T00:00:00Z"));
-  CHECK(json.at("results").as_array().size() == 3);
+  CHECK(json.at("results").as_array().size() == results.size());
   CHECK(json.at("results").at(1).at("store").as_string() == "naive");
   CHECK(json.at("options").at("keys").to_number<int>() == 2000);
   CHECK(json.at("machine").at("cores").to_number<int>() > 0);
@@ -206,7 +212,7 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
 
   const std::string table = shootout::format_table(results);
   CHECK_THAT(table, Catch::Contains("naive"));
-  CHECK(std::count(table.begin(), table.end(), '\n') == 4);
+  CHECK(std::count(table.begin(), table.end(), '\n') == 1 + results.size());  // header + rows
 }
 
 TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootout][run]") {

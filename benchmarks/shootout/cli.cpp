@@ -50,13 +50,15 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
   app.get_formatter()->column_width(32);
 
   std::vector<std::string> stores;
-  app.add_option("--store", stores,
-                 "A store to measure; repeat for several. memory (gencache's sharded store), "
-                 "memory-lru (the same with LRU eviction instead of S3-FIFO), "
-                 "naive (a line-by-line port: mutex + unordered_map + list LRU, fmt keys), "
-                 "tbb-lru (tbb::concurrent_lru_cache), redis://host:port[/db], "
-                 "memcached://host:port[,host:port...]. Default: memory, naive and tbb-lru, "
-                 "plus the servers in GENCACHE_REDIS_URL and GENCACHE_MEMCACHED_URL if set")
+  app.add_option(
+         "--store", stores,
+         "A store to measure; repeat for several. memory (gencache's sharded store), "
+         "memory-lru (the same with LRU eviction instead of S3-FIFO), "
+         "naive (a line-by-line port: mutex + unordered_map + list LRU, fmt keys), "
+         "tbb-lru (tbb::concurrent_lru_cache), or any store URL gencache::make_store "
+         "takes: memory://?max_bytes=64MiB&eviction=lru, redis://host:port[/db][?options], "
+         "memcached://host:port[,host:port...][?options]. Default: memory, naive and tbb-lru, "
+         "plus the servers in GENCACHE_REDIS_URL and GENCACHE_MEMCACHED_URL if set")
       ->type_name("STORE");
   std::string workload = "zipf";
   app.add_option("--workload", workload,

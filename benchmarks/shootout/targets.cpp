@@ -11,13 +11,8 @@
 #endif
 
 #include <fmt/format.h>
+#include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
-#if GENCACHE_HAVE_MEMCACHED
-#include <gencache/memcached_store.hpp>
-#endif
-#if GENCACHE_HAVE_REDIS
-#include <gencache/redis_store.hpp>
-#endif
 
 #include "../naive_port.hpp"
 
@@ -45,24 +40,22 @@ struct compute_fn {
   std::string operator()(const item& it) const { return compute_value(it, size); }
 };
 
-template <class Store>
-auto make_memo(gencache::basic_cache<Store>& cache, std::size_t size) {
+auto make_memo(gencache::any_cache& cache, std::size_t size) {
   return gencache::memoized(cache, compute_fn{size}, "bench",
                             gencache::gen("bench:user", &item::user),
                             gencache::memoize_options{.name = "bench.compute"});
 }
 
-// gencache itself, over any of its stores.
-template <class Store>
+// gencache itself, over the store its URL names (any_store.hpp): the shoot-out chooses the
+// store at run time, as an application reading it from its configuration does.
 class gencache_target final : public target {
  public:
-  gencache_target(std::string name, std::shared_ptr<Store> store, std::size_t value_size)
+  gencache_target(std::string name, std::shared_ptr<gencache::any_store> store,
+                  std::size_t value_size)
       : name_(std::move(name)), cache_(std::move(store)), memo_(make_memo(cache_, value_size)) {}
 
   [[nodiscard]] std::string_view name() const override { return name_; }
-  [[nodiscard]] bool in_process() const override {
-    return std::is_same_v<Store, gencache::memory_store>;
-  }
+  [[nodiscard]] bool in_process() const override { return cache_.store().memory() != nullptr; }
   std::string read(const item& it) override { return memo_(it); }
   void write(const item& it) override { memo_.refresh(it); }
   bool invalidate_user(std::uint32_t user) override {
@@ -89,8 +82,8 @@ class gencache_target final : public target {
 
  private:
   std::string name_;
-  gencache::basic_cache<Store> cache_;
-  decltype(make_memo(std::declval<gencache::basic_cache<Store>&>(), 0)) memo_;
+  gencache::any_cache cache_;
+  decltype(make_memo(std::declval<gencache::any_cache&>(), 0)) memo_;
 };
 
 // The naive port (benchmarks/naive_port.hpp): one mutex, std::unordered_map of fmt-formatted
@@ -199,20 +192,27 @@ class tbb_target final : public target {
 };
 #endif  // GENCACHE_HAVE_TBB
 
-template <class Store>
-std::unique_ptr<target> remote_target(const std::string& url, std::shared_ptr<Store> store,
-                                      std::size_t value_size) {
+std::unique_ptr<target> remote_target(const std::string& url, std::size_t value_size) {
+  // A prefix of this run's own, so that runs never read each other's entries.
+  const std::string with_prefix = fmt::format(
+      "{}{}prefix=gencache-bench:{}:", url, url.find('?') == std::string::npos ? "?" : "&",
+      std::chrono::system_clock::now().time_since_epoch().count());
+  auto store = gencache::make_store(url.find("prefix=") == std::string::npos ? with_prefix : url);
   // A server that does not answer is found here, not in the middle of a measurement.
-  gencache::basic_cache<Store> probe(store);
+  gencache::any_cache probe(store);
   if (const auto s = probe.set(probe.key({}, "gencache-bench probe"), std::string("ok")); !s.ok()) {
     throw std::runtime_error(fmt::format("{}: unreachable: {}", url, s.message()));
   }
-  return std::make_unique<gencache_target<Store>>(url, std::move(store), value_size);
+  return std::make_unique<gencache_target>(url, std::move(store), value_size);
 }
 
-std::string unique_prefix() {
-  return fmt::format("gencache-bench:{}:",
-                     std::chrono::system_clock::now().time_since_epoch().count());
+/// The memory:// URL of the shoot-out's `memory` and `memory-lru` stores for `o`.
+std::string memory_url(const std::string& store, const options& o) {
+  std::string url = "memory://?eviction=";
+  url += store == "memory-lru" ? "lru" : "s3fifo";
+  if (o.capacity_entries != 0) url += fmt::format("&max_entries={}", o.capacity_entries);
+  if (o.capacity_bytes != 0) url += fmt::format("&max_bytes={}", o.capacity_bytes);
+  return url;
 }
 
 }  // namespace
@@ -233,46 +233,34 @@ void check_store_name(const std::string& store) {
   }
   if (store.starts_with("redis://")) {
     check_built(store, GENCACHE_HAVE_REDIS, "configure with -DGENCACHE_WITH_REDIS=ON");
-    (void)gencache::parse_redis_url(store);
-    return;
-  }
-  if (store.starts_with("memcached://")) {
+  } else if (store.starts_with("memcached://")) {
     check_built(store, GENCACHE_HAVE_MEMCACHED, "configure with -DGENCACHE_WITH_MEMCACHED=ON");
-    (void)gencache::parse_memcached_url(store);
-    return;
+  } else if (!store.starts_with("memory://")) {
+    throw std::invalid_argument(
+        fmt::format("unknown store '{}': use memory, memory-lru, naive, tbb-lru, or a store URL: "
+                    "memory://[?options], redis://host:port[?options] or "
+                    "memcached://host:port[,host:port...][?options]",
+                    store));
   }
-  throw std::invalid_argument(fmt::format(
-      "unknown store '{}': use memory, memory-lru, naive, tbb-lru, redis://host:port or "
-      "memcached://host:port[,host:port...]",
-      store));
+  // The URL's own errors (std::invalid_argument). Remote stores connect lazily, so this
+  // does not reach the server; a memory store is only allocated.
+  (void)gencache::make_store(store);
 }
 
 std::unique_ptr<target> make_target(const std::string& store, const options& o) {
   check_store_name(store);
   if (store == "memory" || store == "memory-lru") {
-    gencache::memory_store_options m;
-    if (o.capacity_entries != 0) m.max_entries = o.capacity_entries;
-    if (o.capacity_bytes != 0) m.max_bytes = o.capacity_bytes;
-    if (store == "memory-lru") m.eviction = gencache::eviction_policy::lru;
-    return std::make_unique<gencache_target<gencache::memory_store>>(
-        store, std::make_shared<gencache::memory_store>(m), o.value_size);
+    return std::make_unique<gencache_target>(store, gencache::make_store(memory_url(store, o)),
+                                             o.value_size);
+  }
+  if (store.starts_with("memory://")) {
+    return std::make_unique<gencache_target>(store, gencache::make_store(store), o.value_size);
   }
   if (store == "naive") return std::make_unique<naive_target>(o);
 #if GENCACHE_HAVE_TBB
   if (store == "tbb-lru") return std::make_unique<tbb_target>(o);
 #endif
-  [[maybe_unused]] const gencache::remote_store_options remote{.prefix = unique_prefix()};
-#if GENCACHE_HAVE_REDIS
-  if (store.starts_with("redis://")) {
-    return remote_target(store, gencache::make_redis_store(store, {}, remote), o.value_size);
-  }
-#endif
-#if GENCACHE_HAVE_MEMCACHED
-  if (store.starts_with("memcached://")) {
-    return remote_target(store, gencache::make_memcached_store(store, {}, remote), o.value_size);
-  }
-#endif
-  throw std::logic_error("unreachable: check_store_name let '" + store + "' through");
+  return remote_target(store, o.value_size);
 }
 
 }  // namespace shootout

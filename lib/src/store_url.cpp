@@ -29,7 +29,7 @@ std::string redacted(std::string_view url) {
 }
 
 [[noreturn]] void bad(std::string_view url, std::string_view why) {
-  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", redacted(url), why));
+  detail::throw_bad_store_url(url, why);
 }
 
 /// Rejects what the parsers do not support and could hold a secret, before any part of the
@@ -94,6 +94,29 @@ std::string_view after_scheme(std::string_view url, std::string_view scheme) {
 
 }  // namespace
 
+namespace detail {
+
+void throw_bad_store_url(std::string_view url, std::string_view why) {
+  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", redacted(url), why));
+}
+
+void throw_unknown_scheme(std::string_view url, std::string_view known) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) bad(url, fmt::format("no scheme ({})", known));
+  // Quoted only if it looks like a scheme: anything else before "://" could hold a query
+  // or user information (found by fuzz_store_url's secret oracle).
+  const std::string_view name = url.substr(0, scheme);
+  const bool quotable =
+      !name.empty() && name.size() <= 16 && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '+' || c == '-' || c == '.';
+      });
+  bad(url, quotable ? fmt::format("unknown scheme '{}' ({})", name, known)
+                    : fmt::format("unknown scheme ({})", known));
+}
+
+}  // namespace detail
+
 redis_url parse_redis_url(std::string_view url) {
   std::string_view rest = after_scheme(url, "redis://");
   redis_url out;
@@ -125,18 +148,7 @@ store_url parse_store_url(std::string_view url) {
   reject_secrets(url);
   if (url.starts_with("redis://")) return parse_redis_url(url);
   if (url.starts_with("memcached://")) return parse_memcached_url(url);
-  const auto scheme = url.find("://");
-  if (scheme == std::string_view::npos) bad(url, "no scheme (redis:// or memcached://)");
-  // Quoted only if it looks like a scheme: anything else before "://" could hold a query
-  // or user information (found by fuzz_store_url's secret oracle).
-  const std::string_view name = url.substr(0, scheme);
-  const bool quotable =
-      !name.empty() && name.size() <= 16 && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '+' || c == '-' || c == '.';
-      });
-  bad(url, quotable ? fmt::format("unknown scheme '{}' (redis:// or memcached://)", name)
-                    : std::string("unknown scheme (redis:// or memcached://)"));
+  detail::throw_unknown_scheme(url, "redis:// or memcached://");
 }
 
 }  // namespace gencache

@@ -2,7 +2,7 @@
 # consumers of tests/package against it:
 # - memory: with pkg-config able to find liburcu-bp only, and the client libraries' header
 #   directories ignored, as on a machine without hiredis and libmemcached;
-# - redis (when the install has it): with the machine as it is.
+# - redis (when the install has it) and any: with the machine as it is.
 # Arguments: BUILD_DIR, CONSUMER_DIR, WORK_DIR, GENERATOR, CXX_FLAGS (the sanitizer presets'
 # flags, which the consumer must share to link), WITH_REDIS.
 function(step)
@@ -38,3 +38,9 @@ if(WITH_REDIS)
   step(${CMAKE_COMMAND} --build "${WORK_DIR}/redis")
   step("${WORK_DIR}/redis/consumer")
 endif()
+
+step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/any" -G "${GENERATOR}"
+  -DGENCACHE_CONSUMER=any "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+  "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+step(${CMAKE_COMMAND} --build "${WORK_DIR}/any")
+step("${WORK_DIR}/any/consumer")

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
 
 #include "support/fake_backend.hpp"
@@ -73,6 +74,26 @@ struct fake_remote_fixture {
     down->fail_always(true);
     options.prefix = unique_prefix();
     return std::make_shared<store_type>(std::move(down), std::move(options));
+  }
+};
+
+/// The store chosen at run time (any_store.hpp): over the memory store, from its URL...
+struct any_memory_fixture {
+  using store_type = gencache::any_store;
+  static constexpr const char* name = "any: memory://";
+  static constexpr std::size_t max_value = memory_fixture::max_value;
+  static std::shared_ptr<store_type> make() {
+    return gencache::make_store("memory://?max_bytes=64MiB&shards=4");
+  }
+};
+
+/// ...and over a remote store on the fake server.
+struct any_fake_remote_fixture {
+  using store_type = gencache::any_store;
+  static constexpr const char* name = "any: fake remote";
+  static constexpr std::size_t max_value = fake_remote_fixture::max_value;
+  static std::shared_ptr<store_type> make() {
+    return std::make_shared<store_type>(fake_remote_fixture::make());
   }
 };
 
@@ -134,15 +155,29 @@ struct memcached_fixture {
 };
 #endif
 
+/// A remote store's fixture, reached through the store chosen at run time from its URL
+/// (the same server, a prefix of its own).
+template <class Remote>
+struct any_url_fixture {
+  using store_type = gencache::any_store;
+  static constexpr const char* name = "any: URL";
+  static constexpr std::size_t max_value = Remote::max_value;
+  static std::shared_ptr<store_type> make() {
+    return gencache::make_store(
+        fmt::format("{}?prefix={}&max_value_size={}", Remote::url(), unique_prefix(), max_value));
+  }
+};
+
 #if defined(GENCACHE_TEST_REDIS)
 using remote_fixture = redis_fixture;
-using store_fixtures = std::tuple<redis_fixture>;
+using store_fixtures = std::tuple<redis_fixture, any_url_fixture<redis_fixture>>;
 #elif defined(GENCACHE_TEST_MEMCACHED)
 using remote_fixture = memcached_fixture;
-using store_fixtures = std::tuple<memcached_fixture>;
+using store_fixtures = std::tuple<memcached_fixture, any_url_fixture<memcached_fixture>>;
 #else
 using remote_fixture = fake_remote_fixture;
-using store_fixtures = std::tuple<memory_fixture, fake_remote_fixture>;
+using store_fixtures =
+    std::tuple<memory_fixture, fake_remote_fixture, any_memory_fixture, any_fake_remote_fixture>;
 #endif
 
 }  // namespace test

@@ -494,14 +494,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     // the scope itself: a full path would push every key past the inline buffer.
     const std::uint64_t fingerprint[2] = {detail::fnv1a(scope_), hash_bytes(scope_)};
     std::string scope_id(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
-    if constexpr (raw_keys) {
+    if (use_raw_keys()) {
       // Raw keys hold the arguments' bytes without types: the scope also names the
       // parameter types and which fields are left out, so no two layouts share a scope.
       const std::string layout = scope_ + "|raw|" + raw_layout();
       const std::uint64_t raw_fingerprint[2] = {detail::fnv1a(layout), hash_bytes(layout)};
       scope_id.assign(reinterpret_cast<const char*>(raw_fingerprint), sizeof raw_fingerprint);
     }
-    head_ = cache_key(raw_keys ? key_domain::memoized_raw : key_domain::memoized, scope_id,
+    head_ = cache_key(use_raw_keys() ? key_domain::memoized_raw : key_domain::memoized, scope_id,
                       generation_count);
     if (!options_.logger) {
       options_.logger = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
@@ -727,7 +727,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// Raw keys for a local store when every argument (and the object, if keyed) is raw:
   /// then a call hashes the arguments' bytes with the generation values once, with no
   /// canonical encoding. Remote stores keep canonical keys: they name entries readably.
-  static constexpr bool raw_keys = !batching_store<Store> && [] {
+  /// A store chosen at run time (any_store) says at construction whether it is local.
+  static constexpr bool raw_eligible = [] {
     bool object_keyed = false;
     if constexpr (!std::is_void_v<object_type>) {
       object_keyed = detail::has_key_fragment<std::remove_const_t<object_type>>;
@@ -737,6 +738,19 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }();
+  bool use_raw_keys() const noexcept {
+    if constexpr (!raw_eligible) {
+      return false;
+    } else if constexpr (!batching_store<Store>) {
+      return true;
+    } else if constexpr (requires(const Store& s) {
+                           { s.resolves_locally() } -> std::same_as<bool>;
+                         }) {
+      return cache_.store().resolves_locally();
+    } else {
+      return false;
+    }
+  }
 
   /// The parameter types, the specs' types and the fields they name (member pointers are
   /// offsets), as text for the raw scope.
@@ -850,11 +864,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     std::size_t g = 0;
     std::apply([&](const auto&... s) { (add_generation(request, s, g, args, ids), ...); }, specs_);
     request.key().append_with([&](detail::binary_sink& sink) {
-      if constexpr (raw_keys) {
-        append_raw_arguments(sink, args);
-      } else {
-        append_arguments(sink, object, args);
+      if constexpr (raw_eligible) {
+        if (use_raw_keys()) return append_raw_arguments(sink, args);
       }
+      append_arguments(sink, object, args);
     });
     return request;
   }

@@ -40,4 +40,12 @@ using store_url = std::variant<redis_url, memcached_url>;
 [[nodiscard]] redis_url parse_redis_url(std::string_view url);
 [[nodiscard]] memcached_url parse_memcached_url(std::string_view url);
 
+namespace detail {
+/// std::invalid_argument "gencache: bad store URL '<url>': <why>", with the URL's user
+/// information and query values replaced by "***".
+[[noreturn]] void throw_bad_store_url(std::string_view url, std::string_view why);
+/// The same, for a URL whose scheme is none of `known` (quoted only if it looks like one).
+[[noreturn]] void throw_unknown_scheme(std::string_view url, std::string_view known);
+}  // namespace detail
+
 }  // namespace gencache

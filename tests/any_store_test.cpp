@@ -1,0 +1,191 @@
+// The store chosen at run time (any_store.hpp): every URL form, good and bad, and the one
+// cache type over it. The behaviour suite runs over it too (conformance_test.cpp).
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include <catch2/catch.hpp>
+
+#include <gencache/any_store.hpp>
+#if GENCACHE_HAVE_REDIS
+#include <gencache/redis_store.hpp>
+#endif
+
+#include "support/stores.hpp"
+
+using namespace std::chrono_literals;
+using Catch::Contains;
+
+TEST_CASE("any: memory:// takes the memory store's options as query parameters", "[any][url]") {
+  auto store = gencache::make_store("memory://");
+  REQUIRE(store->memory() != nullptr);
+  CHECK(store->remote() == nullptr);
+  CHECK(store->location() == "memory://");
+  CHECK(store->memory()->options().max_entries == gencache::memory_store_options{}.max_entries);
+
+  store = gencache::make_store(
+      "memory://?max_entries=5000&max_bytes=8MiB&shards=2&max_generations=300&eviction=lru"
+      "&lru_promotion_window=7");
+  const gencache::memory_store_options& o = store->memory()->options();
+  CHECK(o.max_entries == 5000);
+  CHECK(o.max_bytes == std::size_t{8} << 20);
+  CHECK(o.shards == 2);
+  CHECK(o.max_generations == 300);
+  CHECK(o.eviction == gencache::eviction_policy::lru);
+  CHECK(o.lru_promotion_window == 7u);
+  CHECK(gencache::make_store("memory://?max_bytes=1GiB")->memory()->options().max_bytes ==
+        std::size_t{1} << 30);
+  CHECK(gencache::make_store("memory://?max_bytes=4096")->memory()->options().max_bytes == 4096);
+  CHECK(gencache::make_store("memory://?eviction=s3fifo")->memory()->options().eviction ==
+        gencache::eviction_policy::s3fifo);
+}
+
+#if GENCACHE_HAVE_REDIS && GENCACHE_HAVE_MEMCACHED
+TEST_CASE("any: remote URLs take the connection and remote-store options", "[any][url]") {
+  // Remote stores connect lazily: nothing listens on port 1, and that is not an error here.
+  auto redis = gencache::make_store(
+      "redis://127.0.0.1:1/3?connect_timeout=50ms&command_timeout=2s&retry_after=0ms&pool_size=2"
+      "&max_value_size=1MiB&max_key_size=300&prefix=app%3Av2%26x:&generation_cache_window=5s"
+      "&generation_cache_size=10");
+  REQUIRE(redis->remote() != nullptr);
+  CHECK(redis->memory() == nullptr);
+  CHECK(redis->location() == "redis://127.0.0.1:1/3");
+  CHECK(redis->remote()->options().prefix == "app:v2&x:");
+  CHECK(redis->remote()->options().generation_cache_window == 5s);
+  CHECK(redis->remote()->options().generation_cache_size == 10);
+  CHECK(redis->remote()->backend().max_value_size() == std::size_t{1} << 20);
+  CHECK(redis->remote()->backend().max_key_size() ==
+        gencache::make_redis_backend("redis://127.0.0.1:1", {.max_key_size = 300})->max_key_size());
+
+  auto memcached =
+      gencache::make_store("memcached://127.0.0.1:1,127.0.0.1:2?pool_size=1&max_value_size=4096");
+  REQUIRE(memcached->remote() != nullptr);
+  CHECK(memcached->remote()->backend().max_value_size() == 4096);
+  CHECK(memcached->remote()->options().prefix == "gc:");
+
+  // A cache over it fails as any remote cache does: counted, never thrown, on reads.
+  gencache::any_cache cache(
+      gencache::make_store("redis://127.0.0.1:1?connect_timeout=50ms&command_timeout=50ms"));
+  CHECK_FALSE(cache.get<int>({"g"}, "k"));
+  CHECK(cache.stats().errors >= 1);
+  CHECK_THROWS_AS(cache.invalidate({"g"}), gencache::store_error);
+}
+#else
+TEST_CASE("any: a URL of a store this build left out says how to get it", "[any][url]") {
+#if !GENCACHE_HAVE_REDIS
+  CHECK_THROWS_WITH(gencache::make_store("redis://127.0.0.1"),
+                    Contains("no Redis store") && Contains("GENCACHE_WITH_REDIS=ON"));
+#endif
+#if !GENCACHE_HAVE_MEMCACHED
+  CHECK_THROWS_WITH(gencache::make_store("memcached://127.0.0.1"),
+                    Contains("no memcached store") && Contains("GENCACHE_WITH_MEMCACHED=ON"));
+#endif
+}
+#endif
+
+TEST_CASE("any: bad URLs are std::invalid_argument naming what is wrong", "[any][url][bad-input]") {
+  const auto rejects = [](const std::string& url, const std::string& why) {
+    INFO(url);
+    CHECK_THROWS_MATCHES(gencache::make_store(url), std::invalid_argument,
+                         Catch::Matchers::Predicate<std::invalid_argument>(
+                             [&](const std::invalid_argument& e) {
+                               return std::string(e.what()).find(why) != std::string::npos;
+                             },
+                             "message contains '" + why + "'"));
+  };
+  rejects("", "no scheme");
+  rejects("memory", "no scheme");
+  rejects("postgres://db", "unknown scheme 'postgres' (memory://, redis:// or memcached://)");
+  rejects("memory://host", "memory:// takes no host or path");
+  rejects("memory://?max_entries", "name=value");
+  rejects("memory://?=5", "name=value");
+  rejects("memory://?max_entries=5&", "name=value");
+  rejects("memory://?max_entries=5&max_entries=6", "parameter 'max_entries' appears twice");
+  rejects("memory://?size=5", "unknown parameter 'size' for memory:// (known: max_entries,");
+  rejects("memory://?max_entries=lots", "max_entries: 'lots' is not a whole number");
+  rejects("memory://?max_entries=-1", "max_entries: '-1' is not a whole number");
+  rejects("memory://?max_bytes=1TB", "max_bytes: '1TB' is not a size");
+  rejects("memory://?max_bytes=99999999999999999999", "max_bytes: '99999999999999999999' is not");
+  rejects("memory://?max_bytes=9999999999999GiB", "max_bytes: '9999999999999GiB' is too large");
+  rejects("memory://?eviction=arc", "eviction: 'arc' is not s3fifo or lru");
+  rejects("memory://?lru_promotion_window=5000000000", "lru_promotion_window: '5000000000' is too");
+  rejects("memory://?shards=3", "shards");  // the store's own check: a power of two
+#if GENCACHE_HAVE_REDIS && GENCACHE_HAVE_MEMCACHED
+  rejects("redis://127.0.0.1?connect_timeout=250", "connect_timeout: '250' is not a duration");
+  rejects("redis://127.0.0.1?connect_timeout=1h", "connect_timeout: unknown unit 'h'");
+  rejects("redis://127.0.0.1?command_timeout=1500us", "not a whole number of milliseconds");
+  rejects("redis://127.0.0.1?generation_cache_window=99999999999min", "is too long");
+  rejects("redis://127.0.0.1?pool_size=0", "redis_options::pool_size must be positive");
+  rejects("redis://127.0.0.1?prefix=%zz", "prefix: a '%' not followed by two hex digits");
+  rejects("redis://127.0.0.1?prefix=%4", "prefix: a '%' not followed by two hex digits");
+  rejects("redis://127.0.0.1?eviction=lru", "unknown parameter 'eviction' for redis://");
+  rejects("redis://127.0.0.1:99999", "port 99999 is out of range");
+  rejects("memcached://127.0.0.1?max_key_size=100", "unknown parameter 'max_key_size'");
+  rejects("memcached://?pool_size=1", "empty host");
+#endif
+}
+
+TEST_CASE("any: no message quotes a password or an unknown parameter's value",
+          "[any][url][bad-input][secrets]") {
+  const auto message = [](const std::string& url) {
+    try {
+      (void)gencache::make_store(url);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    FAIL("accepted " << url);
+    return std::string();
+  };
+  for (const std::string url :
+       {"redis://user:hunter2@127.0.0.1:6379", "memory://user:hunter2@",
+        "redis://127.0.0.1?password=hunter2", "redis://127.0.0.1?auth=hunter2&pool_size=2",
+        "memcached://127.0.0.1?pool_size=2&hunter2", "redis://127.0.0.1?hunter2=1&pool_size=x",
+        "redis://127.0.0.1?HUNTER2=1", "nosuch://hunter2@x?y=hunter2"}) {
+    INFO(url);
+    const std::string m = message(url);
+    CHECK_THAT(m, Contains("gencache:"));
+    CHECK_THAT(m, !Contains("hunter2") && !Contains("HUNTER2"));
+  }
+}
+
+TEST_CASE("any: one cache type over every store, with the same front ends", "[any]") {
+  static_assert(std::is_same_v<gencache::any_cache, gencache::basic_cache<gencache::any_store>>);
+  for (auto store : {gencache::make_store("memory://?max_entries=1000"),
+                     std::make_shared<gencache::any_store>(test::fake_remote_fixture::make())}) {
+    INFO(store->location());
+    gencache::any_cache cache(store);
+    REQUIRE(cache.set({"nav", {"nav:user_id", 53}}, std::string("header"), "h").ok());
+    CHECK(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h") == "header");
+
+    gencache::basic_bound_cache bound(cache, {"nav", "nav:user_id"});
+    CHECK(bound.get<std::string>({{"user_id", 53}}, "h") == "header");
+
+    int calls = 0;
+    gencache::memoized page(
+        cache, [&](int user) { return ++calls + user; },
+        gencache::gen("page:user_id", gencache::arg<0>));
+    CHECK(page(10) == 11);
+    CHECK(page(10) == 11);
+    cache.invalidate({"page:user_id", 10});
+    CHECK(page(10) == 12);
+    cache.invalidate({"nav:user_id", 53});
+    CHECK_FALSE(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h"));
+    CHECK(cache.stats().errors == 0);
+  }
+  CHECK_THROWS_AS(gencache::any_store(std::shared_ptr<gencache::memory_store>()),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(gencache::any_store(std::shared_ptr<gencache::remote_store>()),
+                  std::invalid_argument);
+}
+
+TEST_CASE("any: the context's clock drives the memory store's ttls", "[any][ttl]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::any_cache cache(gencache::make_store("memory://", {.clock = time}));
+  REQUIRE(cache.set({"g"}, 1, gencache::expire_after{10s}, "k").ok());
+  CHECK(cache.get<int>({"g"}, "k") == 1);
+  time->advance(11s);
+  CHECK_FALSE(cache.get<int>({"g"}, "k"));
+}
