@@ -37,7 +37,7 @@ struct order {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("store: string views, literals and char pointers are stored as strings",
-                   "[conformance]", test::store_fixtures) {
+                        "[conformance]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   {
     std::string text = "from a view";
@@ -54,7 +54,7 @@ TEMPLATE_LIST_TEST_CASE("store: string views, literals and char pointers are sto
 }
 
 TEMPLATE_LIST_TEST_CASE("store: values round-trip with their types", "[conformance]",
-                   test::store_fixtures) {
+                        test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 42, "int").ok());
   REQUIRE(cache.set({"g"}, std::string("héllo\0world", 12), "string").ok());
@@ -76,8 +76,8 @@ TEMPLATE_LIST_TEST_CASE("store: values round-trip with their types", "[conforman
   CHECK(cache.stats().errors == 0);
 }
 
-TEMPLATE_LIST_TEST_CASE("store: an absent key misses, and a cached empty value hits", "[conformance]",
-                   test::store_fixtures) {
+TEMPLATE_LIST_TEST_CASE("store: an absent key misses, and a cached empty value hits",
+                        "[conformance]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   CHECK_FALSE(cache.template get<std::string>({"g"}, "absent"));
   CHECK(cache.stats().misses == 1);
@@ -88,7 +88,7 @@ TEMPLATE_LIST_TEST_CASE("store: an absent key misses, and a cached empty value h
 }
 
 TEMPLATE_LIST_TEST_CASE("store: erase removes exactly one entry", "[conformance]",
-                   test::store_fixtures) {
+                        test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 1, "a").ok());
   REQUIRE(cache.set({"g"}, 2, "b").ok());
@@ -99,7 +99,7 @@ TEMPLATE_LIST_TEST_CASE("store: erase removes exactly one entry", "[conformance]
 }
 
 TEMPLATE_LIST_TEST_CASE("store: invalidating a generation hides its entries and only them",
-                   "[conformance][g1]", test::store_fixtures) {
+                        "[conformance][g1]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"nav", {"nav:user_id", 53}}, std::string("53's"), "header").ok());
   REQUIRE(cache.set({"nav", {"nav:user_id", 999}}, std::string("999's"), "header").ok());
@@ -119,7 +119,7 @@ TEMPLATE_LIST_TEST_CASE("store: invalidating a generation hides its entries and 
 }
 
 TEMPLATE_LIST_TEST_CASE("store: generation values are never 0 or 1 and every bump is new",
-                   "[conformance][g2]", test::store_fixtures) {
+                        "[conformance][g2]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   std::set<std::uint64_t> seen;
   const std::uint64_t first = cache.generation_value({"counter"});
@@ -136,7 +136,7 @@ TEMPLATE_LIST_TEST_CASE("store: generation values are never 0 or 1 and every bum
 }
 
 TEMPLATE_LIST_TEST_CASE("store: a value computed before an invalidation is never read after it",
-                   "[conformance][g3]", test::store_fixtures) {
+                        "[conformance][g3]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"project"}, "report");  // generations read now
   cache.invalidate("project");                        // the data changes meanwhile
@@ -145,8 +145,8 @@ TEMPLATE_LIST_TEST_CASE("store: a value computed before an invalidation is never
   CHECK(cache.template get_at<std::string>(key) == "stale report");  // only under the old key
 }
 
-TEMPLATE_LIST_TEST_CASE("store: a value read as another type is a miss and an error", "[conformance]",
-                   test::store_fixtures) {
+TEMPLATE_LIST_TEST_CASE("store: a value read as another type is a miss and an error",
+                        "[conformance]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, 42, "typed").ok());
   CHECK_FALSE(cache.template get<std::string>({"g"}, "typed"));
@@ -156,7 +156,7 @@ TEMPLATE_LIST_TEST_CASE("store: a value read as another type is a miss and an er
 }
 
 TEMPLATE_LIST_TEST_CASE("store: binary, whitespace and oversized keys stay distinct",
-                   "[conformance][keys]", test::store_fixtures) {
+                        "[conformance][keys]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   constexpr char raw[] = "\0\x01\xff key\twith\nspaces\r";
   const std::string binary(raw, sizeof raw - 1);
@@ -177,7 +177,7 @@ TEMPLATE_LIST_TEST_CASE("store: binary, whitespace and oversized keys stay disti
 }
 
 TEMPLATE_LIST_TEST_CASE("store: a value over the store's limit is refused, nothing stored",
-                   "[conformance][bad-input]", test::store_fixtures) {
+                        "[conformance][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   REQUIRE(cache.set({"g"}, std::string("small"), "big").ok());
   const gencache::status s = cache.set({"g"}, std::string(TestType::max_value + 64, 'v'), "big");
@@ -189,7 +189,7 @@ TEMPLATE_LIST_TEST_CASE("store: a value over the store's limit is refused, nothi
 }
 
 TEMPLATE_LIST_TEST_CASE("store: ttls must be positive, and a value is readable within its ttl",
-                   "[conformance][ttl][bad-input]", test::store_fixtures) {
+                        "[conformance][ttl][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "ttl");
   CHECK_THROWS_WITH(cache.set(key, 1, 0ns), Catch::Contains("ttl must be positive"));
@@ -199,7 +199,7 @@ TEMPLATE_LIST_TEST_CASE("store: ttls must be positive, and a value is readable w
 }
 
 TEMPLATE_LIST_TEST_CASE("store: ttls at and past the store's limits keep the value readable",
-                   "[conformance][ttl][bad-input]", test::store_fixtures) {
+                        "[conformance][ttl][bad-input]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   constexpr auto day = std::chrono::hours(24);
   const std::pair<const char*, std::chrono::nanoseconds> ttls[] = {
@@ -218,7 +218,7 @@ TEMPLATE_LIST_TEST_CASE("store: ttls at and past the store's limits keep the val
 }
 
 TEMPLATE_LIST_TEST_CASE("store: peek reads without counting a hit or a miss", "[conformance]",
-                   test::store_fixtures) {
+                        test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const auto key = cache.key({"g"}, "peek");
   CHECK_FALSE(cache.template peek_at<int>(key));
@@ -237,7 +237,7 @@ int square(int user_id, int x) {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("store: memoized calls hit, miss and invalidate per value",
-                   "[conformance][memoize]", test::store_fixtures) {
+                        "[conformance][memoize]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   square_calls = 0;
   gencache::memoized cached(cache, &square, "project",
@@ -262,7 +262,7 @@ TEMPLATE_LIST_TEST_CASE("store: memoized calls hit, miss and invalidate per valu
 }
 
 TEMPLATE_LIST_TEST_CASE("store: a bound cache remembers its generations", "[conformance][bound]",
-                   test::store_fixtures) {
+                        test::store_fixtures) {
   auto cache = make_cache<TestType>();
   gencache::basic_bound_cache nav(cache, {"nav", "nav:user_id"});
   REQUIRE(nav.set({{"user_id", 1}}, std::string("one"), "header").ok());
@@ -273,7 +273,7 @@ TEMPLATE_LIST_TEST_CASE("store: a bound cache remembers its generations", "[conf
 }
 
 TEMPLATE_LIST_TEST_CASE("store: get_or_compute stores once under the generations it read",
-                   "[conformance][compute]", test::store_fixtures) {
+                        "[conformance][compute]", test::store_fixtures) {
   auto cache = make_cache<TestType>();
   const std::string user = test::unique_prefix();  // a generation of this run alone
   int calls = 0;

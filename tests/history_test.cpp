@@ -126,7 +126,7 @@ std::string described(const h::verdict& v) {
 }  // namespace
 
 TEMPLATE_LIST_TEST_CASE("history: concurrent gets, sets, memoized calls and invalidations keep G1",
-                   "[history][concurrency][g1]", test::store_fixtures) {
+                        "[history][concurrency][g1]", test::store_fixtures) {
   using W = workload<TestType>;
   gencache::basic_cache<typename TestType::store_type> cache(TestType::make());
   const h::verdict v = run_history<W>(cache);
