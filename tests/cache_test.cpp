@@ -244,3 +244,20 @@ TEST_CASE("cache: set with expire_after, which is never a key part", "[cache][tt
   CHECK(cache.get<std::string>({"g"}, std::chrono::seconds(5)) == "w");
   CHECK_THROWS_AS(cache.set({"g"}, 1, gencache::expire_after{-1s}), std::invalid_argument);
 }
+
+TEST_CASE("cache: describe(key) renders a key built earlier, generations by identity and value",
+          "[cache][key]") {
+  gencache::cache cache;
+  const auto key = cache.key({"nav", {"nav:user_id", 53}}, "header", 7);
+  const std::string text = cache.describe(key);
+  CHECK_THAT(text,
+             Catch::Matches(R"(direct\("header", 7\) #[0-9a-f]{16}@[0-9]+ #[0-9a-f]{16}@[0-9]+)"));
+  CHECK_THAT(text, Catch::Contains(fmt::format("@{}", key.generation(1))));
+  CHECK(text == gencache::describe(key));
+  // Other users' keys differ in the identity of their value-based generation.
+  const auto other = cache.key({"nav", {"nav:user_id", 54}}, "header", 7);
+  CHECK(cache.describe(other).substr(0, 40) == text.substr(0, 40));
+  CHECK(cache.describe(other) != text);
+  // A key with no generations and no parts.
+  CHECK(cache.describe(cache.key({})) == "direct()");
+}

@@ -247,7 +247,7 @@ TEMPLATE_LIST_TEST_CASE("store: memoized calls hit, miss and invalidate per valu
   CHECK(cached(999, 3) == 999'009);
   CHECK(square_calls == 2);
   CHECK(cached.peek(53, 3) == 53'009);
-  CHECK_THAT(cached.key(53, 3), Catch::Contains("square:user_id=53@"));
+  CHECK_THAT(cached.describe(53, 3), Catch::Contains("square:user_id=53@"));
 
   cache.invalidate({"square:user_id", 53});
   CHECK(cached(53, 3) == 53'009);

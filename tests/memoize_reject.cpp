@@ -21,6 +21,11 @@ int main() {
 #elif defined(GENCACHE_REJECT_void_result)
   gencache::memoized m(
       cache, [](int) {}, "g");
+#elif defined(GENCACHE_REJECT_old_generation)  // built with -Werror=deprecated-declarations
+  (void)cache.generation("project");
+#elif defined(GENCACHE_REJECT_old_key)
+  gencache::memoized m(cache, &f, "g");
+  (void)m.key(args{1});
 #endif
   return 0;
 }

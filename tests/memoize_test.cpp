@@ -177,15 +177,15 @@ TEST_CASE("memoize: the key names the location, or a stable name", "[memoize][ke
   CHECK(here(1) == 2);
   CHECK(there(1) == 2);
   CHECK(foobar_calls == 2);
-  CHECK_THAT(here.key(1), Catch::StartsWith("memo memoize_test.cpp:"));
-  CHECK_THAT(here.key(1), Catch::Contains("(1) g@"));
+  CHECK_THAT(here.describe(1), Catch::StartsWith("memo memoize_test.cpp:"));
+  CHECK_THAT(here.describe(1), Catch::Contains("(1) g@"));
   CHECK(here.scope() != there.scope());
 
   gencache::memoized named_a(cache, &foobar, "g", gencache::memoize_options{.name = "foobar.v1"});
   gencache::memoized named_b(cache, &foobar, "g", gencache::memoize_options{.name = "foobar.v1"});
   CHECK(named_a(5) == 10);
   CHECK(named_b.peek(5) == 10);  // a stable name is shared
-  CHECK_THAT(named_a.key(5), Catch::StartsWith("memo foobar.v1(5)"));
+  CHECK_THAT(named_a.describe(5), Catch::StartsWith("memo foobar.v1(5)"));
 
   // Memoized keys never meet direct keys with the same generations and parts.
   CHECK_FALSE(cache.get<int>({"g"}, 5));
@@ -223,7 +223,7 @@ TEST_CASE("memoize: refresh recomputes, peek never computes, enable switches cac
   base = 20;
   CHECK(cached(1) == 21);       // pass-through
   CHECK(cached.peek(1) == 11);  // nothing was written
-  CHECK_THAT(cached.key(1), Catch::Contains("(1)"));
+  CHECK_THAT(cached.describe(1), Catch::Contains("(1)"));
   cached.enable(true);
   CHECK(cached(1) == 11);
 }
@@ -294,7 +294,7 @@ TEST_CASE("memoize: exclude by position, and arguments used by generations stay 
   CHECK(cached(1, "r1", 5) == 6);
   CHECK(cached(1, "r2", 5) == 6);
   CHECK(calls == 1);
-  CHECK_THAT(cached.key(1, "r3", 5), Catch::Contains("(5)"));
+  CHECK_THAT(cached.describe(1, "r3", 5), Catch::Contains("(5)"));
 }
 
 TEST_CASE("memoize: an empty optional holding a generation's field throws before the call",
@@ -347,7 +347,7 @@ TEST_CASE("memoize: exclusions and generations reach into an optional struct arg
   cache.invalidate({"nav:user_id", 53});
   CHECK(cached(nav_args{53, 1, "t4"}) == 1);
   CHECK(calls == 3);
-  CHECK_THAT(cached.key(nav_args{53, 1, "t9"}), !Catch::Contains("t9"));
+  CHECK_THAT(cached.describe(nav_args{53, 1, "t9"}), !Catch::Contains("t9"));
 }
 
 TEST_CASE("memoize: heavy results returned as shared_ptr<const T> are shared, not copied",
@@ -589,7 +589,7 @@ TEST_CASE("memoize: an optional argument feeds a generation with its engaged val
   cache.invalidate({"global:portal_id", 42});  // the plain value reaches the optional's
   CHECK(portal(42) == 42);
   CHECK(calls == 2);
-  CHECK_THAT(portal.key(42), Catch::Contains("global:portal_id=42@"));
+  CHECK_THAT(portal.describe(42), Catch::Contains("global:portal_id=42@"));
   CHECK_THROWS_WITH(portal(std::nullopt), Catch::Contains("empty optional"));
   CHECK(calls == 2);
   // The direct and bound interfaces read an optional the same way.
@@ -741,7 +741,7 @@ TEST_CASE("memoize: enum and bool arguments key by value", "[memoize][raw]") {
   CHECK(cached(tier::free, true) == 1);
   CHECK(cached(tier::paid, true) == 11);
   CHECK(calls == 3);
-  CHECK_THAT(cached.key(tier::paid, true), Catch::Contains("(memotest::tier(1), true)"));
+  CHECK_THAT(cached.describe(tier::paid, true), Catch::Contains("(memotest::tier(1), true)"));
 }
 
 TEST_CASE("memoize: a bare value-based spec says how to name its argument", "[memoize][errors]") {
@@ -784,7 +784,7 @@ TEST_CASE("memoize: memoized_function holds a wrapper as a member, copyable and 
   CHECK(copy({.something = 3}) == "3-");
   CHECK(copy.stats().hits == 2);
   CHECK(copy.peek({.something = 3}) == "3-");
-  CHECK_THAT(copy.key({.something = 3}), Catch::Contains("profile:something=3"));
+  CHECK_THAT(copy.describe({.something = 3}), Catch::Contains("profile:something=3"));
   cache.invalidate({"profile:something", 3});
   CHECK_FALSE(copy.peek({.something = 3}));
   CHECK(copy.refresh({.something = 3}) == "3-");

@@ -41,7 +41,7 @@ int main() {
   gencache::memoized cached_score(cache, &score, "project",
                                   gencache::gen("scores:user_id", gencache::arg<0>),
                                   gencache::memoize_options{.name = "scores.v1"});
-  fmt::print("score {} (key: {})\n", cached_score(7, 3), cached_score.key(7, 3));
+  fmt::print("score {} (key: {})\n", cached_score(7, 3), cached_score.describe(7, 3));
   cached_score.invalidate(7, 3);  // exactly that entry
 
   const auto s = cached_nav.stats();

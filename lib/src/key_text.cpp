@@ -246,6 +246,36 @@ std::string render_key_bytes(std::string_view encoded) {
   return out;
 }
 
+std::string describe(const cache_key& key) {
+  const split_key k = key.split();
+  std::string out;
+  switch (k.domain) {
+    case key_domain::direct:
+      out = "direct";
+      break;
+    case key_domain::memoized:
+      out = "memo";
+      break;
+    case key_domain::memoized_raw:
+      out = "memo-raw";
+      break;
+  }
+  if (k.domain == key_domain::memoized_raw) {
+    fmt::format_to(std::back_inserter(out), "({} bytes)", k.parts.size());
+  } else {
+    out += render_key_bytes(k.parts);
+  }
+  for (std::size_t i = 0; i < k.generation_count; ++i) {
+    fmt::format_to(std::back_inserter(out), " #{:016x}@", k.identity(i));
+    if (k.generation(i) == unknown_generation) {
+      out += "unknown";
+    } else {
+      fmt::format_to(std::back_inserter(out), "{}", k.generation(i));
+    }
+  }
+  return out;
+}
+
 std::optional<split_key> split_cache_key(std::string_view bytes) noexcept {
   cursor in(bytes);
   split_key k;

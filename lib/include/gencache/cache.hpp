@@ -312,6 +312,9 @@ class basic_cache {
     return out;
   }
 
+  /// The readable form of a key built earlier (see `gencache::describe(const cache_key&)`).
+  [[nodiscard]] std::string describe(const cache_key& key) const { return gencache::describe(key); }
+
   [[nodiscard]] store_stats stats() const { return store_->stats(); }
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 

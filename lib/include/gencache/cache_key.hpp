@@ -186,6 +186,12 @@ inline split_key cache_key::split() const noexcept {
   return k;
 }
 
+/// The readable form of a key, for logs: its domain and parts, then each generation's
+/// identity (16 hex digits of a hash: a key holds no names) and value, e.g.
+/// `direct("header", 7) #3f2a…@1838… #91c0…@unknown`. A raw memoized key shows the size of
+/// its argument bytes, which only its wrapper can read.
+[[nodiscard]] std::string describe(const cache_key& key);
+
 /// Takes apart bytes built by `cache_key`; nullopt if they are not a cache key's (or are a
 /// `memoized_raw` key's, whose parts only their wrapper can read).
 [[nodiscard]] std::optional<split_key> split_cache_key(std::string_view bytes) noexcept;

@@ -36,7 +36,7 @@
 /// then also names the parameter types and the fields left out, so keys of different
 /// signatures never meet). Other arguments (strings, floats, containers, optionals, custom
 /// fragments) and every remote store use the canonical encoding of key.hpp, one hash per
-/// call. `key(args...)`, logged misses and remote names read the same either way.
+/// call. `describe(args...)`, logged misses and remote names read the same either way.
 ///
 /// Member functions: call the wrapper with the object first. The object is part of the key
 /// only if its type has a `key_fragment` specialization (decided by type, not by name).
@@ -411,8 +411,16 @@ class memo_calls<Derived, signature<R, void, P...>> {
   R refresh(P... args) const { return self().refresh_for(nullptr, std::forward<P>(args)...); }
   /// The cached result, without computing or refreshing recency.
   [[nodiscard]] std::optional<R> peek(P... args) const { return self().peek_for(nullptr, args...); }
-  /// The readable key of a call.
-  [[nodiscard]] std::string key(P... args) const { return self().describe(nullptr, args...); }
+  /// The readable key of a call, for logs: `memo scores.v1(3) project@… scores:user_id=7@…`.
+  [[nodiscard]] std::string describe(P... args) const {
+    return self().describe_call(nullptr, args...);
+  }
+  /// The old name of `describe`: it returned text, unlike `cache.key`, which builds a key.
+  [[deprecated(
+      "gencache: memoized::key(args...) is now describe(args...)")]] [[nodiscard]] std::string
+  key(P... args) const {
+    return describe(args...);
+  }
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }
@@ -432,8 +440,14 @@ class memo_calls<Derived, signature<R, C, P...>> {
   [[nodiscard]] std::optional<R> peek(C& object, P... args) const {
     return self().peek_for(&object, args...);
   }
-  [[nodiscard]] std::string key(C& object, P... args) const {
-    return self().describe(&object, args...);
+  [[nodiscard]] std::string describe(C& object, P... args) const {
+    return self().describe_call(&object, args...);
+  }
+  [[deprecated(
+      "gencache: memoized::key(object, args...) is now describe(object, "
+      "args...)")]] [[nodiscard]] std::string
+  key(C& object, P... args) const {
+    return describe(object, args...);
   }
 
  private:
@@ -908,7 +922,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
     misses_.increment();
     if (options_.log_misses) {
-      options_.logger("gencache: miss " + describe(key, object, std::as_const(args)...));
+      options_.logger("gencache: miss " + describe_call(key, object, std::as_const(args)...));
     }
     if (!options_.single_flight) return compute_and_store(key, object, std::forward<A>(args)...);
     return compute_once(key, object, std::forward<A>(args)...);
@@ -953,13 +967,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
   /// `memo file.cpp:42(53, "x") project@17… foo:user_id=53@17…`
   template <class... A>
-  std::string describe(const object_type* object, const A&... args) const {
-    return describe(make_key(object, std::forward_as_tuple(args...)), object, args...);
+  std::string describe_call(const object_type* object, const A&... args) const {
+    return describe_call(make_key(object, std::forward_as_tuple(args...)), object, args...);
   }
   /// The same for a key already built, so that a logged miss shows the generation values
   /// the miss really used.
   template <class... A>
-  std::string describe(const cache_key& key, const object_type* object, const A&... args) const {
+  std::string describe_call(const cache_key& key, const object_type* object,
+                            const A&... args) const {
     std::string out = "memo " + scope_text_ + "(";
     detail::text_sink sink(out);
     append_arguments(sink, object, std::forward_as_tuple(args...));
@@ -1065,7 +1080,15 @@ class memoized_function<R(P...)> {
   [[nodiscard]] std::optional<R> peek(P... args) const {
     return held().peek(std::forward<P>(args)...);
   }
-  [[nodiscard]] std::string key(P... args) const { return held().key(std::forward<P>(args)...); }
+  [[nodiscard]] std::string describe(P... args) const {
+    return held().describe(std::forward<P>(args)...);
+  }
+  [[deprecated(
+      "gencache: memoized_function::key(args...) is now describe(args...)")]] [[nodiscard]] std::
+      string
+      key(P... args) const {
+    return describe(std::forward<P>(args)...);
+  }
   [[nodiscard]] memoize_stats stats() const { return held().stats(); }
   void enable(bool on) const { held().enable(on); }
   [[nodiscard]] bool enabled() const { return held().enabled(); }
@@ -1078,7 +1101,7 @@ class memoized_function<R(P...)> {
     virtual bool invalidate(P... args) = 0;
     virtual R refresh(P... args) = 0;
     virtual std::optional<R> peek(P... args) = 0;
-    virtual std::string key(P... args) = 0;
+    virtual std::string describe(P... args) = 0;
     virtual memoize_stats stats() const = 0;
     virtual void enable(bool on) = 0;
     virtual bool enabled() const = 0;
@@ -1090,7 +1113,7 @@ class memoized_function<R(P...)> {
     bool invalidate(P... args) override { return wrapper->invalidate(std::forward<P>(args)...); }
     R refresh(P... args) override { return wrapper->refresh(std::forward<P>(args)...); }
     std::optional<R> peek(P... args) override { return wrapper->peek(std::forward<P>(args)...); }
-    std::string key(P... args) override { return wrapper->key(std::forward<P>(args)...); }
+    std::string describe(P... args) override { return wrapper->describe(std::forward<P>(args)...); }
     memoize_stats stats() const override { return wrapper->stats(); }
     void enable(bool on) override { wrapper->enable(on); }
     bool enabled() const override { return wrapper->enabled(); }
