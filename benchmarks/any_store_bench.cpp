@@ -13,23 +13,14 @@
 #include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
 
+#include "common.hpp"
 #include "nav.hpp"
 
 namespace {
 
-constexpr int key_count = 4096;  // as BM_MemoryStore_CacheGetHit
-
-struct query {
-  int page;
-  int size;
-};
-
-std::vector<int> shuffled_indices() {
-  std::vector<int> v(key_count);
-  for (int i = 0; i < key_count; ++i) v[static_cast<std::size_t>(i)] = i;
-  std::shuffle(v.begin(), v.end(), std::mt19937(42));
-  return v;
-}
+constexpr int key_count = bench::direct_keys;
+using bench::query;
+const auto shuffled_indices = bench::shuffled_direct_keys;
 
 template <class Cache>
 void direct_get_hit(benchmark::State& state, Cache cache) {
@@ -47,13 +38,19 @@ void direct_get_hit(benchmark::State& state, Cache cache) {
   state.counters["hit_ratio"] = cache.stats().hit_ratio();
 }
 
+/// Runs `body(state, cache)` over the cache that argument 0 names.
+template <class Body>
+void on_cache_of_argument(benchmark::State& state, Body body) {
+  if (state.range(0) == 0) {
+    body(state, gencache::cache());
+  } else {
+    body(state, gencache::any_cache(gencache::make_store("memory://")));
+  }
+}
+
 // A direct get hit, as BM_MemoryStore_CacheGetHit.
 void BM_AnyStore_CacheGetHit(benchmark::State& state) {
-  if (state.range(0) == 0) {
-    direct_get_hit(state, gencache::cache());
-  } else {
-    direct_get_hit(state, gencache::any_cache(gencache::make_store("memory://")));
-  }
+  on_cache_of_argument(state, [](auto& s, auto cache) { direct_get_hit(s, std::move(cache)); });
 }
 BENCHMARK(BM_AnyStore_CacheGetHit)->ArgName("any")->Arg(0)->Arg(1);
 
@@ -70,11 +67,7 @@ void memoize_hit(benchmark::State& state, Cache cache) {
 
 // A memoized hit, as BM_Memoize_Hit.
 void BM_AnyStore_MemoizeHit(benchmark::State& state) {
-  if (state.range(0) == 0) {
-    memoize_hit(state, gencache::cache());
-  } else {
-    memoize_hit(state, gencache::any_cache(gencache::make_store("memory://")));
-  }
+  on_cache_of_argument(state, [](auto& s, auto cache) { memoize_hit(s, std::move(cache)); });
 }
 BENCHMARK(BM_AnyStore_MemoizeHit)->ArgName("any")->Arg(0)->Arg(1);
 

@@ -26,6 +26,20 @@ inline void flat_map_floor(benchmark::State& state, std::size_t keys) {
   for (auto _ : state) benchmark::DoNotOptimize(map.find(order[i++ & (keys - 1)])->second);
 }
 
+/// The direct-get cases' hot set: `direct_keys` entries under {"nav", {"nav_portal:user_id",
+/// i % 64}}, "header", query{i, 20}, read in a fixed shuffled order.
+inline constexpr int direct_keys = 4096;  // fits in cache, like a memoized hot path
+struct query {
+  int page;
+  int size;
+};
+inline std::vector<int> shuffled_direct_keys() {
+  std::vector<int> v(direct_keys);
+  for (int i = 0; i < direct_keys; ++i) v[static_cast<std::size_t>(i)] = i;
+  std::shuffle(v.begin(), v.end(), std::mt19937(42));
+  return v;
+}
+
 /// The multi-threaded cases' hot set: Zipf(0.99) over `zipf_keys` keys, as the shoot-out's
 /// default workload.
 inline constexpr std::uint32_t zipf_keys = 100'000;

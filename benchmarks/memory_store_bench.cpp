@@ -14,19 +14,9 @@
 
 namespace {
 
-constexpr int key_count = 4096;  // a hot set that fits in cache, like a memoized hot path
-
-struct query {
-  int page;
-  int size;
-};
-
-std::vector<int> shuffled_indices() {
-  std::vector<int> v(key_count);
-  for (int i = 0; i < key_count; ++i) v[static_cast<std::size_t>(i)] = i;
-  std::shuffle(v.begin(), v.end(), std::mt19937(42));
-  return v;
-}
+constexpr int key_count = bench::direct_keys;
+using bench::query;
+const auto shuffled_indices = bench::shuffled_direct_keys;
 
 // The floor: a raw boost::unordered_flat_map find of a precomputed 64-bit key.
 void BM_MemoryStore_FlatMapFloor(benchmark::State& state) {

@@ -229,11 +229,19 @@ detail::retired_payload* memory_store::take_retired(detail::value_shard& s, bool
   return payload;
 }
 
+/// A new table for the `live` nodes of `old` and room to grow (twice as many slots, at
+/// least `initial_table`), holding them; `old` is left for the caller to retire. Value and
+/// generation shards grow and clean their tables this one way.
+template <class Table>
+Table* regrown(const Table& old, std::size_t live) {
+  Table* fresh = Table::create(std::max(initial_table, std::bit_ceil(2 * (live + 1))));
+  old.for_each([&](auto* node) { fresh->insert(node); });
+  return fresh;
+}
+
 void memory_store::rehash(detail::value_shard& s) {
   detail::entry_table* old = s.table.load(std::memory_order_relaxed);
-  detail::entry_table* fresh =
-      detail::entry_table::create(std::max(initial_table, std::bit_ceil(2 * (s.live + 1))));
-  old->for_each([&](detail::entry* e) { fresh->insert(e); });
+  detail::entry_table* fresh = regrown(*old, s.live);
   s.retired_tables.reserve(s.retired_tables.size() + 1);
   s.table.store(fresh, std::memory_order_release);
   s.retired_tables.push_back(old);
@@ -241,14 +249,18 @@ void memory_store::rehash(detail::value_shard& s) {
 }
 
 void memory_store::unlink(detail::value_shard& s, detail::entry* e) const noexcept {
-  detail::entry_table& table = *s.table.load(std::memory_order_relaxed);
-  table.erase(table.locate(e->key()));
-  --s.live;
   if (options_.eviction == eviction_policy::s3fifo) {
     s.fifo.remove(*e);
   } else {
     s.lru.erase(s.lru.iterator_to(*e));
   }
+  forget(s, e);
+}
+
+void memory_store::forget(detail::value_shard& s, detail::entry* e) noexcept {
+  detail::entry_table& table = *s.table.load(std::memory_order_relaxed);
+  table.erase(table.locate(e->key()));
+  --s.live;
   s.bytes -= e->weight;
 }
 
@@ -313,10 +325,8 @@ status memory_store::insert(detail::entry* e) {
     while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
       detail::entry* victim = nullptr;
       if (options_.eviction == eviction_policy::s3fifo) {
-        victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, e);  // unlinked
-        table->erase(table->locate(victim->key()));
-        --s.live;
-        s.bytes -= victim->weight;
+        victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, e);  // out of its queue
+        forget(s, victim);
       } else {
         victim = &s.lru.back();
         unlink(s, victim);
@@ -415,7 +425,7 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
   table_type* table = g.table.load(std::memory_order_relaxed);
   if (const std::size_t slot = table->locate(id); slot != table_type::npos) {
     detail::generation_node& node = *table->at(slot);
-    if (!node.pinned && g.inserts - node.promoted_at >= promotion_window_) {
+    if (!node.pinned && detail::promotion_due(g.inserts, node.promoted_at, promotion_window_)) {
       g.lru.splice(g.lru.begin(), g.lru, g.lru.iterator_to(node));
       node.promoted_at = g.inserts;
     }
@@ -438,9 +448,7 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
     return *garbage;
   };
   if ((g.used + 1) * 8 > table->capacity() * 5) {  // as a value shard's rehash
-    table_type* fresh =
-        table_type::create(std::max(initial_table, std::bit_ceil(2 * (g.live + 1))));
-    table->for_each([&](detail::generation_node* n) { fresh->insert(n); });
+    table_type* fresh = regrown(*table, g.live);
     g.table.store(fresh, std::memory_order_release);
     collect().generation_tables.push_back(table);
     table = fresh;

@@ -106,6 +106,14 @@ namespace detail {
 using lru_hook =
     boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>>;
 
+/// The LRU promotion rule, for entries and generation counters alike: move an item to the
+/// front only when `window` items were inserted into its shard since it was last moved.
+/// Insert counts are 32-bit and wrap; the unsigned difference stays right across a wrap.
+[[nodiscard]] constexpr bool promotion_due(std::uint32_t inserts, std::uint32_t promoted_at,
+                                           std::uint32_t window) noexcept {
+  return inserts - promoted_at >= window;
+}
+
 /// A counter with one writing thread, read by any: relaxed load + store, no locked RMW.
 class thread_counter {
  public:
@@ -498,9 +506,9 @@ class memory_store {
     if constexpr (Refresh) {
       if (options_.eviction == eviction_policy::s3fifo) {
         detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
-      } else if (s.inserts.load(std::memory_order_relaxed) -
-                     e->promoted_at.load(std::memory_order_relaxed) >=
-                 promotion_window_) {
+      } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
+                                       e->promoted_at.load(std::memory_order_relaxed),
+                                       promotion_window_)) {
         promote(s, e);
       }
       counters().hits.increment();
@@ -526,7 +534,10 @@ class memory_store {
   void retire(detail::value_shard& s, detail::entry* e) noexcept;
   [[nodiscard]] detail::retired_payload* take_retired(detail::value_shard& s, bool all);
   void rehash(detail::value_shard& s);
+  /// Takes `e` out of its shard: its queue, then `forget`.
   void unlink(detail::value_shard& s, detail::entry* e) const noexcept;
+  /// Takes `e`, no longer in any queue, out of its shard's table and counts.
+  static void forget(detail::value_shard& s, detail::entry* e) noexcept;
   [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
   [[nodiscard]] detail::generation_stripe& stripe_of(key_view id) const noexcept {
     return generation_stripes_[(id.hash >> 40) & (generation_stripes - 1)];
