@@ -329,9 +329,13 @@ consteval std::size_t parameter_holding() {
     static_assert(count < 2,
                   "gencache: several parameters have the struct type whose field a generation "
                   "or exclusion names: say which with gencache::arg<I>");
-    std::size_t i = 0;
-    while (!matches[i]) ++i;
-    return i;
+    if constexpr (count != 1) {
+      return 0;  // reported above; no follow-on errors from a search past the end
+    } else {
+      std::size_t i = 0;
+      while (!matches[i]) ++i;
+      return i;
+    }
   }
 }
 
