@@ -39,6 +39,7 @@ TEST_CASE("any: memory:// takes the memory store's options as query parameters",
   CHECK(gencache::make_store("memory://?max_bytes=1GiB")->memory()->options().max_bytes ==
         std::size_t{1} << 30);
   CHECK(gencache::make_store("memory://?max_bytes=4096")->memory()->options().max_bytes == 4096);
+  CHECK(gencache::make_store("memory://?")->memory() != nullptr);  // an empty query
   CHECK(gencache::make_store("memory://?eviction=s3fifo")->memory()->options().eviction ==
         gencache::eviction_policy::s3fifo);
 }

@@ -39,7 +39,7 @@ class query {
   /// `text` is what follows the '?' of `location`, the URL without its query: messages
   /// quote only the location, and the parameter they are about.
   query(std::string_view location, std::optional<std::string_view> text) : url_(location) {
-    if (!text) return;
+    if (!text || text->empty()) return;  // "memory://?" has no parameters
     for (bool more = true; more;) {
       const auto amp = text->find('&');
       const std::string_view item = text->substr(0, amp);
