@@ -1,12 +1,14 @@
-// libFuzzer target: store URL parsing. Any input either
+// libFuzzer target: store URL parsing, by the parsers (store_url.hpp) and by make_store
+// (any_store.hpp, which also reads the query as options). Any input either
 // - yields a URL with hosts that are not empty, ports that are not 0, and the same result
-//   from the scheme's own parser; or
-// - throws std::invalid_argument whose message says "bad store URL" and never repeats what
-//   could be a secret: the user information before an '@' in the authority, or a query
-//   parameter's value (checked when that text is at least 4 bytes and occurs only once in
-//   the input, and the message for the same URL with the secret's letters and digits
-//   changed does not hold it: otherwise the parser's own words, the redaction mark or
-//   another part of the URL said it).
+//   from the scheme's own parser (make_store: a store); or
+// - throws std::invalid_argument whose message says "gencache:" ("bad store URL" from the
+//   parsers) and never repeats what could be a secret: the user information before an '@'
+//   in the authority, or the value of a query parameter (for make_store, of one whose name
+//   it does not know: a known option's bad value is quoted by design). Checked when that
+//   text is at least 4 bytes and occurs only once in the input, and the message for the
+//   same URL with the secret's letters and digits changed does not hold it: otherwise the
+//   parser's own words, the redaction mark or another part of the URL said it.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include <gencache/any_store.hpp>
 #include <gencache/store_url.hpp>
 
 namespace {
@@ -24,8 +27,20 @@ void check_server(const gencache::server_address& s) {
   if (s.host.empty() || s.port == 0) std::abort();
 }
 
-/// What a URL may hide a secret in: the user information, and each query parameter's value.
-std::vector<std::string_view> secrets_of(std::string_view url) {
+/// The option names make_store knows (any_store.hpp): their values are not secrets.
+bool known_option(std::string_view name) {
+  for (const std::string_view known :
+       {"max_entries", "max_bytes", "shards", "max_generations", "eviction", "lru_promotion_window",
+        "connect_timeout", "command_timeout", "retry_after", "pool_size", "max_value_size",
+        "max_key_size", "prefix", "generation_cache_window", "generation_cache_size"}) {
+    if (name == known) return true;
+  }
+  return false;
+}
+
+/// What a URL may hide a secret in: the user information, and each query parameter's value
+/// (with `options`, only of parameters that are not known options).
+std::vector<std::string_view> secrets_of(std::string_view url, bool options) {
   std::vector<std::string_view> out;
   const auto scheme = url.find("://");
   const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
@@ -35,6 +50,8 @@ std::vector<std::string_view> secrets_of(std::string_view url) {
   // A query starts at the first '?' after "://" ('?' before it is no URL's query).
   if (const auto query = url.find('?', start); query != std::string_view::npos) {
     for (auto eq = url.find('=', query); eq != std::string_view::npos; eq = url.find('=', eq + 1)) {
+      const auto name_start = url.find_last_of("?&", eq) + 1;
+      if (options && known_option(url.substr(name_start, eq - name_start))) continue;
       out.push_back(url.substr(eq + 1, std::min(url.find('&', eq), url.size()) - eq - 1));
     }
   }
@@ -60,35 +77,56 @@ std::string scrambled(std::string_view secret) {
 /// Whether the message would hold `secret` whatever the secret is: the same URL with the
 /// secret scrambled gives a message that still holds it (it is the parser's own words, the
 /// redaction mark, or another part of the URL), or the test cannot tell.
-bool said_anyway(std::string_view url, std::string_view secret) {
+template <class Parse>
+bool said_anyway(std::string_view url, std::string_view secret, Parse parse) {
   const std::string other = scrambled(secret);
   if (other == secret) return true;  // nothing to scramble: cannot tell
   std::string changed(url);
   changed.replace(url.find(secret), secret.size(), other);
   try {
-    (void)gencache::parse_store_url(changed);
+    parse(changed);
   } catch (const std::invalid_argument& e) {
     return std::string_view(e.what()).find(secret) != std::string_view::npos;
   }
   return true;  // the change made it parse: another path, cannot tell
 }
 
+/// Runs `parse(url)`; aborts if it throws anything but std::invalid_argument with `marker`
+/// and no secret in its message. True if it parsed.
+template <class Parse>
+bool parses_or_fails_cleanly(std::string_view url, std::string_view marker, bool options,
+                             Parse parse) {
+  try {
+    parse(url);
+    return true;
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    if (message.find(marker) == std::string::npos) std::abort();
+    for (const std::string_view secret : secrets_of(url, options)) {
+      if (secret.size() >= 4 && occurs_once(url, secret) &&
+          message.find(secret) != std::string::npos && !said_anyway(url, secret, parse)) {
+        std::abort();  // a secret reached the message
+      }
+    }
+    return false;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view url(reinterpret_cast<const char*>(data), size);
+  // make_store allocates what a URL asks for: keep the fuzzer to modest memory stores.
+  const bool modest = url.find("shards=") == std::string_view::npos;
+  if (modest) {
+    (void)parses_or_fails_cleanly(url, "gencache:", true, [](std::string_view u) {
+      if (!gencache::make_store(u)) std::abort();
+    });
+  }
   gencache::store_url parsed;
-  try {
-    parsed = gencache::parse_store_url(url);
-  } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    if (message.find("bad store URL") == std::string::npos) std::abort();
-    for (const std::string_view secret : secrets_of(url)) {
-      if (secret.size() >= 4 && occurs_once(url, secret) &&
-          message.find(secret) != std::string::npos && !said_anyway(url, secret)) {
-        std::abort();  // a secret reached the message
-      }
-    }
+  if (!parses_or_fails_cleanly(url, "bad store URL", false, [&](std::string_view u) {
+        parsed = gencache::parse_store_url(u);
+      })) {
     return 0;
   }
   if (const auto* redis = std::get_if<gencache::redis_url>(&parsed)) {
