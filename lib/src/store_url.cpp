@@ -48,8 +48,12 @@ bool host_character(char c) {
          c == '.' || c == '_';
 }
 
-server_address parse_server(std::string_view url, std::string_view part,
-                            std::uint16_t default_port) {
+}  // namespace
+
+namespace detail {
+
+server_address parse_server_address(std::string_view url, std::string_view part,
+                                    std::uint16_t default_port) {
   server_address out;
   std::string_view rest;
   if (part.starts_with('[')) {  // [IPv6]:port
@@ -86,15 +90,11 @@ server_address parse_server(std::string_view url, std::string_view part,
   return out;
 }
 
-std::string_view after_scheme(std::string_view url, std::string_view scheme) {
+std::string_view url_after_scheme(std::string_view url, std::string_view scheme) {
   reject_secrets(url);
   if (!url.starts_with(scheme)) bad(url, fmt::format("expected a URL starting '{}'", scheme));
   return url.substr(scheme.size());
 }
-
-}  // namespace
-
-namespace detail {
 
 void throw_bad_store_url(std::string_view url, std::string_view why) {
   throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", redacted(url), why));
@@ -116,39 +116,5 @@ void throw_unknown_scheme(std::string_view url, std::string_view known) {
 }
 
 }  // namespace detail
-
-redis_url parse_redis_url(std::string_view url) {
-  std::string_view rest = after_scheme(url, "redis://");
-  redis_url out;
-  const auto slash = rest.find('/');
-  out.server = parse_server(url, rest.substr(0, slash), 6379);
-  if (slash != std::string_view::npos) {
-    const std::string_view db = rest.substr(slash + 1);
-    const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), out.database);
-    if (db.empty() || ec != std::errc() || end != db.data() + db.size() || out.database < 0) {
-      bad(url, fmt::format("database '{}' is not a non-negative number", db));
-    }
-  }
-  return out;
-}
-
-memcached_url parse_memcached_url(std::string_view url) {
-  std::string_view rest = after_scheme(url, "memcached://");
-  memcached_url out;
-  while (true) {
-    const auto comma = rest.find(',');
-    out.servers.push_back(parse_server(url, rest.substr(0, comma), 11211));
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
-  }
-  return out;
-}
-
-store_url parse_store_url(std::string_view url) {
-  reject_secrets(url);
-  if (url.starts_with("redis://")) return parse_redis_url(url);
-  if (url.starts_with("memcached://")) return parse_memcached_url(url);
-  detail::throw_unknown_scheme(url, "redis:// or memcached://");
-}
 
 }  // namespace gencache

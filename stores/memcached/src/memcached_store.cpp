@@ -384,6 +384,18 @@ void validate(const memcached_options& o) {
 
 }  // namespace
 
+memcached_url parse_memcached_url(std::string_view url) {
+  std::string_view rest = detail::url_after_scheme(url, "memcached://");
+  memcached_url out;
+  while (true) {
+    const auto comma = rest.find(',');
+    out.servers.push_back(detail::parse_server_address(url, rest.substr(0, comma), 11211));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return out;
+}
+
 std::shared_ptr<remote_backend> make_memcached_backend(std::string_view url,
                                                        memcached_options options) {
   validate(options);

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <concepts>
 #include <cstring>
 #include <limits>
@@ -662,6 +663,22 @@ void validate(const redis_options& o) {
 }
 
 }  // namespace
+
+redis_url parse_redis_url(std::string_view url) {
+  const std::string_view rest = detail::url_after_scheme(url, "redis://");
+  redis_url out;
+  const auto slash = rest.find('/');
+  out.server = detail::parse_server_address(url, rest.substr(0, slash), 6379);
+  if (slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), out.database);
+    if (db.empty() || ec != std::errc() || end != db.data() + db.size() || out.database < 0) {
+      detail::throw_bad_store_url(url,
+                                  fmt::format("database '{}' is not a non-negative number", db));
+    }
+  }
+  return out;
+}
 
 std::shared_ptr<remote_backend> make_redis_backend(std::string_view url, redis_options options) {
   validate(options);

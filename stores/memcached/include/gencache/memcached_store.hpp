@@ -31,14 +31,26 @@
 #include <cstddef>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
+#include "gencache/store_url.hpp"
 
 namespace gencache {
 
 /// memcached's key limit (bytes).
 inline constexpr std::size_t memcached_max_key = 250;
+
+/// A memcached pool: `memcached://host[:port][,host[:port]...]`, port 11211 by default.
+struct memcached_url {
+  std::vector<server_address> servers;
+  friend bool operator==(const memcached_url&, const memcached_url&) = default;
+};
+
+/// Parses `memcached://host[:port][,host[:port]...]`; std::invalid_argument naming the bad
+/// part otherwise (user information and query parameters are refused).
+[[nodiscard]] memcached_url parse_memcached_url(std::string_view url);
 
 /// Options of the memcached backend, validated at construction (std::invalid_argument).
 struct memcached_options {

@@ -34,8 +34,21 @@
 #include "gencache/clock.hpp"
 #include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
+#include "gencache/store_url.hpp"
 
 namespace gencache {
+
+/// A Redis location: `redis://host[:port][/db]`, port 6379 and database 0 by default.
+struct redis_url {
+  server_address server;
+  int database = 0;
+  friend bool operator==(const redis_url&, const redis_url&) = default;
+};
+
+/// Parses `redis://host[:port][/db]`; std::invalid_argument naming the bad part otherwise
+/// (user information and query parameters are refused: see make_store in any_store.hpp
+/// for options in the URL).
+[[nodiscard]] redis_url parse_redis_url(std::string_view url);
 
 /// Options of the Redis backend, validated at construction (std::invalid_argument).
 struct redis_options {
