@@ -12,6 +12,7 @@
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
 #include "gencache/memoize.hpp"
+#include "gencache/memoize_specs.hpp"
 #include "gencache/memory_cache.hpp"
 #include "gencache/memory_store.hpp"
 #include "gencache/remote_cache.hpp"
