@@ -163,6 +163,11 @@ TEST_CASE("any: one cache type over every store, with the same front ends", "[an
 
     gencache::basic_bound_cache bound(cache, {"nav", "nav:user_id"});
     CHECK(bound.get<std::string>({{"user_id", 53}}, "h") == "header");
+    auto wrapped = bound.wrap(
+        "greet", [](int user) { return "hi " + std::to_string(user); },
+        gencache::param("user_id", gencache::arg<0>));
+    CHECK(wrapped(53) == "hi 53");
+    CHECK(wrapped(53) == "hi 53");
 
     int calls = 0;
     gencache::memoized page(

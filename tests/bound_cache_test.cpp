@@ -104,3 +104,67 @@ TEST_CASE("bound_cache: invalidate_plain bumps a bound plain generation", "[boun
                     Catch::Contains("value-based") && Catch::Contains("{\"user_id\", value}"));
   CHECK_THROWS_WITH(custom.invalidate_plain("other"), Catch::Contains("not bound"));
 }
+
+namespace {
+struct post_query {
+  int blog_id;
+  int page;
+};
+}  // namespace
+
+TEST_CASE("bound_cache: wrap caches a function under the bound generations (the seed's wrap)",
+          "[bound_cache][wrap]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"project", "blogz:user_id", "blogz:blog_id"});
+  int loads = 0;
+  auto posts = custom.wrap(
+      "blog.posts",
+      [&](int user_id, const post_query& q) {
+        ++loads;
+        return user_id * 1000 + q.blog_id * 10 + q.page;
+      },
+      gencache::param("user_id", gencache::arg<0>),
+      gencache::param("blog_id", &post_query::blog_id));
+
+  CHECK(posts(7, post_query{3, 1}) == 7031);
+  CHECK(posts(7, post_query{3, 1}) == 7031);
+  CHECK(posts(7, post_query{3, 2}) == 7032);  // another argument, another entry
+  CHECK(posts(8, post_query{3, 1}) == 8031);
+  CHECK(loads == 3);
+
+  custom.invalidate({{"user_id", 7}});  // user 7's entries only
+  CHECK(posts(7, post_query{3, 1}) == 7031);
+  CHECK(posts(8, post_query{3, 1}) == 8031);
+  CHECK(loads == 4);
+
+  cache.invalidate({"blogz:blog_id", 3});  // the direct interface reaches them too
+  CHECK(posts(8, post_query{3, 1}) == 8031);
+  CHECK(loads == 5);
+  custom.invalidate_plain("project");
+  CHECK(posts(8, post_query{3, 1}) == 8031);
+  CHECK(loads == 6);
+
+  // Two wrapped functions with the same arguments are kept apart by their names.
+  auto other = custom.wrap(
+      "blog.count", [](int, const post_query&) { return -1; },
+      gencache::param("user_id", gencache::arg<0>),
+      gencache::param("blog_id", &post_query::blog_id));
+  CHECK(other(8, post_query{3, 1}) == -1);
+  const auto copy = posts;  // copies share the cache
+  CHECK(copy(8, post_query{3, 1}) == 8031);
+  CHECK(loads == 6);
+}
+
+TEST_CASE("bound_cache: wrap needs exactly one source per bound parameter",
+          "[bound_cache][wrap][bad-input]") {
+  gencache::cache cache;
+  gencache::bound_cache custom(cache, {"project", "blogz:user_id"});
+  const auto f = [](int user) { return user; };
+  CHECK_THROWS_WITH(custom.wrap("f", f), Catch::Contains("gencache::param(\"user_id\", ...)"));
+  CHECK_THROWS_WITH(custom.wrap("f", f, gencache::param("user_id", gencache::arg<0>),
+                                gencache::param("user_id", gencache::arg<0>)),
+                    Catch::Contains("exactly one"));
+  CHECK_THROWS_WITH(custom.wrap("f", f, gencache::param("user_id", gencache::arg<0>),
+                                gencache::param("blog_id", gencache::arg<0>)),
+                    Catch::Contains("'blog_id' is not the parameter of any bound generation"));
+}

@@ -18,16 +18,22 @@
 /// a value, a value whose name no bound generation uses, an empty invalidation.
 /// Thread-safety: as `basic_cache`; a bound cache is immutable after construction.
 
+#include <functional>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
 
 #include "gencache/cache.hpp"
+#include "gencache/detail/memoize_signature.hpp"
 #include "gencache/generation.hpp"
+#include "gencache/memoize_specs.hpp"
 
 namespace gencache {
 
@@ -55,6 +61,77 @@ class named_value {
 };
 
 using named_values = std::initializer_list<named_value>;
+
+/// For `basic_bound_cache::wrap`: the parameter `name` of the bound value-based generations
+/// takes its value from a call's argument, `gencache::param("user_id", gencache::arg<0>)`,
+/// or from a field of the argument of type T, `gencache::param("user_id", &T::user_id)`.
+template <class Source>
+struct param_source {
+  std::string name;
+  Source source;
+};
+template <std::size_t I>
+param_source<arg_t<I>> param(std::string name, arg_t<I> source) {
+  return {std::move(name), source};
+}
+template <class T, class M>
+param_source<M T::*> param(std::string name, M T::*field) {
+  detail::check_field_type<M>();
+  return {std::move(name), field};
+}
+
+template <class Store>
+class basic_bound_cache;
+
+/// A function whose calls are cached under a bound cache's generations (made by
+/// `basic_bound_cache::wrap`). Copyable; thread-safe like the bound cache.
+template <class Store, class F, class... Sources>
+class bound_function {
+ public:
+  bound_function(basic_bound_cache<Store> cache, std::string name, F f,
+                 param_source<Sources>... sources)
+      : cache_(std::move(cache)),
+        name_(std::move(name)),
+        f_(std::move(f)),
+        sources_(std::move(sources)...) {}
+
+  /// The cached result of `f(args...)`, or computed and stored: `get_or_compute` under the
+  /// bound generations (G3, single flight), the key being the name and every argument.
+  template <class... A>
+  auto operator()(const A&... args) const {
+    const auto arguments = std::forward_as_tuple(args...);
+    return std::apply(
+        [&](const auto&... source) {
+          return cache_.get_or_compute(
+              {named_value(source.name, value_of(source, arguments))...},
+              [&] { return std::invoke(f_, args...); }, name_, args...);
+        },
+        sources_);
+  }
+
+ private:
+  template <std::size_t I, class Arguments>
+  static const auto& value_of(const param_source<arg_t<I>>&, const Arguments& arguments) {
+    static_assert(I < std::tuple_size_v<Arguments>,
+                  "gencache: gencache::arg<I> is past the last argument of the call");
+    return std::get<I>(arguments);
+  }
+  template <class T, class M, class Arguments>
+  static const auto& value_of(const param_source<M T::*>& s, const Arguments& arguments) {
+    constexpr std::size_t index = []<class... A>(std::type_identity<std::tuple<A...>>) {
+      return detail::parameter_holding<T, detail::any_arg, A...>();
+    }(std::type_identity<std::remove_cvref_t<Arguments>>{});
+    static_assert(std::is_same_v<std::remove_cvref_t<std::tuple_element_t<index, Arguments>>, T>,
+                  "gencache: wrap takes a field of an argument of the struct type itself, not "
+                  "of an optional");
+    return std::get<index>(arguments).*(s.source);
+  }
+
+  mutable basic_bound_cache<Store> cache_;
+  std::string name_;
+  F f_;
+  std::tuple<param_source<Sources>...> sources_;
+};
 
 template <class Store>
 class basic_bound_cache {
@@ -156,6 +233,40 @@ class basic_bound_cache {
       return cache_.invalidate(std::string_view(b.spec));
     }
     throw std::invalid_argument("gencache: '" + std::string(spec) + "' is not bound here");
+  }
+
+  /// `f`, its calls cached under the bound generations (the seed's `CustomUseGenCache.wrap`):
+  /// `sources` say where each bound value-based generation's parameter comes from in a
+  /// call, and `name` (stable, like `memoize_options::name`) keeps the function's entries
+  /// apart from other uses of these generations. The key is the name and every argument.
+  ///
+  ///     gencache::bound_cache custom(cache, {"project", "blog:user_id"});
+  ///     auto posts = custom.wrap("blog.posts", &load_posts, gencache::param("user_id",
+  ///     gencache::arg<0>)); posts(123);                           // computed, then cached
+  ///     custom.invalidate({{"user_id", 123}});  // user 123's entries, wrapped ones included
+  ///
+  /// Throws std::invalid_argument unless `sources` name each bound parameter exactly once.
+  template <class F, class... Sources>
+  [[nodiscard]] bound_function<Store, std::decay_t<F>, Sources...> wrap(
+      std::string name, F&& f, param_source<Sources>... sources) const {
+    for (const bound& b : bound_) {
+      if (b.parameter.empty()) continue;
+      const std::size_t given = ((sources.name == b.parameter ? 1 : 0) + ... + 0);
+      if (given != 1) {
+        throw std::invalid_argument("gencache: wrap needs exactly one gencache::param(\"" +
+                                    b.parameter + "\", ...) for generation '" + b.spec + "'");
+      }
+    }
+    const std::string_view names[] = {std::string_view(sources.name)..., std::string_view()};
+    for (std::size_t i = 0; i + 1 < std::size(names); ++i) {
+      bool used = false;
+      for (const bound& b : bound_) used = used || b.parameter == names[i];
+      if (!used) {
+        throw std::invalid_argument("gencache: wrap: '" + std::string(names[i]) +
+                                    "' is not the parameter of any bound generation");
+      }
+    }
+    return {*this, std::move(name), std::forward<F>(f), std::move(sources)...};
   }
 
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
