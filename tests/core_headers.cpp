@@ -7,12 +7,14 @@
 #include <gencache/clock.hpp>
 #include <gencache/codec.hpp>
 #include <gencache/detail/connection_pool.hpp>
+#include <gencache/detail/key_encoding.hpp>
 #include <gencache/detail/memoize_signature.hpp>
 #include <gencache/detail/single_flight.hpp>
 #include <gencache/detail/striped_counter.hpp>
 #include <gencache/detail/type_name.hpp>
 #include <gencache/generation.hpp>
 #include <gencache/key.hpp>
+#include <gencache/key_bytes.hpp>
 #include <gencache/memoize.hpp>
 #include <gencache/memoize_specs.hpp>
 #include <gencache/remote_cache.hpp>

@@ -11,6 +11,7 @@
 #include "gencache/codec.hpp"
 #include "gencache/generation.hpp"
 #include "gencache/key.hpp"
+#include "gencache/key_bytes.hpp"
 #include "gencache/memoize.hpp"
 #include "gencache/memoize_specs.hpp"
 #include "gencache/memory_cache.hpp"
