@@ -215,9 +215,7 @@ class remote_store {
   /// Throws std::invalid_argument for a ttl that is not positive.
   template <class V>
   status set(key_view key, V&& value, std::optional<std::chrono::nanoseconds> ttl = std::nullopt) {
-    using T = std::remove_cvref_t<V>;
-    if constexpr (std::is_array_v<T> || std::is_same_v<std::decay_t<T>, const char*> ||
-                  std::is_same_v<std::decay_t<T>, char*> || std::is_same_v<T, std::string_view>) {
+    if constexpr (detail::stored_as_string<V>) {
       return set(key, std::string(value), ttl);
     } else {
       detail::check_ttl(ttl);

@@ -10,6 +10,8 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <string_view>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -43,6 +45,16 @@ inline void check_ttl(const std::optional<std::chrono::nanoseconds>& ttl) {
         fmt::format("gencache: ttl must be positive, got {}ns", ttl->count()));
   }
 }
+}  // namespace detail
+
+namespace detail {
+/// Values that stores keep as a std::string: string literals, char pointers and
+/// std::string_view (a view would dangle once the caller's text goes away).
+template <class V>
+concept stored_as_string =
+    std::is_array_v<std::remove_cvref_t<V>> || std::is_same_v < std::decay_t<V>,
+const char* > || std::is_same_v<std::decay_t<V>, char*> ||
+    std::is_same_v<std::remove_cvref_t<V>, std::string_view>;
 }  // namespace detail
 
 /// An expiry for a value stored through the facades: `gencache::expire_after{5min}`. A type

@@ -53,6 +53,10 @@ struct memcached_url {
 [[nodiscard]] memcached_url parse_memcached_url(std::string_view url);
 
 /// Options of the memcached backend, validated at construction (std::invalid_argument).
+/// The connection fields are the same in both backends' options and are checked by one
+/// rule set (detail::validate_connection_options); they are declared in each struct, not
+/// in a shared base, so that designated initializers (`{.connect_timeout = 100ms}`) reach
+/// them and each backend keeps its own defaults.
 struct memcached_options {
   std::chrono::milliseconds connect_timeout{250};
   /// For each wait for the server (connect aside), and for a free client handle.

@@ -51,6 +51,10 @@ struct redis_url {
 [[nodiscard]] redis_url parse_redis_url(std::string_view url);
 
 /// Options of the Redis backend, validated at construction (std::invalid_argument).
+/// The connection fields are the same in both backends' options and are checked by one
+/// rule set (detail::validate_connection_options); they are declared in each struct, not
+/// in a shared base, so that designated initializers (`{.connect_timeout = 100ms}`) reach
+/// them and each backend keeps its own defaults.
 struct redis_options {
   std::chrono::milliseconds connect_timeout{250};
   /// The deadline of each command, sending and whole reply, counted from the start of the
