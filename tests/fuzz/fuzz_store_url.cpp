@@ -53,11 +53,27 @@ std::vector<std::string_view> secrets_of(std::string_view url, bool options) {
   const auto authority_end = std::min(url.find_first_of("/?", start), url.size());
   const auto at = url.substr(0, authority_end).rfind('@');
   if (at != std::string_view::npos && at >= start) out.push_back(url.substr(start, at - start));
+  if (options) {
+    // As make_store reads a query: from the first '?', items split at '&', each a name up
+    // to its first '=' and a value after it (which may hold more '=').
+    if (const auto query = url.find('?'); query != std::string_view::npos) {
+      std::string_view rest = url.substr(query + 1);
+      for (bool more = true; more;) {
+        const auto amp = rest.find('&');
+        const std::string_view item = rest.substr(0, amp);
+        const auto eq = item.find('=');
+        if (eq != std::string_view::npos && !known_option(item.substr(0, eq))) {
+          out.push_back(item.substr(eq + 1));
+        }
+        more = amp != std::string_view::npos;
+        if (more) rest = rest.substr(amp + 1);
+      }
+    }
+    return out;
+  }
   // A query starts at the first '?' after "://" ('?' before it is no URL's query).
   if (const auto query = url.find('?', start); query != std::string_view::npos) {
     for (auto eq = url.find('=', query); eq != std::string_view::npos; eq = url.find('=', eq + 1)) {
-      const auto name_start = url.find_last_of("?&", eq) + 1;
-      if (options && known_option(url.substr(name_start, eq - name_start))) continue;
       out.push_back(url.substr(eq + 1, std::min(url.find('&', eq), url.size()) - eq - 1));
     }
   }
