@@ -199,7 +199,7 @@ std::shared_ptr<any_store> make_memory(std::string_view rest, query& q,
                    "max_entries, max_bytes, shards, max_generations, eviction, "
                    "lru_promotion_window");
   o.clock = context.clock;
-  return std::make_shared<any_store>(std::make_shared<memory_store>(std::move(o)), "memory://");
+  return std::make_shared<any_store>(std::make_shared<memory_store>(std::move(o)));
 }
 
 /// The remote store's own parameters, and the backend's shared connection parameters.

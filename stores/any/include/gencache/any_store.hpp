@@ -67,8 +67,8 @@ namespace gencache {
 class any_store {
  public:
   /// Over an in-process store. Throws std::invalid_argument if `store` is null.
-  explicit any_store(std::shared_ptr<memory_store> store, std::string location = "memory://")
-      : memory_(std::move(store)), location_(std::move(location)) {
+  explicit any_store(std::shared_ptr<memory_store> store)
+      : memory_(std::move(store)), location_("memory://") {
     if (!memory_) throw std::invalid_argument("gencache: any_store needs a store, got null");
   }
   /// Over a remote store (Redis, memcached, or a backend of your own). Throws
