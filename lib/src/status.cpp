@@ -18,6 +18,8 @@ std::string_view to_string(errc code) noexcept {
       return "protocol";
     case errc::serialization:
       return "serialization";
+    case errc::busy:
+      return "busy";
   }
   return "unknown";
 }

@@ -19,6 +19,8 @@ enum class errc : std::uint8_t {
   connection,     ///< a remote server could not be reached or dropped the connection
   protocol,       ///< a remote server answered something unexpected
   serialization,  ///< bytes read back do not decode to the requested type
+  busy,  ///< the memory store cannot take a value now: it is being destroyed, or removed values
+         ///< wait for a read section held open (a visit callback or a copy that waits)
 };
 
 [[nodiscard]] std::string_view to_string(errc code) noexcept;
