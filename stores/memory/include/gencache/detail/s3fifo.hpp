@@ -32,11 +32,17 @@ namespace gencache::detail {
 class ghost_fifo {
  public:
   /// Remembers `hash`, forgetting the oldest while more than `capacity` are remembered.
-  void push(std::uint64_t hash, std::size_t capacity) {
+  /// Never throws: the ghost is a hint, so a hash it has no memory for is forgotten (an
+  /// eviction must not fail halfway, issue 25).
+  void push(std::uint64_t hash, std::size_t capacity) noexcept {
     ++next_;
-    seq_of_[hash] = next_;
-    order_.push_back({hash, next_});
-    while (seq_of_.size() > capacity) pop_oldest();
+    try {
+      // `order_` first: a push it holds that the map does not is skipped as superseded.
+      order_.push_back({hash, next_});
+      seq_of_[hash] = next_;
+    } catch (...) {  // std::bad_alloc: remember nothing new
+    }
+    while (seq_of_.size() > capacity && head_ < order_.size()) pop_oldest();
     // Popped and skipped pushes are dropped once they outnumber the remembered hashes, so
     // `order_` stays within twice them (plus slack) and each push costs O(1) amortized.
     if (order_.size() > 2 * seq_of_.size() + 16) compact();
@@ -53,12 +59,12 @@ class ghost_fifo {
   }
 
  private:
-  [[nodiscard]] bool live(const std::pair<std::uint64_t, std::uint64_t>& pushed) const {
+  [[nodiscard]] bool live(const std::pair<std::uint64_t, std::uint64_t>& pushed) const noexcept {
     const auto it = seq_of_.find(pushed.first);
     return it != seq_of_.end() && it->second == pushed.second;
   }
   // Forgets the oldest remembered hash; pushes superseded or taken since are skipped.
-  void pop_oldest() {
+  void pop_oldest() noexcept {
     while (head_ < order_.size()) {
       const auto pushed = order_[head_++];
       if (live(pushed)) {
@@ -67,8 +73,8 @@ class ghost_fifo {
       }
     }
   }
-  // Drops the popped prefix and the skipped pushes.
-  void compact() {
+  // Drops the popped prefix and the skipped pushes (in place: no allocation).
+  void compact() noexcept {
     std::size_t kept = 0;
     for (std::size_t i = head_; i < order_.size(); ++i) {
       if (live(order_[i])) order_[kept++] = order_[i];
@@ -129,14 +135,26 @@ class s3fifo {
 
   /// Unlinks and returns the entry to evict, moving survivors as the policy says, for a
   /// shard of at most `max_entries` entries and `max_bytes` bytes. `keep`, the entry being
-  /// inserted, is evicted only if nothing else is left. Precondition: not empty.
-  Entry& evict(std::size_t max_entries, std::size_t max_bytes, const Entry* keep = nullptr) {
+  /// inserted, is evicted only if nothing else is left, in whichever queue it is (a ghost
+  /// hit puts it straight into the main queue). Precondition: not empty. Never throws.
+  Entry& evict(std::size_t max_entries, std::size_t max_bytes,
+               const Entry* keep = nullptr) noexcept {
     for (;;) {
-      const bool only_keep_in_small = small_.size() == 1 && &small_.back() == keep;
-      if (!small_.empty() &&
-          (main_.empty() ||
-           (!only_keep_in_small && (small_.size() * 100 >= max_entries * small_share_percent ||
-                                    small_weight_ * 100 >= max_bytes * small_share_percent)))) {
+      const bool small_has_other = small_.size() > (keep != nullptr && keep->in_small ? 1 : 0);
+      const bool main_has_other = main_.size() > (keep != nullptr && !keep->in_small ? 1 : 0);
+      if (!small_has_other && !main_has_other) {  // only `keep` is left
+        Entry& last = const_cast<Entry&>(*keep);
+        remove(last);
+        last.in_small = false;
+        return last;
+      }
+      if (small_has_other &&
+          (!main_has_other || small_.size() * 100 >= max_entries * small_share_percent ||
+           small_weight_ * 100 >= max_bytes * small_share_percent)) {
+        if (&small_.back() == keep) {  // passed over: it stays the newest
+          small_.splice(small_.begin(), small_, small_.iterator_to(small_.back()));
+          continue;
+        }
         Entry& tail = small_.back();
         small_.pop_back();
         small_weight_ -= tail.weight;
@@ -149,6 +167,10 @@ class s3fifo {
         ghost_.push(tail.hash, main_.size() + small_.size() + 1);
         tail.in_small = false;  // unlinked: remove() must not touch a queue
         return tail;
+      }
+      if (&main_.back() == keep) {
+        main_.splice(main_.begin(), main_, main_.iterator_to(main_.back()));
+        continue;
       }
       Entry& tail = main_.back();
       main_.pop_back();
