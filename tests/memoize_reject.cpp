@@ -10,6 +10,9 @@ struct other {
 };
 int f(const args& a) { return a.user_id; }
 int g(const args& a, const args& b) { return a.user_id + b.user_id; }
+struct throws_when_destroyed {
+  ~throws_when_destroyed() noexcept(false) {}
+};
 }  // namespace
 
 int main() {
@@ -26,6 +29,8 @@ int main() {
 #elif defined(GENCACHE_REJECT_old_key)
   gencache::memoized m(cache, &f, "g");
   (void)m.key(args{1});
+#elif defined(GENCACHE_REJECT_throwing_destructor)
+  (void)cache.set({"g"}, throws_when_destroyed{}, 1);
 #endif
   return 0;
 }

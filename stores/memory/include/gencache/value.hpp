@@ -11,12 +11,19 @@
 /// - `std::shared_ptr<const T>` values are held as that pointer: a hit hands out another
 ///   reference (one atomic increment), never a deep copy. Cache heavy objects this way, or
 ///   read them in place with `memory_store::visit`.
+/// - A value is read back only as the exact type it was stored as: the store tags it with
+///   the address of a per-type variable, so two types that share a name (in anonymous
+///   namespaces of two files, or two lambdas) never pass for each other. Another type is a
+///   counted miss.
+/// - A value's destructor must not throw: a type whose destructor is `noexcept(false)` is
+///   rejected at compile time, and one that throws anyway terminates the program.
 ///
 /// Weight (for the byte bound) is sizeof plus the heap bytes a value owns, recursively:
 /// string and vector elements (by size, not capacity); optionals and variants by their
 /// engaged alternative; node-based containers (map, set, list, unordered_*) by their
 /// elements plus `node_overhead` (32) bytes per element for the node's links; tuples and
-/// aggregates by their fields; a shared_ptr by its pointee and control block. It is an
+/// aggregates by their fields; a shared_ptr (to const or not) by its pointee and control
+/// block. It is an
 /// estimate of what the allocator hands out, not a measurement (allocator rounding and
 /// spare capacity are not counted). Types that own memory some other way can specialize
 /// `gencache::value_weight`.
@@ -55,6 +62,14 @@ struct shared_const_ptr<std::shared_ptr<const U>> : std::true_type {
   using element = U;
 };
 
+/// The in-process identity of a stored value's type: the address of a variable of its own.
+/// Exact where names are not (types of two anonymous namespaces, lambdas); mutable, so
+/// that no linker folds two of them.
+template <class T>
+inline char type_tag = 0;
+template <class T>
+inline const void* const type_id = &type_tag<T>;
+
 template <class T>
 concept inline_value = std::is_trivially_copyable_v<T> && sizeof(T) <= inline_value_capacity &&
                        alignof(T) <= alignof(std::max_align_t);
@@ -71,7 +86,7 @@ template <class T>
 std::size_t weigh(const T& v) {
   if constexpr (requires { value_weight<T>::of(v); }) {
     return value_weight<T>::of(v);
-  } else if constexpr (shared_const_ptr<T>::value) {
+  } else if constexpr (is_specialization_of<T, std::shared_ptr>) {
     constexpr std::size_t control_block = 16;
     return sizeof(T) + control_block + (v ? weigh(*v) : 0);
   } else if constexpr (std::is_trivially_copyable_v<T>) {
@@ -134,6 +149,9 @@ class value_slot {
     static_assert(std::is_copy_constructible_v<T>,
                   "gencache: a value the memory store hands out by copy must be copyable; "
                   "store a std::shared_ptr<const T> instead");
+    static_assert(std::is_nothrow_destructible_v<T>,
+                  "gencache: a stored value's destructor must not throw (it runs after the "
+                  "value was removed, on another thread, where nobody could catch it)");
     if constexpr (in_place_value<T>) {
       new (storage_) T(std::forward<V>(value));
       if constexpr (!std::is_trivially_destructible_v<T>) {
@@ -148,10 +166,10 @@ class value_slot {
         delete held;
       };
     }
-    type_ = type_fingerprint<T>;
+    type_ = type_id<T>;
   }
 
-  [[nodiscard]] std::uint64_t type() const noexcept { return type_; }
+  [[nodiscard]] const void* type() const noexcept { return type_; }
 
   /// The value, of the type it was stored as (checked by the caller).
   template <class T>
@@ -166,7 +184,7 @@ class value_slot {
   }
 
  private:
-  std::uint64_t type_ = 0;
+  const void* type_ = nullptr;
   void (*destroy_)(void*) noexcept = nullptr;
   alignas(16) unsigned char storage_[inline_value_capacity];
 };
