@@ -4,6 +4,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <gencache/gencache.hpp>
@@ -11,6 +12,8 @@
 namespace {
 thread_local bool counting = false;
 thread_local std::size_t allocations = 0;
+// Out-of-memory injection: while armed, the allocation that brings the count to zero throws.
+thread_local std::size_t fail_countdown = 0;
 
 template <class F>
 std::size_t allocations_of(F&& f) {
@@ -32,6 +35,7 @@ struct query {
 
 void* operator new(std::size_t n) {
   if (counting) ++allocations;
+  if (fail_countdown != 0 && --fail_countdown == 0) throw std::bad_alloc();
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -108,4 +112,62 @@ TEST_CASE("allocation: a memoized miss allocates only the store's entry", "[allo
   CHECK(computed == 3u);
   CHECK(raw_keyed.stats().misses == 2);
   CHECK(canonical_keyed.stats().misses == 2);
+}
+
+TEST_CASE("allocation: a thread alternating between many stores allocates nothing",
+          "[allocation][memory_store]") {
+  // Store ids that were equal modulo 8 shared one per-thread slot: each switch between
+  // them took a lock and allocated a statistics block (issue 25).
+  std::vector<std::unique_ptr<gencache::memory_store>> stores;
+  for (int i = 0; i < 9; ++i) stores.push_back(std::make_unique<gencache::memory_store>());
+  const gencache::key_bytes bytes = [] {
+    gencache::key_bytes b;
+    gencache::encode_key_parts(b, "k");
+    return b;
+  }();
+  const gencache::key_view key{{bytes.data(), bytes.size()},
+                               gencache::hash_bytes({bytes.data(), bytes.size()})};
+  for (auto& s : stores) REQUIRE(s->set(key, std::uint64_t{1}).ok());
+  for (auto& s : stores) (void)s->get<std::uint64_t>(key);  // each store's first count
+  std::uint64_t sum = 0;
+  CHECK(allocations_of([&] {
+          for (int round = 0; round < 1'000; ++round) {
+            sum += *stores.front()->get<std::uint64_t>(key);
+            sum += *stores.back()->get<std::uint64_t>(key);
+          }
+        }) == 0);
+  CHECK(sum == 2'000);
+}
+
+TEST_CASE("allocation: running out of memory inside a set leaves the store consistent",
+          "[allocation][memory_store]") {
+  // An allocation that fails anywhere in a set (the entry, a table, the S3-FIFO ghost, a
+  // batch of retired entries) either fails the set before it changed anything or is
+  // absorbed; the store's queues, table and counts stay in step (issue 25).
+  gencache::memory_store store({.max_entries = 64, .shards = 1});
+  std::vector<gencache::key_bytes> keys;
+  const auto key_of = [&](std::size_t i) {
+    return gencache::key_view{{keys[i].data(), keys[i].size()},
+                              gencache::hash_bytes({keys[i].data(), keys[i].size()})};
+  };
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < 4'000; ++i) {
+    keys.emplace_back();
+    gencache::encode_key_parts(keys.back(), "key", i);
+    fail_countdown = 1 + i % 3;  // the 1st, 2nd or 3rd allocation of this set fails
+    try {
+      (void)store.set(key_of(i), std::uint64_t{i});
+    } catch (const std::bad_alloc&) {
+      ++failed;
+    }
+    fail_countdown = 0;
+    if (i % 7 == 0) (void)store.get<std::uint64_t>(key_of(i / 2));  // ghost hits come back
+  }
+  CHECK(failed > 0);
+  const auto held = store.stats().entries;
+  std::size_t erased = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) erased += store.erase(key_of(i)) ? 1 : 0;
+  CHECK(erased == held);
+  CHECK(store.stats().entries == 0);
+  CHECK(store.stats().bytes == 0);
 }

@@ -15,22 +15,15 @@
 #include <catch2/catch.hpp>
 #include <gencache/gencache.hpp>
 
+#include "support/test_key.hpp"
+
 using namespace std::chrono_literals;
 using gencache::memory_store;
 using gencache::memory_store_options;
 
 namespace {
 
-/// Keys for direct store tests: the canonical encoding of one string part.
-struct test_key {
-  explicit test_key(std::string_view name) {
-    gencache::encode_key_parts(bytes, name);
-    hash = gencache::hash_bytes({bytes.data(), bytes.size()});
-  }
-  operator gencache::key_view() const { return {{bytes.data(), bytes.size()}, hash}; }
-  gencache::key_bytes bytes;
-  std::uint64_t hash = 0;
-};
+using test::test_key;
 
 memory_store_options exact_lru(std::size_t max_entries) {
   return {.max_entries = max_entries,

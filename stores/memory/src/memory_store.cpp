@@ -6,9 +6,10 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <urcu-bp.h>  // call_rcu, rcu_barrier: the exported calls (not the inline ones)
+#include <urcu-bp.h>  // synchronize_rcu, rcu_read_ongoing: the exported calls
 
 #include "gencache/generation.hpp"
+#include "reclamation.hpp"
 
 namespace gencache {
 
@@ -35,109 +36,57 @@ std::size_t choose_shards(const memory_store_options& o) {
   return shards;
 }
 
-void destroy_generation(detail::generation_node* node) noexcept {
+}  // namespace
+
+void detail::destroy_generation(generation_node* node) noexcept {
   node->~generation_node();
   ::operator delete(node);
 }
-
-}  // namespace
-
-/// What a shard unlinked, freed after a grace period.
-struct detail::retired_payload {
-  entry_list entries;
-  std::vector<entry_table*> tables;
-  std::vector<node_table<generation_node>*> generation_tables;
-  std::vector<generation_node*> generations;       // evicted counters
-  std::size_t bytes = 0;                           // the entries' weights
-  std::atomic<std::size_t>* pending = nullptr;     // the store's count of retired bytes
-  std::atomic<retired_payload*>* ready = nullptr;  // the store's list of freeable payloads
-  retired_payload* next = nullptr;                 // in that list
-};
 
 namespace {
 
 using detail::retired_payload;
 
-struct retired_batch {  // standard layout, so that the rcu_head's address is the batch's
-  rcu_head head;
-  retired_payload* payload;
-};
-static_assert(std::is_standard_layout_v<retired_batch>);
-
-// After a grace period, in a writer's thread.
-void free_payload(retired_payload* payload) noexcept {
-  payload->entries.clear_and_dispose(&detail::entry::destroy);
-  for (detail::entry_table* t : payload->tables) detail::entry_table::destroy(t);
-  for (auto* t : payload->generation_tables)
-    detail::node_table<detail::generation_node>::destroy(t);
-  for (detail::generation_node* node : payload->generations) destroy_generation(node);
-  payload->pending->fetch_sub(payload->bytes, std::memory_order_relaxed);
-  delete payload;
-}
-
-// call_rcu's callback, after a grace period: the payload goes to its store's ready list
-// and the store's next writer frees it. Freeing here, on liburcu's thread, cost a third
-// of the shoot-out's 2-thread throughput on 2 cores (a third busy thread, and frees into
-// the workers' malloc arenas from outside).
-void payload_ready(rcu_head* head) noexcept {
-  auto* batch = reinterpret_cast<retired_batch*>(head);
-#ifdef GENCACHE_TSAN
-  __tsan_acquire(batch);                      // the writer's unlinking, before call_rcu
-  __tsan_acquire(&detail::rcu_readers_done);  // the read sections before the grace period
-#endif
-  retired_payload* payload = batch->payload;
-  delete batch;
-  retired_payload* head_of_list = payload->ready->load(std::memory_order_relaxed);
-  do {
-    payload->next = head_of_list;
-  } while (!payload->ready->compare_exchange_weak(head_of_list, payload, std::memory_order_release,
-                                                  std::memory_order_relaxed));
-}
-
-// Frees the payloads whose grace period has passed.
-void free_ready(std::atomic<retired_payload*>& ready) noexcept {
-  if (ready.load(std::memory_order_relaxed) == nullptr) return;
-  retired_payload* payload = ready.exchange(nullptr, std::memory_order_acquire);
-  while (payload != nullptr) {
-    retired_payload* next = payload->next;
-    free_payload(payload);
-    payload = next;
-  }
-}
-
-// Hands what a writer unlinked to call_rcu, to be freed once no reader can see it. The
-// call_rcu thread waits 10 ms between batches, while writers can retire gigabytes a
-// second: once a store's retired bytes pass `budget`, the writer waits for a grace period
-// itself (synchronize_rcu, about 1.3 us here) and frees them, which bounds the memory
-// held past the store's bound. Not inside a read section (a set from a visitor): that
-// would wait for itself.
-void hand_to_rcu(retired_payload* payload, std::size_t budget) {
-  if (payload == nullptr) return;
-  const std::size_t pending =
-      payload->pending->fetch_add(payload->bytes, std::memory_order_relaxed) + payload->bytes;
-  if (pending > budget && !rcu_read_ongoing()) {
-    synchronize_rcu();
-#ifdef GENCACHE_TSAN
-    __tsan_acquire(&detail::rcu_readers_done);
-#endif
-    free_payload(payload);
-    return;
-  }
-  auto* batch = new retired_batch{{}, payload};
-#ifdef GENCACHE_TSAN
-  __tsan_release(batch);
-#endif
-  call_rcu(&batch->head, &payload_ready);
-}
-
-// Retired entries are handed to call_rcu in batches of this many (or of 1/16 of a shard's
-// bytes), so that a set at the bound does not allocate a batch of its own.
+// Retired entries are handed to the reclaimer in batches of this many (or of 1/16 of a
+// shard's bytes), so that a set at the bound does not allocate a batch of its own; what a
+// shard keeps below that is handed over by the reclaimer's next tick.
 constexpr std::size_t retire_batch = 64;
 
 // Slots of a shard's first table (and of one after clear()).
 constexpr std::size_t initial_table = 16;
 
+// Removed values awaiting their grace period may hold up to max(max_bytes / 4, this)
+// before sets fail with errc::busy: room for the reclaimer to fall behind a little.
+constexpr std::size_t min_pending_bound = std::size_t{4} << 20;
+
+// How often a set over that bound gives the reclaimer the processor before it fails: a
+// reclaimer that only lacked a core catches up within a few; one stuck behind a read
+// section that user code holds open does not, and the set fails instead of waiting.
+constexpr int busy_yields = 256;
+
+bool default_tagged_slots() {
+  static const bool tagged_heap = detail::heap_addresses_are_tagged();
+  return !tagged_heap && !detail::force_untagged_slots.load(std::memory_order_relaxed);
+}
+
 }  // namespace
+
+bool detail::heap_addresses_are_tagged(const void* sample) {
+  const auto above_48_bits = [](const void* p) {
+    return (static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)) &
+            detail::entry_table::hash_bits) != 0;
+  };
+  if (sample != nullptr && above_48_bits(sample)) return true;
+  // Sizes of small entries and of tables; a tagging heap (MTE: 4 random bits a block)
+  // tags at least one of 16 blocks but with odds of 16^-16.
+  bool tagged = false;
+  for (std::size_t i = 0; i < 16; ++i) {
+    void* block = ::operator new(64 + 64 * i);
+    tagged = tagged || above_48_bits(block);
+    ::operator delete(block);
+  }
+  return tagged;
+}
 
 memory_store::memory_store(memory_store_options options)
     : options_(std::move(options)), clock_(options_.clock ? options_.clock : steady_clock()) {
@@ -164,7 +113,8 @@ memory_store::memory_store(memory_store_options options)
   shard_max_entries_ = options_.max_entries / shards;
   shard_max_bytes_ = options_.max_bytes / shards;
   shard_max_generations_ = options_.max_generations / shards;
-  retired_budget_ = options_.max_bytes / 8;
+  max_pending_bytes_ = std::max(options_.max_bytes / 4, min_pending_bound);
+  tagged_slots_ = default_tagged_slots();
   promotion_window_ = options_.lru_promotion_window.value_or(
       static_cast<std::uint32_t>(std::min<std::size_t>(shard_max_entries_ / 16, UINT32_MAX)));
   static std::atomic<std::uint64_t> next_store_id{1};
@@ -172,61 +122,158 @@ memory_store::memory_store(memory_store_options options)
   values_ = std::make_unique<detail::value_shard[]>(shards);
   generations_ = std::make_unique<detail::generation_shard[]>(shards);
   for (std::size_t i = 0; i < shards; ++i) {
-    values_[i].table.store(detail::entry_table::create(initial_table), std::memory_order_release);
-    generations_[i].table.store(detail::node_table<detail::generation_node>::create(initial_table),
-                                std::memory_order_release);
+    values_[i].table.store(new_entry_table(initial_table), std::memory_order_release);
+    generations_[i].table.store(
+        detail::node_table<detail::generation_node>::create(initial_table, tagged_slots_),
+        std::memory_order_release);
   }
+  detail::install_fork_handlers();
+  detail::store_registry& registry = detail::registry();
+  const std::lock_guard lock(registry.mutex);
+  registry.stores.emplace(id_, this);
 }
 
 memory_store::~memory_store() {
-  // No reader may be running (destroying a store that is in use is the caller's bug), so
-  // what is still linked is freed here; what was retired is freed by call_rcu, and waited
-  // for, so that every value the store held is destroyed when it is.
-  for (std::size_t i = 0; i <= mask_; ++i) {
-    detail::value_shard& s = values_[i];
-    detail::entry_table* table = s.table.load(std::memory_order_relaxed);
-    table->for_each([](detail::entry* e) { detail::entry::destroy(e); });
-    detail::entry_table::destroy(table);
-    s.retired.clear_and_dispose(&detail::entry::destroy);
-    for (detail::entry_table* t : s.retired_tables) detail::entry_table::destroy(t);
+  // No other thread may use the store, so nothing removed from it is still read: what it
+  // holds and what it retired is freed here, without a grace period. Entries are unlinked
+  // under the shard locks before any is destroyed: a value's destructor that calls the
+  // store finds it empty (sets fail with errc::busy), never an entry being destroyed. A
+  // destructor may still retire generation counters or a table (clear()): rounds repeat
+  // until a round finds nothing.
+  closing_.store(true, std::memory_order_relaxed);
+  detail::store_registry& registry = detail::registry();
+  for (int round = 0; round < 16; ++round) {
+    bool found = false;
+    for (std::size_t i = 0; i <= mask_; ++i) {
+      detail::value_shard& s = values_[i];
+      retired_payload local;  // swapped into: no allocation
+      {
+        const std::lock_guard lock(s.mutex);
+        s.lru.swap(local.entries);
+        s.fifo.take_all(local.entries);
+        local.entries.splice(local.entries.end(), s.retired);
+        local.tables.swap(s.retired_tables);
+        if (s.live != 0) s.table.load(std::memory_order_relaxed)->clear_slots();
+        s.retired_bytes = 0;
+        s.live = 0;
+        s.used = 0;
+        s.bytes = 0;
+      }
+      found = found || !local.empty();
+      detail::destroy_contents(local);  // value destructors: they may call this store
+    }
+    for (std::size_t i = 0; i <= mask_; ++i) {
+      detail::generation_shard& g = generations_[i];
+      retired_payload local;
+      {
+        const std::lock_guard lock(g.mutex);
+        local.generations.swap(g.retired);
+        local.generation_tables.swap(g.retired_tables);
+      }
+      found = found || !local.empty();
+      detail::destroy_contents(local);
+    }
+    retired_payload* stolen = nullptr;
+    {
+      std::unique_lock lock(registry.mutex);
+      if (round == 0) {
+        registry.freed.wait(lock, [&] { return reclaimer_freeing_ == 0; });
+        registry.stores.erase(id_);
+      }
+      stolen = detail::reclaimer::instance().steal(id_);
+    }
+    {
+      const std::lock_guard lock(ready_mutex_);
+      retired_payload** tail = &stolen;
+      while (*tail != nullptr) tail = &(*tail)->next;
+      *tail = std::exchange(ready_, nullptr);
+    }
+    found = found || stolen != nullptr;
+    while (stolen != nullptr) {
+      retired_payload* next = stolen->next;
+      detail::free_payload(stolen);
+      stolen = next;
+    }
+    if (!found) break;
   }
-  if (retired_any_.load(std::memory_order_relaxed)) {
-    rcu_barrier();  // every callback has run: every payload is on the ready list
-    free_ready(ready_);
-  }
   for (std::size_t i = 0; i <= mask_; ++i) {
+    detail::entry_table::destroy(values_[i].table.load(std::memory_order_relaxed));
     auto* table = generations_[i].table.load(std::memory_order_relaxed);
-    table->for_each(&destroy_generation);
+    table->for_each(&detail::destroy_generation);
     detail::node_table<detail::generation_node>::destroy(table);
   }
 }
 
-detail::store_counters& memory_store::add_counters() {
-  std::lock_guard lock(counters_mutex_);
+detail::store_counters& memory_store::take_counters() {
+  const std::lock_guard lock(counters_mutex_);
+  if (!free_counters_.empty()) {
+    detail::store_counters* block = free_counters_.back();
+    free_counters_.pop_back();
+    return *block;
+  }
   counters_.push_back(std::make_unique<detail::store_counters>());
+  free_counters_.reserve(counters_.size());  // so that give_back_counters cannot throw
   return *counters_.back();
 }
 
+void memory_store::give_back_counters(detail::store_counters& block) noexcept {
+  const std::lock_guard lock(counters_mutex_);
+  exited_.hits += block.hits.take();
+  exited_.misses += block.misses.take();
+  exited_.sets += block.sets.take();
+  exited_.evictions += block.evictions.take();
+  exited_.expirations += block.expirations.take();
+  exited_.errors += block.errors.take();
+  exited_.invalidations += block.invalidations.take();
+  free_counters_.push_back(&block);  // reserved when the block was made: cannot throw
+}
+
 void memory_store::retire(detail::value_shard& s, detail::entry* e) noexcept {
+  if (s.retired.empty()) keeps_retired_.store(true, std::memory_order_relaxed);
   s.retired.push_back(*e);
   s.retired_bytes += e->weight;
 }
 
-detail::retired_payload* memory_store::take_retired(detail::value_shard& s, bool all) {
+detail::retired_payload* memory_store::new_payload() const noexcept {
+  auto* payload = new (std::nothrow) retired_payload;
+  if (payload != nullptr) payload->store = id_;
+  return payload;
+}
+
+detail::retired_payload* memory_store::take_retired(detail::value_shard& s, bool all) noexcept {
   if (s.retired.empty() && s.retired_tables.empty()) return nullptr;
   if (!all && s.retired_tables.empty() && s.retired.size() < retire_batch &&
       s.retired_bytes < shard_max_bytes_ / 16) {
     return nullptr;
   }
-  auto* payload = new retired_payload;
+  retired_payload* payload = new_payload();
+  if (payload == nullptr) return nullptr;  // out of memory: kept for the next writer
   payload->entries.swap(s.retired);
   payload->tables.swap(s.retired_tables);
   payload->bytes = s.retired_bytes;
-  payload->pending = &retired_bytes_;
-  payload->ready = &ready_;
   s.retired_bytes = 0;
-  retired_any_.store(true, std::memory_order_relaxed);
   return payload;
+}
+
+void memory_store::hand_all_retired() {
+  for (std::size_t i = 0; i <= mask_; ++i) {
+    retired_payload* garbage = nullptr;
+    {
+      detail::value_shard& s = values_[i];
+      const std::lock_guard lock(s.mutex);
+      garbage = take_retired(s, true);
+    }
+    if (garbage != nullptr) {
+      pending_bytes_.fetch_add(garbage->bytes, std::memory_order_relaxed);
+      detail::reclaimer::instance().enqueue(garbage);
+    }
+    {
+      detail::generation_shard& g = generations_[i];
+      const std::lock_guard lock(g.mutex);
+      garbage = take_retired(g);
+    }
+    if (garbage != nullptr) detail::reclaimer::instance().enqueue(garbage);
+  }
 }
 
 /// A new table for the `live` nodes of `old` and room to grow (twice as many slots, at
@@ -234,7 +281,8 @@ detail::retired_payload* memory_store::take_retired(detail::value_shard& s, bool
 /// generation shards grow and clean their tables this one way.
 template <class Table>
 Table* regrown(const Table& old, std::size_t live) {
-  Table* fresh = Table::create(std::max(initial_table, std::bit_ceil(2 * (live + 1))));
+  Table* fresh =
+      Table::create(std::max(initial_table, std::bit_ceil(2 * (live + 1))), old.tagged_slots());
   old.for_each([&](auto* node) { fresh->insert(node); });
   return fresh;
 }
@@ -278,14 +326,31 @@ status memory_store::reject_too_large(std::size_t weight) {
                       weight, shard_max_bytes_, options_.max_bytes, shard_count())};
 }
 
+status memory_store::reject_busy() {
+  for (int i = 0; i < busy_yields && !closing_.load(std::memory_order_relaxed); ++i) {
+    free_ready();
+    if (admits_writes()) return {};
+    std::this_thread::yield();
+  }
+  counters().errors.increment();
+  if (closing_.load(std::memory_order_relaxed)) {
+    return {errc::busy, "gencache: the memory store is being destroyed"};
+  }
+  return {errc::busy,
+          fmt::format("gencache: the memory store holds {} bytes of removed values that readers "
+                      "may still see (bound: {}); a read section is held open, by a visit "
+                      "callback or a value's copy constructor that waits",
+                      pending_bytes_.load(std::memory_order_relaxed), max_pending_bytes_)};
+}
+
 status memory_store::insert(detail::entry* e) {
+  detail::value_shard& s = values_[e->hash & mask_];
   try {
-    detail::entry_table::check_address(e);
+    s.table.load(std::memory_order_relaxed)->check_address(e);
   } catch (...) {
     detail::entry::destroy(e);
     throw;
   }
-  detail::value_shard& s = values_[e->hash & mask_];
   detail::store_counters& counts = counters();
   std::optional<std::int64_t> now;  // read before the lock: the clock is user code
   if (ttl_used_.load(std::memory_order_relaxed)) now = clock_->now().count();
@@ -305,7 +370,13 @@ status memory_store::insert(detail::entry* e) {
       retire(s, replaced);
     } else {
       if ((s.used + 1) * 8 > table->capacity() * 5) {
-        rehash(s);
+        try {
+          rehash(s);
+        } catch (...) {  // out of memory: nothing changed yet
+          lock.unlock();
+          detail::entry::destroy(e);
+          throw;
+        }
         table = s.table.load(std::memory_order_relaxed);
       }
       if (table->insert(e)) ++s.used;
@@ -322,6 +393,7 @@ status memory_store::insert(detail::entry* e) {
     s.bytes += e->weight;
     counts.sets.increment();
 
+    // Nothing in here allocates or throws: an eviction never stops halfway.
     while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
       detail::entry* victim = nullptr;
       if (options_.eviction == eviction_policy::s3fifo) {
@@ -350,7 +422,7 @@ bool memory_store::erase(key_view key) {
   detail::value_shard& s = values_[key.hash & mask_];
   retired_payload* garbage = nullptr;
   {
-    std::lock_guard lock(s.mutex);
+    const std::lock_guard lock(s.mutex);
     detail::entry_table* table = s.table.load(std::memory_order_relaxed);
     const std::size_t slot = table->locate(key);
     if (slot == detail::entry_table::npos) return false;
@@ -363,19 +435,23 @@ bool memory_store::erase(key_view key) {
   return true;
 }
 
-void memory_store::reclaim_expired(detail::value_shard& s, detail::entry* e) {
-  // Inside the caller's read section: `e` is still allocated, though maybe unlinked.
+void memory_store::reclaim_expired(detail::value_shard& s, key_view key) {
+  // After the read section: the entry is looked up again under the lock.
   detail::store_counters& counts = counters();
+  std::optional<std::int64_t> now = clock_->now().count();  // before the lock: user code
   retired_payload* garbage = nullptr;
   {
-    std::lock_guard lock(s.mutex);
+    const std::lock_guard lock(s.mutex);
     detail::entry_table* table = s.table.load(std::memory_order_relaxed);
-    const std::size_t slot = table->locate(e->key());
-    if (slot != detail::entry_table::npos && table->at(slot) == e) {
-      unlink(s, e);
-      retire(s, e);
-      counts.expirations.increment();
-      garbage = take_retired(s, false);
+    const std::size_t slot = table->locate(key);
+    if (slot != detail::entry_table::npos) {
+      detail::entry* e = table->at(slot);
+      if (e->expires_at != never && *now >= e->expires_at) {
+        unlink(s, e);
+        retire(s, e);
+        counts.expirations.increment();
+        garbage = take_retired(s, false);
+      }
     }
   }
   counts.misses.increment();
@@ -383,7 +459,7 @@ void memory_store::reclaim_expired(detail::value_shard& s, detail::entry* e) {
 }
 
 void memory_store::promote(detail::value_shard& s, detail::entry* e) {
-  std::lock_guard lock(s.mutex);
+  const std::lock_guard lock(s.mutex);
   const detail::entry_table* table = s.table.load(std::memory_order_relaxed);
   const std::size_t slot = table->locate(e->key());
   if (slot == detail::entry_table::npos || table->at(slot) != e) return;  // gone meanwhile
@@ -396,8 +472,8 @@ void memory_store::clear() {
     detail::value_shard& s = values_[i];
     retired_payload* garbage = nullptr;
     {
-      std::lock_guard lock(s.mutex);
-      detail::entry_table* fresh = detail::entry_table::create(initial_table);
+      const std::lock_guard lock(s.mutex);
+      detail::entry_table* fresh = new_entry_table(initial_table);
       s.retired_tables.reserve(s.retired_tables.size() + 1);
       detail::entry_list all;
       all.swap(s.lru);
@@ -418,9 +494,38 @@ void memory_store::clear() {
   }
 }
 
+void memory_store::flush() {
+  if (rcu_read_ongoing()) {
+    throw std::logic_error(
+        "gencache: memory_store::flush() inside a read section (a visit callback or a value's "
+        "copy constructor) would wait for itself");
+  }
+  hand_all_retired();
+  retired_payload* doomed = nullptr;
+  {
+    detail::store_registry& registry = detail::registry();
+    std::unique_lock lock(registry.mutex);
+    // All of them, unless this is the reclaimer destroying one of ours right now.
+    registry.freed.wait(
+        lock, [&] { return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread(); });
+    doomed = detail::reclaimer::instance().steal(id_);
+  }
+  synchronize_rcu();  // every reader that could see them has finished
+#ifdef GENCACHE_TSAN
+  __tsan_acquire(&detail::rcu_readers_done);
+#endif
+  while (doomed != nullptr) {
+    retired_payload* next = doomed->next;
+    pending_bytes_.fetch_sub(doomed->bytes, std::memory_order_relaxed);
+    detail::free_payload(doomed);
+    doomed = next;
+  }
+  has_ready_.store(true, std::memory_order_relaxed);
+  free_ready();
+}
+
 detail::generation_node& memory_store::find_or_create_generation(detail::generation_shard& g,
-                                                                 key_view id,
-                                                                 retired_payload*& garbage) {
+                                                                 key_view id) {
   using table_type = detail::node_table<detail::generation_node>;
   table_type* table = g.table.load(std::memory_order_relaxed);
   if (const std::size_t slot = table->locate(id); slot != table_type::npos) {
@@ -434,26 +539,20 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
   auto* node = detail::allocate_node_with_key<detail::generation_node>(id);
   new (node) detail::generation_node(id, detail::next_generation_value());
   try {
-    table_type::check_address(node);
-  } catch (...) {
-    destroy_generation(node);
+    table->check_address(node);
+    if ((g.used + 1) * 8 > table->capacity() * 5) {  // as a value shard's rehash
+      g.retired_tables.reserve(g.retired_tables.size() + 1);
+      table_type* fresh = regrown(*table, g.live);
+      g.table.store(fresh, std::memory_order_release);
+      g.retired_tables.push_back(table);
+      table = fresh;
+      g.used = g.live;
+    }
+  } catch (...) {  // out of memory before anything changed
+    detail::destroy_generation(node);
     throw;
   }
-  const auto collect = [&]() -> retired_payload& {
-    if (garbage == nullptr) {
-      garbage = new retired_payload;
-      garbage->pending = &retired_bytes_;
-      garbage->ready = &ready_;
-    }
-    return *garbage;
-  };
-  if ((g.used + 1) * 8 > table->capacity() * 5) {  // as a value shard's rehash
-    table_type* fresh = regrown(*table, g.live);
-    g.table.store(fresh, std::memory_order_release);
-    collect().generation_tables.push_back(table);
-    table = fresh;
-    g.used = g.live;
-  }
+  // Nothing below allocates or throws: evicted counters go to an intrusive list.
   if (table->insert(node)) ++g.used;
   ++g.live;
   node->promoted_at = g.inserts++;
@@ -471,9 +570,18 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
     table->erase(table->locate(victim->id()));
     --g.live;
     stripe_of(victim->id()).version.fetch_add(1, std::memory_order_seq_cst);
-    collect().generations.push_back(victim);
+    g.retired.push_back(*victim);
   }
   return *node;
+}
+
+detail::retired_payload* memory_store::take_retired(detail::generation_shard& g) noexcept {
+  if (g.retired.empty() && g.retired_tables.empty()) return nullptr;
+  retired_payload* payload = new_payload();
+  if (payload == nullptr) return nullptr;  // out of memory: kept for the next writer
+  payload->generations.swap(g.retired);
+  payload->generation_tables.swap(g.retired_tables);
+  return payload;
 }
 
 std::uint64_t memory_store::read_generation_locked(key_view id) {
@@ -481,8 +589,9 @@ std::uint64_t memory_store::read_generation_locked(key_view id) {
   retired_payload* garbage = nullptr;
   std::uint64_t value = 0;
   {
-    std::lock_guard lock(g.mutex);
-    value = find_or_create_generation(g, id, garbage).value.load(std::memory_order_relaxed);
+    const std::lock_guard lock(g.mutex);
+    value = find_or_create_generation(g, id).value.load(std::memory_order_relaxed);
+    garbage = take_retired(g);
   }
   hand_garbage(garbage);
   return value;
@@ -490,19 +599,21 @@ std::uint64_t memory_store::read_generation_locked(key_view id) {
 
 std::uint64_t memory_store::bump_generation(key_view id) {
   detail::generation_shard& g = generations_[id.hash & mask_];
+  detail::store_counters& counts = counters();
   retired_payload* garbage = nullptr;
   std::uint64_t fresh = 0;
   {
-    std::lock_guard lock(g.mutex);
-    detail::generation_node& node = find_or_create_generation(g, id, garbage);
+    const std::lock_guard lock(g.mutex);
+    detail::generation_node& node = find_or_create_generation(g, id);
     fresh = detail::next_generation_value();
     // seq_cst: once invalidate() returns, a lookup that starts afterwards on any thread
     // reads the new value through a handle's load or a lock-free read (G1).
     node.value.store(fresh, std::memory_order_seq_cst);
-    counters().invalidations.increment();
+    counts.invalidations.increment();
     // Retire every thread's remembered value of this counter before invalidate() returns
     // (G1), and those of the other counters of its stripe.
     stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
+    garbage = take_retired(g);
   }
   hand_garbage(garbage);
   return fresh;
@@ -513,12 +624,13 @@ const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
   retired_payload* garbage = nullptr;
   detail::generation_node* node = nullptr;
   {
-    std::lock_guard lock(g.mutex);
-    node = &find_or_create_generation(g, id, garbage);
+    const std::lock_guard lock(g.mutex);
+    node = &find_or_create_generation(g, id);
     if (!node->pinned) {
       g.lru.erase(g.lru.iterator_to(*node));
       node->pinned = true;
     }
+    garbage = take_retired(g);
   }
   hand_garbage(garbage);
   return node->value;
@@ -526,33 +638,71 @@ const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
 
 void memory_store::hand_garbage(retired_payload* garbage) {
   if (garbage != nullptr) {
-    retired_any_.store(true, std::memory_order_relaxed);
-    hand_to_rcu(garbage, retired_budget_);
+    pending_bytes_.fetch_add(garbage->bytes, std::memory_order_relaxed);
+    detail::reclaimer::instance().enqueue(garbage);
   }
-  free_ready(ready_);
+  if (keeps_retired_.load(std::memory_order_relaxed)) {
+    detail::reclaimer::instance().note_outstanding();
+  }
+  free_ready();
+}
+
+void memory_store::free_ready() noexcept {
+  // Value destructors are user code: never inside a read section (they may destroy a
+  // store, or wait), never under a lock.
+  if (!has_ready_.load(std::memory_order_relaxed) || rcu_read_ongoing()) return;
+  retired_payload* ready = nullptr;
+  {
+    const std::lock_guard lock(ready_mutex_);
+    ready = std::exchange(ready_, nullptr);
+    has_ready_.store(false, std::memory_order_relaxed);
+  }
+  while (ready != nullptr) {
+    retired_payload* next = ready->next;
+    pending_bytes_.fetch_sub(ready->bytes, std::memory_order_relaxed);
+    detail::free_payload(ready);
+    ready = next;
+  }
 }
 
 store_stats memory_store::stats() const {
   store_stats out;
   {
-    std::lock_guard lock(counters_mutex_);
-    for (const auto& c : counters_) {
-      out.hits += c->hits.load();
-      out.misses += c->misses.load();
-      out.sets += c->sets.load();
-      out.evictions += c->evictions.load();
-      out.expirations += c->expirations.load();
-      out.errors += c->errors.load();
-      out.invalidations += c->invalidations.load();
-    }
+    const std::lock_guard lock(counters_mutex_);
+    out = exited_;
+    const auto add = [&](const detail::store_counters& c) {
+      out.hits += c.hits.load();
+      out.misses += c.misses.load();
+      out.sets += c.sets.load();
+      out.evictions += c.evictions.load();
+      out.expirations += c.expirations.load();
+      out.errors += c.errors.load();
+      out.invalidations += c.invalidations.load();
+    };
+    for (const auto& c : counters_) add(*c);
+    add(late_counters_);
   }
+  out.entries = 0;
+  out.bytes = 0;
   for (std::size_t i = 0; i <= mask_; ++i) {
     detail::value_shard& s = values_[i];
-    std::lock_guard lock(s.mutex);
+    const std::lock_guard lock(s.mutex);
     out.entries += s.live;
     out.bytes += s.bytes;
   }
   return out;
+}
+
+void memory_store::lock_for_fork() noexcept {
+  for (std::size_t i = 0; i <= mask_; ++i) values_[i].mutex.lock();
+  for (std::size_t i = 0; i <= mask_; ++i) generations_[i].mutex.lock();
+  counters_mutex_.lock();
+}
+
+void memory_store::unlock_after_fork() noexcept {
+  counters_mutex_.unlock();
+  for (std::size_t i = 0; i <= mask_; ++i) generations_[i].mutex.unlock();
+  for (std::size_t i = 0; i <= mask_; ++i) values_[i].mutex.unlock();
 }
 
 }  // namespace gencache

@@ -5,12 +5,18 @@
 // section (detail/rcu.hpp): it loads its shard's `entry_table` and probes it with acquire
 // loads; an entry is immutable once published, but for its S3-FIFO frequency (a relaxed
 // byte a hit writes only when it changes) and its LRU promotion mark. Counters are per
-// thread (`store_counters`: each thread writes only its own block, stats() sums them).
+// thread (`store_counters`: each thread writes only its own block, stats() sums them; a
+// thread finds its block through a per-thread table, and gives it back when it exits).
 //
 // Writers (set, erase, clear, evictions, an expired entry found by a get) take their
-// shard's std::mutex. A thread holds at most one lock at a time and never runs user code
-// under it: the clock is read before the lock; values are destroyed after the lock, by
-// the RCU callback thread, once no read section can still see them (`retire`).
+// shard's std::mutex, one at a time, and never run user code under it: the clock is read
+// and the value copied before the lock. What a writer unlinks goes to the shard's
+// `retired` list, then in batches to the process's reclaimer thread (src/reclamation.hpp),
+// which waits for a grace period and hands it back to the store's ready list; the store's
+// next writer, or the reclaimer after a tick, destroys it, never inside a read section and
+// never under a lock. No writer waits for a grace period: a read section held open by user
+// code (a visit callback or a value copy that waits) delays only the freeing, and past
+// `max(max_bytes / 4, 4 MiB)` of unfreed removals a set is refused with errc::busy instead.
 //
 // Invariants of a value shard, under its mutex:
 // - `table` maps exactly the entries linked in the policy's queues (`lru`, front = most
@@ -36,6 +42,12 @@
 // Evicting a counter bumps its stripe too, so that every thread sees the re-created
 // counter's new value, as the table does. A bump drops only the remembered values whose ids
 // share its stripe (1 in 1,024), not every thread's whole cache.
+// Destruction unlinks every entry under the shard locks first and destroys the values
+// afterwards, so a value's destructor that calls the store finds it empty (a miss), and
+// sets are refused (errc::busy) from the moment destruction begins.
+// fork(): process-wide handlers take every store's locks and liburcu's before the fork and
+// release them in both processes after it (src/reclamation.cpp), so a child can use, fill
+// and destroy the stores it inherited.
 
 #include <array>
 #include <atomic>
@@ -123,6 +135,8 @@ class thread_counter {
   [[nodiscard]] std::uint64_t load() const noexcept {
     return value_.load(std::memory_order_relaxed);
   }
+  /// The count, leaving 0 (for a block whose thread has exited).
+  std::uint64_t take() noexcept { return value_.exchange(0, std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint64_t> value_{0};
@@ -193,25 +207,30 @@ using entry_list = boost::intrusive::list<entry>;
 /// node per entry and a chain walk per probe. A slot is one 64-bit word: 0 empty, 1 erased,
 /// else the entry's address in the low 48 bits and the top 16 bits of its key's hash above
 /// (a probe dereferences an entry only when those bits match: one cache miss for the slot,
-/// one for the entry). Writers (under the shard's lock) publish a slot with one release
-/// store; a reader loads it with acquire and compares the whole key. A slot is never
-/// emptied again, so a probe that meets an empty slot has seen every slot the key could be
-/// in; the table is replaced (grown, or cleaned of erased slots) before it is 5/8 used,
-/// and a replaced table is frozen and freed after a grace period.
+/// one for the entry). Where heap addresses carry a tag in their top bits (ARM top-byte
+/// ignore, MTE, HWASan, Intel LAM), found at construction by `heap_addresses_are_tagged`,
+/// a slot holds the whole address and no hash bits (`tagged_slots` false): every probe
+/// then compares the entry's hash, one more cache miss per colliding slot. Writers (under the
+/// shard's lock) publish a slot with one release store; a reader loads it with acquire and compares
+/// the whole key. A slot is never emptied again, so a probe that meets an empty slot has seen every
+/// slot the key could be in; the table is replaced (grown, or cleaned of erased slots) before it is
+/// 5/8 used, and a replaced table is frozen and freed after a grace period.
 template <class Node>
 class node_table {
  public:
   static constexpr std::uint64_t empty = 0;
   static constexpr std::uint64_t erased = 1;
   static constexpr std::size_t npos = ~std::size_t{0};
-  static constexpr std::uint64_t address_mask = (std::uint64_t{1} << 48) - 1;
+  static constexpr std::uint64_t hash_bits = ~((std::uint64_t{1} << 48) - 1);
 
-  [[nodiscard]] static node_table* create(std::size_t capacity) {  // a power of two >= 16
+  /// A table of `capacity` slots (a power of two >= 16); `tagged_slots`: hash bits in the
+  /// slot words' top 16 bits (heap addresses fit 48 bits).
+  [[nodiscard]] static node_table* create(std::size_t capacity, bool tagged_slots) {
     char* memory = static_cast<char*>(
         ::operator new(sizeof(node_table) + capacity * sizeof(std::atomic<std::uint64_t>)));
     auto* slots = reinterpret_cast<std::atomic<std::uint64_t>*>(memory + sizeof(node_table));
     std::uninitialized_value_construct_n(slots, capacity);
-    return new (memory) node_table(capacity, slots);
+    return new (memory) node_table(capacity, slots, tagged_slots ? hash_bits : 0);
   }
   static void destroy(node_table* table) noexcept {
     table->~node_table();  // the slots are trivially destructible atomics
@@ -219,15 +238,16 @@ class node_table {
   }
 
   [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+  [[nodiscard]] bool tagged_slots() const noexcept { return tag_mask_ != 0; }
 
   /// The entry under `key`, or null. Lock-free; the result is valid until the caller's
   /// RCU read section ends.
   [[nodiscard]] Node* find(key_view key) const noexcept {
-    const std::uint64_t tag = key.hash >> 48;
+    const std::uint64_t tag = key.hash & tag_mask_;
     for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
       const std::uint64_t word = slots_[i].load(std::memory_order_acquire);
       if (word == empty) return nullptr;
-      if ((word >> 48) == tag && word != erased) {
+      if ((word & tag_mask_) == tag && word != erased) {
         Node* e = address_of(word);
         if (e->has_key(key)) return e;
       }
@@ -237,11 +257,11 @@ class node_table {
   // Writers only, under the shard's lock.
   /// The slot holding `key`, or npos.
   [[nodiscard]] std::size_t locate(key_view key) const noexcept {
-    const std::uint64_t tag = key.hash >> 48;
+    const std::uint64_t tag = key.hash & tag_mask_;
     for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
       const std::uint64_t word = slots_[i].load(std::memory_order_relaxed);
       if (word == empty) return npos;
-      if ((word >> 48) == tag && word != erased && address_of(word)->has_key(key)) return i;
+      if ((word & tag_mask_) == tag && word != erased && address_of(word)->has_key(key)) return i;
     }
   }
   [[nodiscard]] Node* at(std::size_t slot) const noexcept {
@@ -263,6 +283,10 @@ class node_table {
     slots_[slot].store(word_of(e), std::memory_order_release);
   }
   void erase(std::size_t slot) noexcept { slots_[slot].store(erased, std::memory_order_release); }
+  /// Empties every slot (the store's destructor: no reader left).
+  void clear_slots() noexcept {
+    for (std::size_t i = 0; i <= mask_; ++i) slots_[i].store(empty, std::memory_order_relaxed);
+  }
   /// Calls f(Node*) for every entry.
   template <class F>
   void for_each(F&& f) const {
@@ -270,21 +294,22 @@ class node_table {
       if (slots_[i].load(std::memory_order_relaxed) > erased) f(at(i));
     }
   }
-  /// Throws std::bad_alloc for an entry whose address does not fit 48 bits (Linux hands
-  /// those out only to programs that ask for them); checked before an entry is inserted.
-  static void check_address(const Node* e) {
+  /// Whether `e` can be put in this table: with hash bits in the slots, its address must
+  /// fit 48 bits (a heap that starts tagging after the store was built: std::bad_alloc).
+  void check_address(const Node* e) const {
     const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e));
-    if ((address & ~address_mask) != 0) throw std::bad_alloc();
+    if ((address & tag_mask_) != 0) throw std::bad_alloc();
   }
 
  private:
-  node_table(std::size_t capacity, std::atomic<std::uint64_t>* slots) noexcept
-      : mask_(capacity - 1), slots_(slots) {}
-  static std::uint64_t word_of(const Node* e) noexcept {
-    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e)) | (e->hash >> 48 << 48);
+  node_table(std::size_t capacity, std::atomic<std::uint64_t>* slots,
+             std::uint64_t tag_mask) noexcept
+      : mask_(capacity - 1), tag_mask_(tag_mask), slots_(slots) {}
+  std::uint64_t word_of(const Node* e) const noexcept {
+    return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e)) | (e->hash & tag_mask_);
   }
-  static Node* address_of(std::uint64_t word) noexcept {
-    return reinterpret_cast<Node*>(static_cast<std::uintptr_t>(word & address_mask));
+  Node* address_of(std::uint64_t word) const noexcept {
+    return reinterpret_cast<Node*>(static_cast<std::uintptr_t>(word & ~tag_mask_));
   }
   // The shard takes the hash's low bits; the home slot the next ones.
   [[nodiscard]] std::size_t home_of(std::uint64_t hash) const noexcept {
@@ -292,10 +317,18 @@ class node_table {
   }
 
   std::size_t mask_;
+  std::uint64_t tag_mask_;  // hash_bits, or 0 where heap addresses carry tags
   std::atomic<std::uint64_t>* slots_;
 };
 
 using entry_table = node_table<entry>;
+
+/// True if any of a few fresh heap blocks has an address above 48 bits (a tagging heap);
+/// `sample` adds one address to look at (tests pass a synthetic tagged one). Evaluated
+/// once per process for the stores' default.
+[[nodiscard]] bool heap_addresses_are_tagged(const void* sample = nullptr);
+/// Tests only: build stores whose tables keep whole addresses, as on a tagging heap.
+inline std::atomic<bool> force_untagged_slots{false};
 
 struct retired_payload;
 
@@ -342,6 +375,8 @@ struct alignas(64) generation_shard {
   std::size_t used = 0;                         // slots not empty
   boost::intrusive::list<generation_node> lru;  // unpinned counters only
   std::uint32_t inserts = 0;
+  boost::intrusive::list<generation_node> retired;  // evicted, for the reclaimer
+  std::vector<node_table<generation_node>*> retired_tables;
 };
 
 /// A stripe's version, alone on its cache line: bumps write it, reads of remembered
@@ -367,6 +402,21 @@ inline remembered_generation& remembered_generation_for(std::uint64_t hash) noex
   return table[(hash >> 20) & 255];
 }
 
+/// The calling thread's most recently used statistics blocks, by store id modulo 8: the
+/// hit path's way to its block. A miss here asks the thread's full table
+/// (`memory_store::counters_slow`), which never allocates twice for one store.
+struct recent_counters_slot {
+  std::uint64_t store = 0;  // 0: empty (store ids start at 1)
+  store_counters* counters = nullptr;
+};
+inline thread_local std::array<recent_counters_slot, 8> recent_counters{};
+
+class thread_counter_table;
+class reclaimer;
+void fork_prepare() noexcept;
+void fork_parent() noexcept;
+void fork_child() noexcept;
+
 }  // namespace detail
 
 /// The in-process store: sharded, bounded by entries and bytes, S3-FIFO eviction (or LRU
@@ -377,9 +427,26 @@ inline remembered_generation& remembered_generation_for(std::uint64_t hash) noex
 /// a set may evict several entries to make room). Thread-safety: all members may be called
 /// concurrently; get, peek and visit take no lock (see the top of this file), writers take
 /// a per-shard lock. A hit for an inline trivially copyable value (see value.hpp) allocates
-/// nothing. Replaced, erased and evicted values are destroyed a little later, possibly on
-/// another thread, once no reader can see them; all of them by the time the store is
-/// destroyed.
+/// nothing and takes no lock, whatever the number of stores and threads in the process.
+///
+/// User code and the store (docs/design.md, "User code inside the store"):
+/// - Value copy constructors run in `get` inside a read section; value destructors run
+///   outside every read section and every store lock: in a later writer of the store, in
+///   `flush()`, in the destructor, or on gencache's reclaimer thread. A removed (replaced,
+///   erased, evicted, expired) value is destroyed within about 100 ms, unless a read section
+///   is held open meanwhile (a visit callback or a value copy that waits), and always by the
+///   time `flush()` or the store's destructor returns. Destructors must not throw (a type
+///   whose destructor is `noexcept(false)` is rejected at compile time).
+/// - A value's copy constructor, destructor, a `visit` callback and the clock may call any
+///   member of any store, this one included, and may take locks; they must not destroy the
+///   store that is calling them, and a visit callback or copy constructor that waits for
+///   another thread holds up the freeing of removed values (never a writer): past
+///   `max(max_bytes / 4, 4 MiB)` of unfreed removals, sets fail with errc::busy until it returns.
+/// - Destroying the store: no other thread may be using it. Values are unlinked first and
+///   destroyed afterwards: a destructor that calls the store then sees it empty (gets miss,
+///   erase returns false, sets fail with errc::busy).
+/// - fork(): the child may use, fill and destroy the stores it inherited, whatever other
+///   threads were doing at the fork.
 ///
 ///     gencache::memory_store store({.max_entries = 100'000, .max_bytes = 64 << 20});
 class memory_store {
@@ -414,18 +481,22 @@ class memory_store {
   }
   /// Calls `f(const T&)` on the value stored under `key` if present, unexpired and of type
   /// T, without copying it (a boxed value's reference count is not touched either), and
-  /// returns whether it did. Counts and refreshes recency like `get`. `f` runs while the
-  /// store holds the value for readers: the reference is valid only during the call, and
-  /// `f` must not destroy the store; it may call the store. A value stored as
-  /// `std::shared_ptr<const U>` is visited as that pointer, touching no reference count.
+  /// returns whether it did. Counts and refreshes recency like `get`. `f` runs inside a
+  /// read section: the reference is valid only during the call. `f` may call any store
+  /// (this one too) and may throw (the exception reaches the caller, the store is
+  /// unchanged); it must not destroy this store, and while it runs no value removed from
+  /// any memory store is freed. A value stored as `std::shared_ptr<const U>` is visited as
+  /// that pointer, touching no reference count.
   template <class T, class F>
   bool visit(key_view key, F&& f) {
     return find_value<T, true>(key, [&](const detail::value_slot& v) { f(v.get<T>()); });
   }
 
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
-  /// as the eviction policy says. Fails with errc::too_large, storing nothing, if the
-  /// entry outweighs one shard's byte share. String literals, `const char*` and
+  /// as the eviction policy says. Fails, storing nothing, with errc::too_large if the
+  /// entry outweighs one shard's byte share, and with errc::busy while removed values
+  /// awaiting their grace period exceed `max(max_bytes / 4, 4 MiB)` (a read section held open) or
+  /// while the store is being destroyed. String literals, `const char*` and
   /// `std::string_view` are stored as std::string (a view would dangle). Throws
   /// std::invalid_argument for a ttl that is not positive.
   template <class V>
@@ -437,6 +508,9 @@ class memory_store {
       const std::size_t weight = key.bytes.size() + detail::weigh(value) + entry_overhead;
       const std::int64_t expires = ttl ? expiry_after(*ttl) : never;
       if (weight > shard_max_bytes_) return reject_too_large(weight);
+      if (!admits_writes()) [[unlikely]] {
+        if (status busy = reject_busy(); !busy.ok()) return busy;
+      }
       return insert(detail::entry::create(key, std::forward<V>(value), weight, expires));
     }
   }
@@ -445,6 +519,11 @@ class memory_store {
   bool erase(key_view key);
   /// Removes every entry (generation counters stay).
   void clear();
+  /// Destroys every value removed from this store so far (replaced, erased, evicted,
+  /// expired) before it returns. Waits until read sections that began before it have ended
+  /// (a grace period). Throws std::logic_error when called inside a read section (from a
+  /// visit callback or a value's copy constructor), where it would wait for itself.
+  void flush();
 
   /// The counter's value, created from the process-wide source if absent. Served from a
   /// per-thread cache, without a lock, until a counter of the same stripe (1 in 1,024) is
@@ -477,60 +556,83 @@ class memory_store {
   [[nodiscard]] std::size_t shard_count() const noexcept { return mask_ + 1; }
 
  private:
+  friend class detail::thread_counter_table;
+  friend class detail::reclaimer;
+  friend struct memory_store_probe;  // tests
+  friend void detail::fork_prepare() noexcept;
+  friend void detail::fork_parent() noexcept;
+  friend void detail::fork_child() noexcept;
+
   // The lookup of get, peek and visit: calls use(slot) on a live entry's value inside the
-  // read section.
+  // read section. An expired entry is removed after the section, never inside it.
   template <class T, bool Refresh, class Use>
   bool find_value(key_view key, Use&& use) {
     detail::value_shard& s = values_[key.hash & mask_];
-    const detail::rcu_read_section section;
-    detail::entry* e = s.table.load(std::memory_order_acquire)->find(key);
-    if (e == nullptr) {
-      if constexpr (Refresh) counters().misses.increment();
-      return false;
-    }
-    // The clock is user code; here it only delays frees, it cannot block a writer.
-    if (e->expires_at != never && clock_->now().count() >= e->expires_at) {
-      if constexpr (Refresh) reclaim_expired(s, e);
-      return false;
-    }
-    if (e->value.type() != detail::type_fingerprint<T>) {
-      if constexpr (Refresh) {
-        detail::store_counters& c = counters();
-        c.errors.increment();
-        c.misses.increment();
+    {
+      const detail::rcu_read_section section;
+      detail::entry* e = s.table.load(std::memory_order_acquire)->find(key);
+      if (e == nullptr) {
+        if constexpr (Refresh) counters().misses.increment();
+        return false;
       }
-      return false;
-    }
-    if constexpr (Refresh) {
-      if (options_.eviction == eviction_policy::s3fifo) {
-        detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
-      } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
-                                       e->promoted_at.load(std::memory_order_relaxed),
-                                       promotion_window_)) {
-        promote(s, e);
+      // The clock is user code, read outside every lock.
+      if (e->expires_at == never || clock_->now().count() < e->expires_at) [[likely]] {
+        if (e->value.type() != detail::type_id<T>) {
+          if constexpr (Refresh) {
+            detail::store_counters& c = counters();
+            c.errors.increment();
+            c.misses.increment();
+          }
+          return false;
+        }
+        if constexpr (Refresh) {
+          if (options_.eviction == eviction_policy::s3fifo) {
+            detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
+          } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
+                                           e->promoted_at.load(std::memory_order_relaxed),
+                                           promotion_window_)) {
+            promote(s, e);
+          }
+          counters().hits.increment();
+        }
+        use(e->value);
+        return true;
       }
-      counters().hits.increment();
     }
-    use(e->value);
-    return true;
+    if constexpr (Refresh) reclaim_expired(s, key);
+    return false;
   }
 
-  /// The calling thread's counters for this store: a per-thread map of 8 slots by store
-  /// id, so a thread that uses a few stores finds its block without a lock.
+  /// The calling thread's counters for this store: found through the recent slots, else
+  /// through the thread's table, which takes a block once per store and gives it back at
+  /// thread exit.
   detail::store_counters& counters() {
-    thread_local std::array<std::pair<std::uint64_t, detail::store_counters*>, 8> mine{};
-    auto& slot = mine[id_ & 7];
-    if (slot.first != id_) [[unlikely]]
-      slot = {id_, &add_counters()};
-    return *slot.second;
+    detail::recent_counters_slot& slot = detail::recent_counters[id_ & 7];
+    if (slot.store != id_) [[unlikely]]
+      return counters_slow();
+    return *slot.counters;
   }
-  detail::store_counters& add_counters();
-  void reclaim_expired(detail::value_shard& s, detail::entry* e);
+  detail::store_counters& counters_slow();
+  // Under counters_mutex_: a zeroed block for a thread, reused if one was given back.
+  detail::store_counters& take_counters();
+  // A thread's block, from its exit: its counts go to `exited_`, the block to the free list.
+  void give_back_counters(detail::store_counters& block) noexcept;
+
+  [[nodiscard]] bool admits_writes() const noexcept {
+    return !closing_.load(std::memory_order_relaxed) &&
+           pending_bytes_.load(std::memory_order_relaxed) <= max_pending_bytes_;
+  }
+  // Frees ready payloads, then says whether a set may go on (ok) or fails (errc::busy).
+  status reject_busy();
+  void reclaim_expired(detail::value_shard& s, key_view key);
   void promote(detail::value_shard& s, detail::entry* e);
   // Under the shard's lock: queues an unlinked entry for freeing after a grace period;
-  // takes the queue once it is long (or if `all`), for `hand_to_rcu` after the lock.
+  // takes the queue once it is long (or if `all`), for `hand_garbage` after the lock.
   void retire(detail::value_shard& s, detail::entry* e) noexcept;
-  [[nodiscard]] detail::retired_payload* take_retired(detail::value_shard& s, bool all);
+  [[nodiscard]] detail::retired_payload* take_retired(detail::value_shard& s, bool all) noexcept;
+  [[nodiscard]] detail::retired_payload* new_payload() const noexcept;
+  // Hands what every shard keeps retired to the reclaimer (its idle pass, and flush).
+  void hand_all_retired();
   void rehash(detail::value_shard& s);
   /// Takes `e` out of its shard: its queue, then `forget`.
   void unlink(detail::value_shard& s, detail::entry* e) const noexcept;
@@ -540,11 +642,14 @@ class memory_store {
   [[nodiscard]] detail::generation_stripe& stripe_of(key_view id) const noexcept {
     return generation_stripes_[(id.hash >> 40) & (generation_stripes - 1)];
   }
+  [[nodiscard]] detail::entry_table* new_entry_table(std::size_t capacity) const {
+    return detail::entry_table::create(capacity, tagged_slots_);
+  }
   status insert(detail::entry* e);
   status reject_too_large(std::size_t weight);
-  // Under the generation shard's lock; evicted counters go to `garbage`, for hand_to_rcu.
-  detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id,
-                                                     detail::retired_payload*& garbage);
+  // Under the generation shard's lock; evicted counters go to the shard's `retired`.
+  detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
+  [[nodiscard]] detail::retired_payload* take_retired(detail::generation_shard& g) noexcept;
   // A counter not in the thread's cache: lock-free if it exists, else created under the lock.
   std::uint64_t read_generation_unremembered(key_view id) {
     detail::generation_shard& g = generations_[id.hash & mask_];
@@ -561,9 +666,13 @@ class memory_store {
     return read_generation_locked(id);
   }
   std::uint64_t read_generation_locked(key_view id);
-  // After the lock: hands `garbage` (may be null) to RCU and frees what is past its grace
-  // period.
+  // After the lock: hands `garbage` (may be null or empty) to the reclaimer, and frees
+  // this store's ready payloads unless inside a read section.
   void hand_garbage(detail::retired_payload* garbage);
+  void free_ready() noexcept;
+  // Fork handlers: every mutex of this store, in the lock hierarchy's order.
+  void lock_for_fork() noexcept;
+  void unlock_after_fork() noexcept;
 
   memory_store_options options_;
   std::shared_ptr<const clock> clock_;
@@ -573,18 +682,29 @@ class memory_store {
   std::size_t shard_max_bytes_ = 0;
   std::size_t shard_max_generations_ = 0;
   std::uint32_t promotion_window_ = 0;
+  bool tagged_slots_ = true;
   std::uint64_t id_ = 0;  // process-unique, tags this store's entries in per-thread caches
   static constexpr std::size_t generation_stripes = 1024;
   std::unique_ptr<detail::generation_stripe[]> generation_stripes_ =
       std::make_unique<detail::generation_stripe[]>(generation_stripes);
   std::unique_ptr<detail::value_shard[]> values_;
   std::unique_ptr<detail::generation_shard[]> generations_;
+  // Statistics blocks, one per thread that counted and is alive; given-back ones are
+  // zeroed and reused, their counts kept in `exited_`.
   mutable std::mutex counters_mutex_;
-  std::vector<std::unique_ptr<detail::store_counters>> counters_;  // one per thread that counted
-  std::atomic<bool> retired_any_{false};
-  std::atomic<std::size_t> retired_bytes_{0};             // retired, not yet freed
-  std::atomic<detail::retired_payload*> ready_{nullptr};  // past their grace period
-  std::size_t retired_budget_ = 0;  // past it, writers free retired entries themselves
+  std::vector<std::unique_ptr<detail::store_counters>> counters_;
+  std::vector<detail::store_counters*> free_counters_;
+  store_stats exited_{};
+  detail::store_counters late_counters_;  // counting from thread-exit code, after the table
+  // Reclamation (src/reclamation.hpp).
+  std::atomic<bool> closing_{false};           // the destructor has begun
+  std::atomic<std::size_t> pending_bytes_{0};  // removed, not yet freed
+  std::size_t max_pending_bytes_ = 0;          // past it, sets fail with errc::busy
+  std::atomic<bool> keeps_retired_{false};     // a shard holds retired entries unhanded
+  std::mutex ready_mutex_;                     // guards ready_
+  detail::retired_payload* ready_ = nullptr;   // past their grace period
+  std::atomic<bool> has_ready_{false};
+  std::size_t reclaimer_freeing_ = 0;  // under the registry mutex
 };
 
 static_assert(pinning_store<memory_store>);

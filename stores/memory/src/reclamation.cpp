@@ -1,0 +1,343 @@
+#include "reclamation.hpp"
+
+#include <pthread.h>
+#include <urcu-bp.h>  // synchronize_rcu and the fork calls: the exported ones
+
+#include <mutex>
+#include <new>
+#include <thread>
+#include <utility>
+
+namespace gencache::detail {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Set when the thread's counter table has been destroyed (thread exit): later counting
+// from thread-exit code goes to the store's shared late block.
+thread_local bool counters_table_gone = false;
+
+thread_local bool is_reclaimer_thread = false;
+
+void free_list(retired_payload* list) noexcept {
+  while (list != nullptr) {
+    retired_payload* next = list->next;
+    free_payload(list);
+    list = next;
+  }
+}
+
+}  // namespace
+
+void destroy_contents(retired_payload& payload) noexcept {
+  payload.entries.clear_and_dispose(&entry::destroy);  // value destructors: user code
+  for (entry_table* t : payload.tables) entry_table::destroy(t);
+  payload.tables.clear();
+  for (auto* t : payload.generation_tables) node_table<generation_node>::destroy(t);
+  payload.generation_tables.clear();
+  payload.generations.clear_and_dispose(&destroy_generation);
+  payload.bytes = 0;
+}
+
+void free_payload(retired_payload* payload) noexcept {
+  destroy_contents(*payload);
+  delete payload;
+}
+
+store_registry& registry() noexcept {
+  // Never destroyed: the reclaimer thread and exiting threads may outlive static
+  // destruction.
+  static store_registry* const instance = new store_registry;
+  return *instance;
+}
+
+reclaimer& reclaimer::instance() noexcept {
+  static reclaimer* const instance = new reclaimer;
+  return *instance;
+}
+
+void reclaimer::start_if_needed() noexcept {
+  if (running_) return;
+  try {
+    std::thread([this] { run(); }).detach();
+    running_ = true;
+  } catch (...) {  // no thread now: the next enqueue tries again; flush() needs none
+  }
+}
+
+void reclaimer::enqueue(retired_payload* payload) {
+  {
+    const std::lock_guard lock(mutex_);
+    payload->next = queue_;
+    queue_ = payload;
+    start_if_needed();
+  }
+  wake_.notify_one();
+}
+
+void reclaimer::note_outstanding() {
+  if (outstanding_.load(std::memory_order_relaxed)) return;
+  {
+    const std::lock_guard lock(mutex_);
+    outstanding_.store(true, std::memory_order_relaxed);
+    start_if_needed();
+  }
+  wake_.notify_one();
+}
+
+retired_payload* reclaimer::steal(std::uint64_t id) {
+  const std::lock_guard lock(mutex_);
+  retired_payload* stolen = nullptr;
+  for (retired_payload** list : {&queue_, &in_grace_}) {
+    for (retired_payload** link = list; *link != nullptr;) {
+      retired_payload* p = *link;
+      if (p->store == id) {
+        *link = p->next;
+        p->next = stolen;
+        stolen = p;
+      } else {
+        link = &p->next;
+      }
+    }
+  }
+  return stolen;
+}
+
+retired_payload* reclaimer::deliver() {
+  const auto now = clock_type::now();
+  retired_payload* orphans = nullptr;
+  for (retired_payload* p = std::exchange(in_grace_, nullptr); p != nullptr;) {
+    retired_payload* next = p->next;
+    const auto found = registry().stores.find(p->store);
+    if (found == registry().stores.end()) {
+      p->next = orphans;
+      orphans = p;
+    } else {
+      memory_store& store = *found->second;
+      p->delivered_at = now;
+      const std::lock_guard lock(store.ready_mutex_);
+      p->next = store.ready_;
+      store.ready_ = p;
+      store.has_ready_.store(true, std::memory_order_relaxed);
+      outstanding_.store(true, std::memory_order_relaxed);  // freed by a writer or a tick
+    }
+    p = next;
+  }
+  return orphans;
+}
+
+void reclaimer::idle_pass() {
+  outstanding_.store(false, std::memory_order_relaxed);
+  std::vector<std::uint64_t> with_ready;
+  {
+    const std::lock_guard lock(registry().mutex);
+    for (const auto& [id, store] : registry().stores) {
+      if (store->keeps_retired_.exchange(false, std::memory_order_relaxed)) {
+        store->hand_all_retired();
+      }
+      if (store->has_ready_.load(std::memory_order_relaxed)) with_ready.push_back(id);
+    }
+  }
+  // Payloads that waited a whole tick for a writer of their store are freed here, one
+  // store at a time and outside every lock; the store's destructor waits for them.
+  const auto due = clock_type::now() - tick;
+  bool more = false;
+  for (const std::uint64_t id : with_ready) {
+    memory_store* store = nullptr;
+    retired_payload* old = nullptr;
+    {
+      const std::lock_guard lock(registry().mutex);
+      const auto found = registry().stores.find(id);
+      if (found == registry().stores.end()) continue;
+      store = found->second;
+      const std::lock_guard ready_lock(store->ready_mutex_);
+      for (retired_payload** link = &store->ready_; *link != nullptr;) {
+        retired_payload* p = *link;
+        if (p->delivered_at <= due) {
+          *link = p->next;
+          p->next = old;
+          old = p;
+        } else {
+          link = &p->next;
+        }
+      }
+      store->has_ready_.store(store->ready_ != nullptr, std::memory_order_relaxed);
+      more = more || store->ready_ != nullptr;
+      if (old != nullptr) ++store->reclaimer_freeing_;
+    }
+    if (old == nullptr) continue;
+    for (retired_payload* p = old; p != nullptr; p = p->next) {
+      store->pending_bytes_.fetch_sub(p->bytes, std::memory_order_relaxed);
+    }
+    free_list(old);
+    {
+      const std::lock_guard lock(registry().mutex);
+      --store->reclaimer_freeing_;
+    }
+    registry().freed.notify_all();
+  }
+  if (more) outstanding_.store(true, std::memory_order_relaxed);
+}
+
+bool reclaimer::on_this_thread() noexcept { return is_reclaimer_thread; }
+
+void reclaimer::run() {
+  is_reclaimer_thread = true;
+  std::unique_lock lock(mutex_);
+  auto last_pass = clock_type::now();
+  for (;;) {
+    if (queue_ == nullptr) {
+      if (outstanding_.load(std::memory_order_relaxed)) {
+        wake_.wait_until(lock, last_pass + tick, [&] { return queue_ != nullptr; });
+      } else {
+        wake_.wait(lock, [&] {
+          return queue_ != nullptr || outstanding_.load(std::memory_order_relaxed);
+        });
+        if (queue_ == nullptr) last_pass = clock_type::now();  // a tick from now
+        continue;
+      }
+    }
+    if (queue_ != nullptr) {
+      in_grace_ = std::exchange(queue_, nullptr);
+      lock.unlock();
+      synchronize_rcu();  // no lock held: only this thread waits for readers
+#ifdef GENCACHE_TSAN
+      __tsan_acquire(&rcu_readers_done);
+#endif
+      retired_payload* orphans = nullptr;
+      {
+        const std::lock_guard registry_lock(registry().mutex);
+        lock.lock();
+        orphans = deliver();
+        lock.unlock();
+      }
+      free_list(orphans);
+      lock.lock();
+    }
+    if (clock_type::now() - last_pass >= tick) {
+      lock.unlock();
+      idle_pass();
+      last_pass = clock_type::now();
+      lock.lock();
+    }
+  }
+}
+
+void reclaimer::before_fork() { mutex_.lock(); }
+
+void reclaimer::after_fork_parent() { mutex_.unlock(); }
+
+void reclaimer::after_fork_child() {
+  // The thread is gone: its batch waits for a grace period of the child's, and the next
+  // enqueue starts a new thread. No thread of the child waits on the old condition.
+  running_ = false;
+  while (in_grace_ != nullptr) {
+    retired_payload* p = in_grace_;
+    in_grace_ = p->next;
+    p->next = queue_;
+    queue_ = p;
+  }
+  new (&wake_) std::condition_variable;
+  mutex_.unlock();
+}
+
+void fork_prepare() noexcept {
+  store_registry& r = registry();
+  r.mutex.lock();
+  for (const auto& [id, store] : r.stores) store->lock_for_fork();
+  reclaimer::instance().before_fork();
+  for (const auto& [id, store] : r.stores) store->ready_mutex_.lock();
+  urcu_bp_before_fork();
+}
+
+void fork_parent() noexcept {
+  urcu_bp_after_fork_parent();
+  store_registry& r = registry();
+  for (const auto& [id, store] : r.stores) store->ready_mutex_.unlock();
+  reclaimer::instance().after_fork_parent();
+  for (const auto& [id, store] : r.stores) store->unlock_after_fork();
+  r.mutex.unlock();
+}
+
+void fork_child() noexcept {
+  urcu_bp_after_fork_child();
+  store_registry& r = registry();
+  for (const auto& [id, store] : r.stores) store->ready_mutex_.unlock();
+  reclaimer::instance().after_fork_child();
+  for (const auto& [id, store] : r.stores) store->unlock_after_fork();
+  new (&r.freed) std::condition_variable;
+  r.mutex.unlock();
+}
+
+void install_fork_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (pthread_atfork(&fork_prepare, &fork_parent, &fork_child) != 0) throw std::bad_alloc();
+  });
+}
+
+/// The calling thread's statistics blocks, one per store it counted in: found without a
+/// lock or an allocation after the first time, and given back to live stores when the
+/// thread exits (its counts folded into the store's totals, the block reused).
+class thread_counter_table {
+ public:
+  thread_counter_table() = default;
+  thread_counter_table(const thread_counter_table&) = delete;
+  thread_counter_table& operator=(const thread_counter_table&) = delete;
+
+  store_counters& find_or_take(memory_store& store) {
+    if (const auto found = blocks_.find(store.id_); found != blocks_.end()) {
+      return *found->second;
+    }
+    if (blocks_.size() >= prune_at_) prune();
+    store_counters& block = store.take_counters();
+    try {
+      blocks_.emplace(store.id_, &block);
+    } catch (...) {
+      store.give_back_counters(block);
+      throw;
+    }
+    return block;
+  }
+
+  ~thread_counter_table() {
+    counters_table_gone = true;
+    recent_counters.fill({});
+    const std::lock_guard lock(registry().mutex);
+    for (const auto& [id, block] : blocks_) {
+      if (const auto found = registry().stores.find(id); found != registry().stores.end()) {
+        found->second->give_back_counters(*block);
+      }
+    }
+  }
+
+ private:
+  // Forgets the blocks of stores that are gone, so that a thread that meets many
+  // short-lived stores keeps a table of the live ones.
+  void prune() {
+    {
+      const std::lock_guard lock(registry().mutex);
+      boost::unordered::erase_if(
+          blocks_, [](const auto& kv) { return !registry().stores.contains(kv.first); });
+    }
+    prune_at_ = 2 * blocks_.size() + 16;
+  }
+
+  boost::unordered_flat_map<std::uint64_t, store_counters*> blocks_;
+  std::size_t prune_at_ = 16;
+};
+
+}  // namespace gencache::detail
+
+namespace gencache {
+
+detail::store_counters& memory_store::counters_slow() {
+  if (detail::counters_table_gone) return late_counters_;
+  thread_local detail::thread_counter_table table;
+  detail::store_counters& mine = table.find_or_take(*this);
+  detail::recent_counters[id_ & 7] = {id_, &mine};
+  return mine;
+}
+
+}  // namespace gencache
