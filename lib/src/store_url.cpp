@@ -24,16 +24,18 @@ std::optional<std::pair<std::size_t, std::size_t>> user_information(std::string_
   return std::pair(start, at);
 }
 
-/// The URL with its user information and its whole query (from the first '?' after the
-/// user information) replaced by "***", and cut to `longest_quoted_url`: neither a password
-/// nor a query parameter's name or value reaches a message, and a huge URL is not copied
-/// into it.
+/// The URL with its whole query (from the first '?') replaced by "***", and cut to
+/// `longest_quoted_url`; a URL with user information is shown as its scheme and "***"
+/// alone, since a '/' or '?' pasted in the password leaves no telling where the user
+/// information, the host and the query are. Neither a password nor a query parameter's
+/// name or value reaches a message, and a huge URL is not copied into it.
 std::string redacted(std::string_view url) {
   std::string out(url);
-  if (const auto user = user_information(url)) {
-    out.replace(user->first, user->second - user->first, "***");
-  }
-  if (const auto query = out.find('?'); query != std::string::npos) {
+  const auto query = out.find('?');  // may come before "://" (then no part after it shows)
+  const auto user = user_information(url);
+  if (user && (query == std::string::npos || query > user->first)) {
+    out.replace(user->first, std::string::npos, "***");
+  } else if (query != std::string::npos) {
     out.replace(query + 1, std::string::npos, "***");
   }
   return detail::shortened(out, detail::longest_quoted_url);

@@ -7,7 +7,8 @@
 /// (`[::1]:6379`). Anything malformed throws std::invalid_argument naming the bad part.
 /// Messages never quote the user information (everything between "://" and the last '@',
 /// which is refused: a pasted password may hold '/', '?' or '@', so an '@' anywhere after
-/// "://" is taken as ending one; write %40 elsewhere) nor the query (shown as `?***`). A
+/// "://" is taken as ending one; write %40 elsewhere, and a URL that has one is shown as
+/// `scheme://***`) nor the query (shown as `?***`). A
 /// quoted part is cut to 64 characters, the URL to 256, with "...".
 
 #include <cstddef>
