@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -154,6 +155,47 @@ TEST_CASE("hostile: a Redis that stalls while a connection is set up costs one t
   CHECK(server.bytes_sent() < 100'000);  // hung up long before the fake gave up
 }
 
+TEST_CASE(
+    "hostile: a Redis call that waits for a pooled connection, then opens one, ends within "
+    "connect_timeout + 2 x command_timeout",
+    "[hostile][deadline]") {
+  // Each connection's INFO is answered after 580 ms, the rest of its set-up at once. The
+  // first GET is answered by closing its connection 500 ms later; no other GET is ever
+  // answered. With one connection in the pool, `second` starts once the first GET is in,
+  // waits for that connection until it is dropped, then opens one of its own: wait, set-up
+  // and command once added up to ~1680 ms against the documented 1210 ms.
+  constexpr auto connect_timeout = 10ms;
+  constexpr auto command_timeout = 600ms;
+  std::promise<void> first_get;
+  std::atomic<bool> got_first{false};
+  test::fake_server server([&](test::wire& w) {
+    while (const auto command = w.read_redis_command()) {
+      if (command->at(0) == "INFO") std::this_thread::sleep_for(580ms);  // the hostile behaviour
+      if (test::answer_redis_setup(w, *command)) continue;
+      if (!got_first.exchange(true)) {
+        first_get.set_value();
+        std::this_thread::sleep_for(500ms);  // the hostile behaviour
+        return;                              // closes the connection
+      }
+    }
+  });
+  const auto backend = gencache::make_redis_backend(
+      fmt::format("redis://127.0.0.1:{}", server.port()),
+      {.connect_timeout = connect_timeout, .command_timeout = command_timeout, .pool_size = 1});
+  std::thread first([&] { (void)backend->get("a"); });
+  first_get.get_future().wait();
+  const auto start = std::chrono::steady_clock::now();
+  const auto second = backend->get("b");
+  const auto took = std::chrono::steady_clock::now() - start;
+  first.join();
+  REQUIRE_FALSE(second);
+  CHECK(second.error().code() == gencache::errc::timeout);
+  CHECK(server.connections() == 2);
+  // The bound, with a margin for a loaded machine (the overrun was ~470 ms).
+  const auto bound = connect_timeout + 2 * command_timeout;
+  CHECK(took < bound + 200ms);
+}
+
 #else  // memcached
 
 namespace {
@@ -176,6 +218,36 @@ TEST_CASE("hostile: a memcached reply announcing a 2 GB value streams no more th
   CHECK(got.error().code() == gencache::errc::protocol);
   CHECK_THAT(got.error().message(), Catch::Contains("more than a value can hold"));
   CHECK(server.bytes_sent() < most_bytes_taken);
+}
+
+TEST_CASE("hostile: a memcached pool of many members builds whatever max_value_size is",
+          "[hostile][pool]") {
+  // The bounded allocators are for what servers send; a large pool's server array and
+  // continuum once went through them, so 64 members (4 with 16 KiB values) were refused.
+  test::fake_server server(test::memcached_answering([](test::wire&, const std::string&) {}));
+  for (const std::size_t members : {5, 64, 100}) {
+    for (const std::size_t max_value_size : {std::size_t{16} << 10, std::size_t{1} << 20}) {
+      INFO(members << " members, max_value_size " << max_value_size);
+      // One live member (the fake, which never answers) and the others refusing connections:
+      // every request gets an answer from the pool, a timeout or a connection error.
+      std::string url = fmt::format("memcached://127.0.0.1:{}", server.port());
+      for (std::size_t i = 1; i < members; ++i) url += fmt::format(",127.0.0.2:{}", i);
+      std::shared_ptr<gencache::remote_backend> backend;
+      REQUIRE_NOTHROW(backend = gencache::make_memcached_backend(
+                          url, {.command_timeout = 20ms, .max_value_size = max_value_size}));
+      for (int k = 0; k < 4; ++k) {
+        const auto got = backend->get("k" + std::to_string(k));
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code() != gencache::errc::protocol);  // never an allocation failure
+        CHECK_THAT(got.error().message(), !Catch::Contains("MEMORY ALLOCATION"));
+      }
+    }
+  }
+  // Past libmemcached's own limit: refused at construction, saying so.
+  std::string url = "memcached://127.0.0.2:1";
+  for (int i = 2; i <= 101; ++i) url += fmt::format(",127.0.0.2:{}", i);
+  CHECK_THROWS_WITH(gencache::make_memcached_backend(url),
+                    Catch::Contains("at most 100 members") && Catch::Contains("got 101"));
 }
 
 TEST_CASE("hostile: a memcached multi-get answered with a 2 GB value is an error, not a miss",

@@ -14,6 +14,9 @@
 #include <catch2/catch.hpp>
 #include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
+#include <gencache/remote_cache.hpp>
+
+#include "support/fake_backend.hpp"
 
 using namespace std::chrono_literals;
 
@@ -689,6 +692,66 @@ TEMPLATE_TEST_CASE("memoize: raw keys of one name never meet across parameter ty
   CHECK(without_b(id_pair{2, 5}) == 209);  // b is left out: a hit on its own entry
   CHECK(without_a.stats().hits == 1);
   CHECK(without_b.stats().hits == 1);
+}
+
+namespace memotest {
+struct name_pair {
+  std::string a;
+  std::string b;
+};
+std::string joined(const name_pair& p) { return p.a + "/" + p.b; }
+std::string pair_of(const std::string& a, const std::string& b) { return a + "/" + b; }
+std::string pair_of_views(std::string_view a, std::string_view b) {
+  return std::string(a) + "|" + std::string(b);
+}
+}  // namespace memotest
+
+namespace {
+/// Caches whose memoized keys are canonical: strings as arguments on the memory store, and
+/// any remote store (here the in-process fake server).
+template <class Cache>
+Cache make_canonical_cache() {
+  if constexpr (std::is_same_v<Cache, gencache::remote_cache>) {
+    return Cache(std::make_shared<gencache::remote_store>(std::make_shared<test::fake_backend>()));
+  } else {
+    return Cache();
+  }
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE(
+    "memoize: canonical keys of one name never meet across parameter types or "
+    "masks (G5)",
+    "[memoize][key][g5]", gencache::cache, gencache::remote_cache) {
+  auto cache = make_canonical_cache<TestType>();
+  const gencache::memoize_options same_name{.name = "shared.v1"};
+
+  // Different fields left out: without_a keeps b == "x", without_b keeps a == "x". The
+  // canonical encodings of the two kept parts are equal; the entries must not be.
+  gencache::memoized without_a(cache, &joined, "g", gencache::exclude(&name_pair::a), same_name);
+  gencache::memoized without_b(cache, &joined, "g", gencache::exclude(&name_pair::b), same_name);
+  CHECK(without_a(name_pair{"1", "x"}) == "1/x");
+  CHECK(without_b(name_pair{"x", "2"}) == "x/2");
+  CHECK(without_a(name_pair{"9", "x"}) == "1/x");  // a is left out: a hit on its own entry
+  CHECK(without_b(name_pair{"x", "9"}) == "x/2");
+  CHECK(without_a.stats().hits == 1);
+  CHECK(without_b.stats().hits == 1);
+
+  // Different arguments left out.
+  gencache::memoized without_0(cache, &pair_of, "g", gencache::exclude(gencache::arg<0>),
+                               same_name);
+  gencache::memoized without_1(cache, &pair_of, "g", gencache::exclude(gencache::arg<1>),
+                               same_name);
+  CHECK(without_0("1", "x") == "1/x");
+  CHECK(without_1("x", "2") == "x/2");
+  CHECK(without_1("x", "3") == "x/2");  // its own entry, not without_0's
+  CHECK(without_1.stats().computes == 1);
+
+  // Different parameter types whose values encode alike.
+  gencache::memoized strings(cache, &pair_of, "g", same_name);
+  gencache::memoized views(cache, &pair_of_views, "g", same_name);
+  CHECK(strings("p", "q") == "p/q");
+  CHECK(views("p", "q") == "p|q");
 }
 
 TEMPLATE_TEST_CASE("memoize: a raw-keyed value generation still separates users (G5)",

@@ -158,6 +158,30 @@ TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, nami
   // rejected it while Redis took it).
   CHECK_NOTHROW(make({.retry_after = 0ms}));
 }
+
+TEST_CASE("remote: max_value_size is bounded at construction, so its reply limit cannot wrap",
+          "[remote][bad-input]") {
+  const std::string url = fixture::url();
+#ifdef GENCACHE_TEST_REDIS
+  const auto make = [&](std::size_t size) {
+    return gencache::make_redis_store(url, {.max_value_size = size});
+  };
+  const std::string message = "redis_options::max_value_size must be in [1, 512 MiB]";
+  const std::size_t largest = std::size_t{512} << 20;
+#else
+  const auto make = [&](std::size_t size) {
+    return gencache::make_memcached_store(url, {.max_value_size = size});
+  };
+  const std::string message = "memcached_options::max_value_size must be in [1, 1 GiB]";
+  const std::size_t largest = std::size_t{1} << 30;  // memcached_largest_value
+#endif
+  for (const std::size_t size : {SIZE_MAX, SIZE_MAX - 1024, largest + 1}) {
+    INFO(size);
+    CHECK_THROWS_WITH(make(size),
+                      Catch::Contains(message) && Catch::Contains(std::to_string(size)));
+  }
+  CHECK_NOTHROW(make(largest));
+}
 #endif
 
 TEST_CASE("remote: the local generation cache is stale for at most its window",

@@ -60,6 +60,11 @@ TEST_CASE("store_url: no message repeats a password or user name", "[store_url][
       "rediss://alice:s3cretPW@127.0.0.1",
       // A query before "://": it must not be quoted as the scheme (found by fuzzing).
       "x?password=s3cretPW://127.0.0.1",
+      // Passwords pasted with '/', '?' or '@': user information ends at the last '@'.
+      "redis://alice:s3cretPW/x+Y@127.0.0.1",
+      "redis://alice:x?s3cretPW@127.0.0.1:6379/2",
+      "memcached://alice:s3cretPW/?@127.0.0.1:11211",
+      "redis://alice@s3cretPW@127.0.0.1",
   };
   const auto check_message = [](const std::string& message) {
     CHECK(message.find("s3cretPW") == std::string::npos);

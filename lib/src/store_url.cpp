@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -10,22 +12,33 @@ namespace gencache {
 
 namespace {
 
-/// The URL with its user information and the values of query parameters replaced by
-/// "***": whatever a user put there (a password) never reaches a message.
+/// Where the user information of `url` is, as [first, end): from the scheme's "://" to the
+/// last '@' after it (URL parsers take the last '@' of the authority). A password pasted
+/// without encoding may hold '/', '?' or '@', so any '@' after "://" counts: an '@' that
+/// belongs elsewhere (a query value) must be written %40.
+std::optional<std::pair<std::size_t, std::size_t>> user_information(std::string_view url) {
+  const auto scheme = url.find("://");
+  const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos || at < start) return std::nullopt;
+  return std::pair(start, at);
+}
+
+/// The URL with its whole query (from the first '?') replaced by "***", and cut to
+/// `longest_quoted_url`; a URL with user information is shown as its scheme and "***"
+/// alone, since a '/' or '?' pasted in the password leaves no telling where the user
+/// information, the host and the query are. Neither a password nor a query parameter's
+/// name or value reaches a message, and a huge URL is not copied into it.
 std::string redacted(std::string_view url) {
   std::string out(url);
-  const auto scheme = out.find("://");
-  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  const auto authority_end = out.find_first_of("/?", start);
-  const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
-  if (at != std::string::npos && at >= start) out.replace(start, at - start, "***");
-  if (const auto query = out.find('?'); query != std::string::npos) {
-    for (auto eq = out.find('=', query); eq != std::string::npos; eq = out.find('=', eq + 4)) {
-      const auto end = std::min(out.find('&', eq), out.size());
-      out.replace(eq + 1, end - eq - 1, "***");
-    }
+  const auto query = out.find('?');  // may come before "://" (then no part after it shows)
+  const auto user = user_information(url);
+  if (user && (query == std::string::npos || query > user->first)) {
+    out.replace(user->first, std::string::npos, "***");
+  } else if (query != std::string::npos) {
+    out.replace(query + 1, std::string::npos, "***");
   }
-  return out;
+  return detail::shortened(out, detail::longest_quoted_url);
 }
 
 [[noreturn]] void bad(std::string_view url, std::string_view why) {
@@ -35,11 +48,9 @@ std::string redacted(std::string_view url) {
 /// Rejects what the parsers do not support and could hold a secret, before any part of the
 /// URL is quoted in a message.
 void reject_secrets(std::string_view url) {
+  detail::reject_user_information(url);
   const auto start = url.find("://");
   const std::string_view rest = start == std::string_view::npos ? url : url.substr(start + 3);
-  if (rest.substr(0, rest.find_first_of("/?")).find('@') != std::string_view::npos) {
-    bad(url, "user information (user:password@) is not supported");
-  }
   if (rest.find('?') != std::string_view::npos) bad(url, "query parameters are not supported");
 }
 
@@ -52,6 +63,20 @@ bool host_character(char c) {
 
 namespace detail {
 
+std::string shortened(std::string_view text, std::size_t longest) {
+  if (text.size() <= longest) return std::string(text);
+  std::size_t cut = longest;
+  // Not inside a UTF-8 sequence: back up over continuation bytes.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  std::string out(text.substr(0, cut));
+  out += "...";
+  return out;
+}
+
+void reject_user_information(std::string_view url) {
+  if (user_information(url)) bad(url, "user information (user:password@) is not supported");
+}
+
 server_address parse_server_address(std::string_view url, std::string_view part,
                                     std::uint16_t default_port) {
   server_address out;
@@ -62,7 +87,7 @@ server_address parse_server_address(std::string_view url, std::string_view part,
     out.host = std::string(part.substr(1, close - 1));
     if (out.host.empty() ||
         out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
-      bad(url, fmt::format("'{}' is not an IPv6 address", out.host));
+      bad(url, fmt::format("'{}' is not an IPv6 address", shortened(out.host)));
     }
     rest = part.substr(close + 1);
     if (!rest.empty() && !rest.starts_with(':')) bad(url, "expected ':port' after ']'");
@@ -72,7 +97,9 @@ server_address parse_server_address(std::string_view url, std::string_view part,
     rest = colon == std::string_view::npos ? std::string_view() : part.substr(colon);
     if (out.host.empty()) bad(url, "empty host");
     for (const char c : out.host) {
-      if (!host_character(c)) bad(url, fmt::format("'{}' is not a host name", out.host));
+      if (!host_character(c)) {
+        bad(url, fmt::format("'{}' is not a host name", shortened(out.host)));
+      }
     }
   }
   if (rest.empty()) {
@@ -83,9 +110,11 @@ server_address parse_server_address(std::string_view url, std::string_view part,
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-    bad(url, fmt::format("port '{}' is not a number", digits));
+    bad(url, fmt::format("port '{}' is not a number", shortened(digits)));
   }
-  if (port == 0 || port > 65535) bad(url, fmt::format("port {} is out of range 1-65535", digits));
+  if (port == 0 || port > 65535) {
+    bad(url, fmt::format("port {} is out of range 1-65535", shortened(digits)));
+  }
   out.port = static_cast<std::uint16_t>(port);
   return out;
 }

@@ -4,12 +4,13 @@
 //   from the scheme's own parser (redis_store.hpp, memcached_store.hpp; make_store: a
 //   store); or
 // - throws std::invalid_argument whose message says "gencache:" ("bad store URL" from the
-//   parsers) and never repeats what could be a secret: the user information before an '@'
-//   in the authority, or the value of a query parameter (for make_store, of one whose name
-//   it does not know: a known option's bad value is quoted by design). Checked when that
-//   text is at least 4 bytes and occurs only once in the input, and the message for the
-//   same URL with the secret's letters and digits changed does not hold it: otherwise the
-//   parser's own words, the redaction mark or another part of the URL said it.
+//   parsers) and never repeats what could be a secret: the user information (from "://"
+//   to the last '@' after it, since a pasted password may hold '/', '?' or '@'), or the value of a
+//   query parameter (for make_store, of one whose name it does not know: a known option's bad value
+//   is quoted by design). Checked when that text is at least 4 bytes and occurs only once in the
+//   input, and the message for the same URL with the secret's letters and digits changed does not
+//   hold it: otherwise the parser's own words, the redaction mark or another part of the URL said
+//   it.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -50,8 +51,8 @@ std::vector<std::string_view> secrets_of(std::string_view url, bool options) {
   std::vector<std::string_view> out;
   const auto scheme = url.find("://");
   const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
-  const auto authority_end = std::min(url.find_first_of("/?", start), url.size());
-  const auto at = url.substr(0, authority_end).rfind('@');
+  // Up to the last '@' after "://": a password pasted unencoded may hold '/', '?' or '@'.
+  const auto at = url.rfind('@');
   if (at != std::string_view::npos && at >= start) out.push_back(url.substr(start, at - start));
   if (options) {
     // As make_store reads a query: from the first '?', items split at '&', each a name up

@@ -32,11 +32,12 @@
 /// How arguments are keyed: on an in-process store, when every argument in the key is an
 /// integer, char, bool, enum, or an aggregate of those without padding (a unique object
 /// representation: equal values have equal bytes), the key holds the arguments' bytes and a
-/// call hashes them with the generation values once (`key_domain::memoized_raw`; the scope
-/// then also names the parameter types and the fields left out, so keys of different
-/// signatures never meet). Other arguments (strings, floats, containers, optionals, custom
-/// fragments) and every remote store use the canonical encoding of key.hpp, one hash per
-/// call. `describe(args...)`, logged misses and remote names read the same either way.
+/// call hashes them with the generation values once (`key_domain::memoized_raw`). Other
+/// arguments (strings, floats, containers, optionals, custom fragments) and every remote
+/// store use the canonical encoding of key.hpp, one hash per call. `describe(args...)`,
+/// logged misses and remote names read the same either way. On both encodings the scope
+/// also names the parameter types, the generations and exclusions and the fields they
+/// leave out, so two wrappers that share a `name` but not these never share entries.
 ///
 /// Member functions: call the wrapper with the object first. The object is part of the key
 /// only if its type has a `key_fragment` specialization (decided by type, not by name).
@@ -200,16 +201,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       scope_text_ = options_.name;
     }
     // Keys carry a 16-byte fingerprint of the scope (two independent 64-bit hashes), not
-    // the scope itself: a full path would push every key past the inline buffer.
-    const std::uint64_t fingerprint[2] = {detail::fnv1a(scope_), hash_bytes(scope_)};
-    std::string scope_id(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
-    if (use_raw_keys()) {
-      // Raw keys hold the arguments' bytes without types: the scope also names the
-      // parameter types and which fields are left out, so no two layouts share a scope.
-      const std::string layout = scope_ + "|raw|" + raw_layout();
-      const std::uint64_t raw_fingerprint[2] = {detail::fnv1a(layout), hash_bytes(layout)};
-      scope_id.assign(reinterpret_cast<const char*>(raw_fingerprint), sizeof raw_fingerprint);
-    }
+    // the scope itself: a full path would push every key past the inline buffer. On every
+    // encoding the fingerprint also covers the parameter types, the specs and the fields
+    // they leave out: a key holds the arguments kept, not which ones were kept, so two
+    // wrappers of one name that leave out different arguments or fields (or take other
+    // parameter types, for raw keys) must never share a scope (G5).
+    const std::string identity = scope_ + (use_raw_keys() ? "|raw|" : "|canonical|") + layout();
+    const std::uint64_t fingerprint[2] = {detail::fnv1a(identity), hash_bytes(identity)};
+    const std::string scope_id(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
     head_ = cache_key(use_raw_keys() ? key_domain::memoized_raw : key_domain::memoized, scope_id,
                       generation_count);
     if (!options_.logger) {
@@ -462,8 +461,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
 
   /// The parameter types, the specs' types and the fields they name (member pointers are
-  /// offsets), as text for the raw scope.
-  std::string raw_layout() const {
+  /// offsets), as text for the scope's fingerprint.
+  std::string layout() const {
     std::string out(detail::type_name<params>());
     out += '|';
     out += detail::type_name<std::tuple<Specs...>>();

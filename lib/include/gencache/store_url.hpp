@@ -4,9 +4,14 @@
 /// end parses its own scheme with these (`parse_redis_url` in redis_store.hpp,
 /// `parse_memcached_url` in memcached_store.hpp), and `make_store` (any_store.hpp) reads
 /// any of them. Hosts are names, IPv4 addresses, or IPv6 addresses in brackets
-/// (`[::1]:6379`). Anything malformed throws std::invalid_argument naming the bad part,
-/// never quoting user information or query values.
+/// (`[::1]:6379`). Anything malformed throws std::invalid_argument naming the bad part.
+/// Messages never quote the user information (everything between "://" and the last '@',
+/// which is refused: a pasted password may hold '/', '?' or '@', so an '@' anywhere after
+/// "://" is taken as ending one; write %40 elsewhere, and a URL that has one is shown as
+/// `scheme://***`) nor the query (shown as `?***`). A
+/// quoted part is cut to 64 characters, the URL to 256, with "...".
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,6 +25,16 @@ struct server_address {
 };
 
 namespace detail {
+/// The longest part of a URL (a host, a port, an option's value) and the longest URL that
+/// an error message quotes; longer ones are cut and end in "...".
+inline constexpr std::size_t longest_quoted_part = 64;
+inline constexpr std::size_t longest_quoted_url = 256;
+/// `text`, cut to `longest` bytes (never inside a UTF-8 sequence) plus "..." if longer.
+[[nodiscard]] std::string shortened(std::string_view text,
+                                    std::size_t longest = longest_quoted_part);
+/// Throws std::invalid_argument, quoting `url` without it, if `url` has user information:
+/// an '@' after its "://" (or anywhere, without one).
+void reject_user_information(std::string_view url);
 /// What follows `scheme` in `url` (e.g. "redis://"), after refusing user information and
 /// query parameters, which the parsers do not support and which could hold a secret.
 [[nodiscard]] std::string_view url_after_scheme(std::string_view url, std::string_view scheme);
@@ -27,7 +42,7 @@ namespace detail {
 [[nodiscard]] server_address parse_server_address(std::string_view url, std::string_view part,
                                                   std::uint16_t default_port);
 /// std::invalid_argument "gencache: bad store URL '<url>': <why>", with the URL's user
-/// information and query values replaced by "***".
+/// information and its query replaced by "***", cut to `longest_quoted_url`.
 [[noreturn]] void throw_bad_store_url(std::string_view url, std::string_view why);
 /// The same, for a URL whose scheme is none of `known` (quoted only if it looks like one).
 [[noreturn]] void throw_unknown_scheme(std::string_view url, std::string_view known);

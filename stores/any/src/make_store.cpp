@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -40,6 +41,8 @@ class query {
   /// quote only the location, and the parameter they are about.
   query(std::string_view location, std::optional<std::string_view> text) : url_(location) {
     if (!text || text->empty()) return;  // "memory://?" has no parameters
+    // Linear in the query's length: each item is read once, and repeats are found by hash.
+    std::unordered_set<std::string_view> seen;
     for (bool more = true; more;) {
       const auto amp = text->find('&');
       const std::string_view item = text->substr(0, amp);
@@ -51,10 +54,7 @@ class query {
       }
       const std::string_view name = item.substr(0, eq);
       if (!looks_like_name(name)) bad("a query parameter name is not a word");
-      if (std::any_of(params_.begin(), params_.end(),
-                      [&](const parameter& p) { return p.name == name; })) {
-        bad(fmt::format("parameter '{}' appears twice", name));
-      }
+      if (!seen.insert(name).second) bad(fmt::format("parameter '{}' appears twice", name));
       params_.push_back({std::string(name), decoded(item.substr(eq + 1), name), false});
     }
   }
@@ -82,7 +82,7 @@ class query {
     std::uint64_t out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (v.empty() || ec != std::errc() || end != v.data() + v.size()) {
-      bad(fmt::format("{}: '{}' is not a whole number", name, v));
+      bad(fmt::format("{}: '{}' is not a whole number", name, detail::shortened(v)));
     }
     return out;
   }
@@ -99,11 +99,12 @@ class query {
     else if (suffix == "GiB")
       shift = 30;
     else if (!suffix.empty()) {
-      bad(fmt::format("{}: '{}' is not a size (a number, optionally KiB, MiB or GiB)", name, v));
+      bad(fmt::format("{}: '{}' is not a size (a number, optionally KiB, MiB or GiB)", name,
+                      detail::shortened(v)));
     }
     const std::uint64_t n = count(name, digits);
     if (n > (std::numeric_limits<std::size_t>::max() >> shift)) {
-      bad(fmt::format("{}: '{}' is too large", name, v));
+      bad(fmt::format("{}: '{}' is too large", name, detail::shortened(v)));
     }
     return static_cast<std::size_t>(n) << shift;
   }
@@ -111,7 +112,7 @@ class query {
     const auto digits_end = v.find_first_not_of("0123456789");
     if (digits_end == std::string_view::npos || digits_end == 0) {
       bad(fmt::format("{}: '{}' is not a duration (a number and a unit: ns, us, ms, s, min)", name,
-                      v));
+                      detail::shortened(v)));
     }
     const std::string_view unit = v.substr(digits_end);
     std::uint64_t scale = 0;
@@ -126,10 +127,10 @@ class query {
     else if (unit == "min")
       scale = 60'000'000'000;
     else
-      bad(fmt::format("{}: unknown unit '{}' (ns, us, ms, s, min)", name, unit));
+      bad(fmt::format("{}: unknown unit '{}' (ns, us, ms, s, min)", name, detail::shortened(unit)));
     const std::uint64_t n = count(name, v.substr(0, digits_end));
     if (n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / scale) {
-      bad(fmt::format("{}: '{}' is too long", name, v));
+      bad(fmt::format("{}: '{}' is too long", name, detail::shortened(v)));
     }
     return std::chrono::nanoseconds(static_cast<std::int64_t>(n * scale));
   }
@@ -137,7 +138,8 @@ class query {
   [[nodiscard]] std::chrono::milliseconds millis(std::string_view name, std::string_view v) const {
     const auto d = duration(name, v);
     if (d % std::chrono::milliseconds(1) != std::chrono::nanoseconds(0)) {
-      bad(fmt::format("{}: '{}' is not a whole number of milliseconds", name, v));
+      bad(fmt::format("{}: '{}' is not a whole number of milliseconds", name,
+                      detail::shortened(v)));
     }
     return std::chrono::duration_cast<std::chrono::milliseconds>(d);
   }
@@ -186,12 +188,12 @@ std::shared_ptr<any_store> make_memory(std::string_view rest, query& q,
     else if (v == "lru")
       o.eviction = eviction_policy::lru;
     else
-      q.bad(fmt::format("eviction: '{}' is not s3fifo or lru", v));
+      q.bad(fmt::format("eviction: '{}' is not s3fifo or lru", detail::shortened(v)));
   });
   q.take("lru_promotion_window", [&](auto v) {
     const std::uint64_t n = q.count("lru_promotion_window", v);
     if (n > std::numeric_limits<std::uint32_t>::max()) {
-      q.bad(fmt::format("lru_promotion_window: '{}' is too large", v));
+      q.bad(fmt::format("lru_promotion_window: '{}' is too large", detail::shortened(v)));
     }
     o.lru_promotion_window = static_cast<std::uint32_t>(n);
   });
@@ -235,16 +237,12 @@ constexpr std::string_view remote_parameters =
 }  // namespace
 
 std::shared_ptr<any_store> make_store(std::string_view url, store_context context) {
+  // First, on the whole URL: a password may hold '/', '?' or '@' (found by its last '@').
+  detail::reject_user_information(url);
   const auto question = url.find('?');
   const std::string_view base = url.substr(0, question);
   const std::optional<std::string_view> query_text =
       question == std::string_view::npos ? std::nullopt : std::optional(url.substr(question + 1));
-  const auto scheme_end = base.find("://");
-  const std::string_view authority =
-      scheme_end == std::string_view::npos ? base : base.substr(scheme_end + 3);
-  if (authority.substr(0, authority.find('/')).find('@') != std::string_view::npos) {
-    detail::throw_bad_store_url(url, "user information (user:password@) is not supported");
-  }
   query q(base, query_text);
 
   if (base.starts_with("memory://")) {

@@ -94,7 +94,8 @@ class memcached_backend final : public remote_backend {
       : options_(std::move(options)),
         location_(describe(url)),
         template_(memcached_create(nullptr)),
-        pool_(options_.pool_size, options_.command_timeout, [this] { return clone(); }) {
+        pool_(options_.pool_size, options_.command_timeout,
+              [this](detail::connection_pool<client_ptr>::clock::time_point) { return clone(); }) {
     if (!template_) throw std::bad_alloc();
     configure(url);
   }
@@ -106,7 +107,7 @@ class memcached_backend final : public remote_backend {
   }
 
   result<std::optional<std::string>> get(std::string_view key) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
     std::size_t length = 0;
@@ -124,7 +125,7 @@ class memcached_backend final : public remote_backend {
 
   status set(std::string_view key, std::string_view value,
              std::optional<std::chrono::nanoseconds> ttl) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
     const memcached_return_t rc =
@@ -134,7 +135,7 @@ class memcached_backend final : public remote_backend {
   }
 
   result<bool> erase(std::string_view key) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
     const memcached_return_t rc = memcached_delete(m, key.data(), key.size(), 0);
@@ -145,7 +146,7 @@ class memcached_backend final : public remote_backend {
 
   status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
                           std::span<std::uint64_t> out) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
     boost::container::small_vector<bool, 8> found(keys.size(), false);
@@ -174,7 +175,7 @@ class memcached_backend final : public remote_backend {
   result<guarded_value> get_if_current(std::span<const std::string> keys,
                                        std::span<const std::uint64_t> expected,
                                        std::string_view name) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     memcached_st* m = lease.value()->get();
     guarded_value got;
@@ -197,7 +198,7 @@ class memcached_backend final : public remote_backend {
   }
 
   result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
-    auto lease = pool_.acquire();
+    auto lease = acquire();
     if (!lease) return lease.error();
     return increment(lease.value()->get(), key, 1, fresh);
   }
@@ -247,6 +248,12 @@ class memcached_backend final : public remote_backend {
     return {};
   }
 
+  /// A client handle; a caller waits at most `command_timeout` for one to come free.
+  result<detail::connection_pool<client_ptr>::lease> acquire() {
+    const auto now = detail::connection_pool<client_ptr>::clock::now();
+    return pool_.acquire(now, now);  // cloning a handle does no I/O
+  }
+
   static std::string describe(const memcached_url& url) {
     std::string out = "memcached://";
     for (std::size_t i = 0; i < url.servers.size(); ++i) {
@@ -256,13 +263,13 @@ class memcached_backend final : public remote_backend {
     return out;
   }
 
+  // The template keeps libmemcached's own allocators: its server array (one entry per
+  // member, with the member's I/O buffers, ~17 KB) and continuum are built through them, so
+  // a pool of any size builds whatever max_value_size is. Each client handle gets the
+  // bounded allocators after it is cloned (clone()), when its servers are in place, so
+  // that only what it reads from the servers goes through them.
   void configure(const memcached_url& url) {
     memcached_st* m = template_.get();
-    if (memcached_set_memory_allocators(
-            m, bounded_malloc, bounded_free, bounded_realloc, bounded_calloc,
-            const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
-      throw std::invalid_argument("gencache: libmemcached refused the bounded allocators");
-    }
     const auto retry_seconds = (options_.retry_after.count() + 999) / 1000;
     const std::pair<memcached_behavior_t, std::uint64_t> behaviors[] = {
         {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
@@ -310,6 +317,13 @@ class memcached_backend final : public remote_backend {
     const std::lock_guard lock(template_mutex_);  // cloning reads the template
     client_ptr c(memcached_clone(nullptr, template_.get()));
     if (!c) return status(errc::connection, "gencache: libmemcached could not clone its client");
+    // Both allocator sets are malloc and free, so what the clone holds from libmemcached's
+    // may be freed through the bounded ones.
+    if (memcached_set_memory_allocators(
+            c.get(), bounded_malloc, bounded_free, bounded_realloc, bounded_calloc,
+            const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
+      return status(errc::connection, "gencache: libmemcached refused the bounded allocators");
+    }
     return c;
   }
 
@@ -380,6 +394,13 @@ class memcached_backend final : public remote_backend {
 
 void validate(const memcached_options& o) {
   detail::validate_connection_options(o, "memcached_options");
+  // memcached's largest item (-I) is 1 GiB; the bound also keeps the reply limit
+  // (max_value_size + 64 KiB) from wrapping.
+  if (o.max_value_size > memcached_largest_value) {
+    throw std::invalid_argument(
+        fmt::format("gencache: memcached_options::max_value_size must be in [1, 1 GiB], got {}",
+                    o.max_value_size));
+  }
 }
 
 }  // namespace
@@ -399,7 +420,16 @@ memcached_url parse_memcached_url(std::string_view url) {
 std::shared_ptr<remote_backend> make_memcached_backend(std::string_view url,
                                                        memcached_options options) {
   validate(options);
-  return std::make_shared<memcached_backend>(parse_memcached_url(url), std::move(options));
+  memcached_url parsed = parse_memcached_url(url);
+  // libmemcached's continuum holds MEMCACHED_CONTINUUM_SIZE points, 100 a member (it
+  // asserts past that).
+  if (parsed.servers.size() > memcached_most_members) {
+    throw std::invalid_argument(
+        fmt::format("gencache: a memcached pool has at most {} members (libmemcached's "
+                    "limit), got {}",
+                    memcached_most_members, parsed.servers.size()));
+  }
+  return std::make_shared<memcached_backend>(std::move(parsed), std::move(options));
 }
 
 std::shared_ptr<remote_store> make_memcached_store(std::string_view url, memcached_options options,

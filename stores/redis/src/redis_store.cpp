@@ -199,7 +199,8 @@ class redis_backend final : public remote_backend {
         clock_(options_.clock ? options_.clock : steady_clock()),
         location_(
             fmt::format("redis://{}:{}/{}", url_.server.host, url_.server.port, url_.database)),
-        pool_(options_.pool_size, options_.command_timeout, [this] { return connect(); }) {}
+        pool_(options_.pool_size, options_.command_timeout,
+              [this](io_clock::time_point limit) { return connect(limit); }) {}
 
   [[nodiscard]] const std::string& location() const noexcept override { return location_; }
   [[nodiscard]] std::size_t max_key_size() const noexcept override {
@@ -285,7 +286,7 @@ class redis_backend final : public remote_backend {
                                        std::span<const std::uint64_t> expected,
                                        std::string_view name) override {
     const auto start = io_clock::now();
-    auto lease = acquire();
+    auto lease = acquire(start);
     if (!lease) return lease.error();
     connection& c = **lease.value();
     const auto tagged = c.names(keys);
@@ -325,14 +326,18 @@ class redis_backend final : public remote_backend {
   /// A new connection, ready for use. Any failure, also one after TCP connected (a server
   /// that answers NOAUTH, refuses INFO or SCRIPT LOAD), trips the breaker: otherwise every
   /// request would open a connection to a server that cannot serve it.
-  result<connection_ptr> connect() {
-    auto c = open_connection();
+  result<connection_ptr> connect(io_clock::time_point limit) {
+    auto c = open_connection(limit);
     if (!c) return trip(c.error());
     return c;
   }
 
-  result<connection_ptr> open_connection() {
-    const timeval connect_timeout = to_timeval(options_.connect_timeout);
+  /// Connects within `connect_timeout` and sets the connection up within `command_timeout`
+  /// more, all by `limit` (the call's).
+  result<connection_ptr> open_connection(io_clock::time_point limit) {
+    const auto left = std::chrono::floor<std::chrono::milliseconds>(limit - io_clock::now());
+    if (left.count() <= 0) return timed_out("connecting");
+    const timeval connect_timeout = to_timeval(std::min(options_.connect_timeout, left));
     auto c = std::make_unique<connection>();
     c->context.reset(
         redisConnectWithTimeout(url_.server.host.c_str(), url_.server.port, connect_timeout));
@@ -345,7 +350,8 @@ class redis_backend final : public remote_backend {
     c->context->reader->fn = &bounded_objects;
     c->context->reader->privdata = &c->limits;
     // Setting the connection up (SELECT, INFO, three SCRIPT LOADs) has one command_timeout.
-    const io_clock::time_point deadline = io_clock::now() + options_.command_timeout;
+    const io_clock::time_point deadline =
+        std::min(io_clock::now() + options_.command_timeout, limit);
     if (url_.database != 0) {
       const std::string db = std::to_string(url_.database);
       const std::string_view argv[] = {"SELECT", db};
@@ -514,10 +520,18 @@ class redis_backend final : public remote_backend {
   }
 
   /// A request's deadline: `command_timeout` after it started, waiting for a free
-  /// connection included, or after the connection it got was set up, if that was later.
+  /// connection included, or after the connection it got was set up, if that was later;
+  /// never past the call's limit.
   [[nodiscard]] io_clock::time_point deadline(const connection& c,
                                               io_clock::time_point start) const {
-    return std::max(start, c.ready_at) + options_.command_timeout;
+    return std::min(std::max(start, c.ready_at) + options_.command_timeout, limit(start));
+  }
+  /// The end of a call that started at `start`, whatever the server sends: at most
+  /// `command_timeout` waiting for a pooled connection, `connect_timeout` to open a new
+  /// one and `command_timeout` to set it up, and the command's `command_timeout`, counted
+  /// from the start, cut to this.
+  [[nodiscard]] io_clock::time_point limit(io_clock::time_point start) const {
+    return start + options_.connect_timeout + 2 * options_.command_timeout;
   }
 
   /// One command `verb key args...` on a pooled connection, the key tagged with the
@@ -525,7 +539,7 @@ class redis_backend final : public remote_backend {
   template <std::convertible_to<std::string_view>... Args>
   result<reply_ptr> run(std::string_view verb, std::string_view key, const Args&... args) {
     const auto start = io_clock::now();
-    auto lease = acquire();
+    auto lease = acquire(start);
     if (!lease) return lease.error();
     const std::string name = (**lease.value()).name(key);
     const std::string_view argv[] = {verb, name, std::string_view(args)...};
@@ -542,7 +556,7 @@ class redis_backend final : public remote_backend {
   result<reply_ptr> run_script(script_id id, std::span<const std::string> keys,
                                std::span<const std::uint64_t> fresh, const Extra&... extra) {
     const auto start = io_clock::now();
-    auto lease = acquire();
+    auto lease = acquire(start);
     if (!lease) return lease.error();
     connection& c = **lease.value();
     const io_clock::time_point until = deadline(c, start);
@@ -587,7 +601,7 @@ class redis_backend final : public remote_backend {
   /// request (the one that moves `down_until_` on) probes the server while the others go on
   /// failing fast, so an outage costs one timeout per `retry_after`, not one per waiting
   /// request; the probe's first answer closes the breaker (`pipeline`).
-  result<detail::connection_pool<connection_ptr>::lease> acquire() {
+  result<detail::connection_pool<connection_ptr>::lease> acquire(io_clock::time_point start) {
     auto until = down_until_.load(std::memory_order_acquire);
     const std::int64_t now = clock_->now().count();
     if (now < until ||
@@ -599,7 +613,7 @@ class redis_backend final : public remote_backend {
                     fmt::format("{} (failing fast for up to {}ms before trying again)",
                                 last_failure_.message(), options_.retry_after.count()));
     }
-    return pool_.acquire();
+    return pool_.acquire(start, limit(start));
   }
 
   /// Records a connection failure: fail fast for retry_after, and drop idle connections.
@@ -673,8 +687,8 @@ redis_url parse_redis_url(std::string_view url) {
     const std::string_view db = rest.substr(slash + 1);
     const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), out.database);
     if (db.empty() || ec != std::errc() || end != db.data() + db.size() || out.database < 0) {
-      detail::throw_bad_store_url(url,
-                                  fmt::format("database '{}' is not a non-negative number", db));
+      detail::throw_bad_store_url(
+          url, fmt::format("database '{}' is not a non-negative number", detail::shortened(db)));
     }
   }
   return out;

@@ -25,7 +25,9 @@ namespace gencache::detail {
 template <class Connection>
 class connection_pool {
  public:
-  using connect_function = std::function<result<Connection>()>;
+  using clock = std::chrono::steady_clock;
+  /// Opens a connection, finishing by the time point given (the caller's deadline).
+  using connect_function = std::function<result<Connection>(clock::time_point)>;
 
   /// Lends a connection; gives it back on destruction unless `discard`ed.
   class lease {
@@ -58,11 +60,12 @@ class connection_pool {
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
 
-  /// An idle connection, a new one, or errc::timeout when all stay busy for `wait`.
-  result<lease> acquire() {
+  /// An idle connection, or a new one opened by `connect_by`, for a call that started at
+  /// `start`; errc::timeout when all stay busy until `start` + `wait`.
+  result<lease> acquire(clock::time_point start, clock::time_point connect_by) {
     std::unique_lock lock(mutex_);
-    const bool available =
-        available_.wait_for(lock, wait_, [&] { return !idle_.empty() || open_ < capacity_; });
+    const bool available = available_.wait_until(
+        lock, start + wait_, [&] { return !idle_.empty() || open_ < capacity_; });
     if (!available) {
       return status(errc::timeout, fmt::format("gencache: all {} connections stayed busy for {}ms",
                                                capacity_, wait_.count()));
@@ -74,7 +77,7 @@ class connection_pool {
     }
     ++open_;
     lock.unlock();
-    result<Connection> made = connect_();
+    result<Connection> made = connect_(connect_by);
     if (!made) {
       lock.lock();
       --open_;

@@ -23,8 +23,10 @@
 /// URLs. Query parameters set the store's options; each may appear once. Durations take a
 /// unit (`ns`, `us`, `ms`, `s`, `min`), sizes an optional binary suffix (`KiB`, `MiB`,
 /// `GiB`). An unknown scheme or parameter, a repeated one, or a bad value is
-/// std::invalid_argument naming it (and never quoting anything after '@' or the value of a
-/// parameter it does not know).
+/// std::invalid_argument naming it. Messages never quote the user information (everything
+/// between "://" and the last '@': refused), nor the query, nor a parameter name that is
+/// not a word; a quoted value is cut to 64 characters. Reading a URL is linear in its
+/// length.
 ///
 ///     memory://[?max_entries=N&max_bytes=SIZE&shards=N&max_generations=N
 ///               &eviction=s3fifo|lru&lru_promotion_window=N]

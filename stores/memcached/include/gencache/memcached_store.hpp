@@ -20,7 +20,10 @@
 ///   (contract G6, docs/design.md). A member that is gone for good is removed from the URL.
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
 ///   before anything is sent, and a reply announcing more than that (+ 64 KiB) is refused
-///   before it is allocated (`errc::protocol`; the connection is dropped).
+///   before it is allocated (`errc::protocol`; the connection is dropped). The bound is for
+///   what servers send, not for the list of members: a pool of up to
+///   `memcached_most_members` (100, libmemcached's limit) builds whatever `max_value_size`
+///   is.
 /// - Timeouts bound each wait for the server, not a whole command: libmemcached 1.1 has no
 ///   per-command deadline, so a server that trickles a reply a byte at a time holds the
 ///   call for as long as it trickles (docs/reliability.md, "Hostile servers"). TTLs are whole
@@ -41,6 +44,11 @@ namespace gencache {
 
 /// memcached's key limit (bytes).
 inline constexpr std::size_t memcached_max_key = 250;
+/// The most members a pool may have (libmemcached's continuum limit); more is
+/// std::invalid_argument at construction.
+inline constexpr std::size_t memcached_most_members = 100;
+/// The largest `memcached_options::max_value_size`: memcached's largest item (-I 1024m).
+inline constexpr std::size_t memcached_largest_value = std::size_t{1} << 30;
 
 /// A memcached pool: `memcached://host[:port][,host[:port]...]`, port 11211 by default.
 struct memcached_url {
@@ -65,7 +73,8 @@ struct memcached_options {
   /// How long a failed server stays out of service; whole seconds (rounded up).
   std::chrono::milliseconds retry_after{1000};
   /// Largest value sent (its encoding and an 8-byte seal): memcached's default item size
-  /// (-I 1m) less its item header and the longest key.
+  /// (-I 1m) less its item header and the longest key. At most 1 GiB
+  /// (`memcached_largest_value`); more is std::invalid_argument at construction.
   std::size_t max_value_size = (std::size_t{1} << 20) - 512;
 };
 

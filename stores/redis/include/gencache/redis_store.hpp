@@ -11,11 +11,12 @@
 ///   of the counters with a GET of the name their last values give, and keep the value only
 ///   if the counters still hold those values: two plain commands, ~4 us less server time
 ///   than the script. A bump is one script call, atomic on the server.
-/// - A pool of `pool_size` connections. Every command has a deadline, `command_timeout`
-///   after the call started (the wait for a free connection included), for sending it and
-///   reading its whole reply, whatever the server sends; opening a connection takes at most
-///   `connect_timeout` + `command_timeout` more. So no call waits past
-///   `connect_timeout` + 2 × `command_timeout`.
+/// - A pool of `pool_size` connections. No call takes longer than `connect_timeout` + 2 ×
+///   `command_timeout`, whatever the server sends: waiting for a free connection takes at
+///   most `command_timeout`; opening one, `connect_timeout` to connect and `command_timeout`
+///   to set it up; sending the command and reading its whole reply, `command_timeout` from
+///   the start of the call or from the set-up of the connection it opened; and every step
+///   is cut at that bound.
 /// - Replies are bounded before they are allocated: at most `max_value_size` + 64 KiB read
 ///   per request, and no more reply elements than the request has arguments (+ 8); a server
 ///   that sends more is `errc::protocol` and the connection is dropped.
@@ -58,7 +59,8 @@ struct redis_url {
 struct redis_options {
   std::chrono::milliseconds connect_timeout{250};
   /// The deadline of each command, sending and whole reply, counted from the start of the
-  /// call (the wait for a free connection included).
+  /// call (the wait for a free connection included) or from the set-up of the connection
+  /// it opened; a call's bound is `connect_timeout` + 2 × `command_timeout` (file comment).
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
   /// How long requests fail fast after a connection failure.
