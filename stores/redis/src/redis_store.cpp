@@ -5,19 +5,17 @@
 #include <sys/time.h>
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <concepts>
 #include <cstring>
-#include <limits>
-#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <boost/container/small_vector.hpp>
 
+#include "gencache/detail/breaker.hpp"
 #include "gencache/detail/connection_pool.hpp"
 #include "gencache/store_url.hpp"
 
@@ -199,6 +197,7 @@ class redis_backend final : public remote_backend {
         clock_(options_.clock ? options_.clock : steady_clock()),
         location_(
             fmt::format("redis://{}:{}/{}", url_.server.host, url_.server.port, url_.database)),
+        breaker_(options_.retry_after, clock_),
         pool_(options_.pool_size, options_.command_timeout,
               [this](io_clock::time_point limit) { return connect(limit); }) {}
 
@@ -483,9 +482,7 @@ class redis_backend final : public remote_backend {
       }
     }
     if (reader->pos != reader->len) return unasked(what);  // more replies than commands
-    if (down_until_.load(std::memory_order_relaxed) != closed) {
-      down_until_.store(closed, std::memory_order_release);  // the server answers again
-    }
+    breaker_.answered();                                   // the server answers (again)
     return replies;
   }
 
@@ -597,32 +594,20 @@ class redis_backend final : public remote_backend {
     }
   }
 
-  /// A pooled connection, unless the breaker is open. When its `retry_after` is over, one
-  /// request (the one that moves `down_until_` on) probes the server while the others go on
-  /// failing fast, so an outage costs one timeout per `retry_after`, not one per waiting
-  /// request; the probe's first answer closes the breaker (`pipeline`).
+  /// A pooled connection, unless the breaker is open (detail/breaker.hpp): when its
+  /// `retry_after` is over, one request probes the server while the others go on failing
+  /// fast, so an outage costs one timeout per `retry_after`, not one per waiting request;
+  /// the probe's first answer closes the breaker (`pipeline`).
   result<detail::connection_pool<connection_ptr>::lease> acquire(io_clock::time_point start) {
-    auto until = down_until_.load(std::memory_order_acquire);
-    const std::int64_t now = clock_->now().count();
-    if (now < until ||
-        (until != closed &&
-         !down_until_.compare_exchange_strong(until, now + options_.retry_after.count() * 1'000'000,
-                                              std::memory_order_acq_rel))) {
-      const std::lock_guard lock(failure_mutex_);
-      return status(last_failure_.code(),
-                    fmt::format("{} (failing fast for up to {}ms before trying again)",
-                                last_failure_.message(), options_.retry_after.count()));
+    if (const detail::breaker::pass pass = breaker_.admit(); !pass.refusal.ok()) {
+      return pass.refusal;
     }
     return pool_.acquire(start, limit(start));
   }
 
   /// Records a connection failure: fail fast for retry_after, and drop idle connections.
   status trip(status failure) {
-    {
-      const std::lock_guard lock(failure_mutex_);
-      last_failure_ = failure;
-    }
-    down_until_.store((clock_->now() + options_.retry_after).count(), std::memory_order_release);
+    (void)breaker_.failed(failure);
     pool_.close_idle();
     return failure;
   }
@@ -656,10 +641,7 @@ class redis_backend final : public remote_backend {
   const redis_options options_;
   const std::shared_ptr<const ::gencache::clock> clock_;
   const std::string location_;
-  static constexpr std::int64_t closed = std::numeric_limits<std::int64_t>::min();
-  std::atomic<std::int64_t> down_until_{closed};  // on clock_, in ns; `closed`: no failure
-  std::mutex failure_mutex_;
-  status last_failure_;
+  detail::breaker breaker_;
   detail::connection_pool<connection_ptr> pool_;
 };
 

@@ -20,9 +20,14 @@
 /// - Replies are bounded before they are allocated: at most `max_value_size` + 64 KiB read
 ///   per request, and no more reply elements than the request has arguments (+ 8); a server
 ///   that sends more is `errc::protocol` and the connection is dropped.
-/// - After a connection fails (refused, reset, timed out), every request fails at once for
-///   `retry_after`, then the next one tries again: a dead or hung server costs one timeout,
-///   not one per request. Idle connections are closed too, since they are suspect.
+/// - After a request fails to connect or to set its connection up (a NOAUTH answer
+///   included), finds its connection closed or reset, or gets no complete answer in time,
+///   every request fails at once, without I/O, for `retry_after` on `clock`; then one
+///   request tries the server again and its answer ends the fail-fast state, while the
+///   others go on failing fast for another `retry_after`. So a dead or hung server costs one
+///   timeout per `retry_after`, not one per request. `retry_after` 0: every request tries
+///   the server. Replies to commands, error replies and replies over the limits included,
+///   are not failures. Idle connections are closed after a failure, since they are suspect.
 /// - Values over `max_value_size`, and keys over `max_key_size` after shortening, are refused
 ///   before anything is sent.
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
@@ -63,7 +68,9 @@ struct redis_options {
   /// it opened; a call's bound is `connect_timeout` + 2 × `command_timeout` (file comment).
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
-  /// How long requests fail fast after a connection failure.
+  /// How long requests fail fast after a request failed to connect, found its connection
+  /// closed or got no answer in time (file comment); 0: no fail-fast period, every request
+  /// tries the server.
   std::chrono::milliseconds retry_after{1000};
   /// Largest value sent: its encoding and an 8-byte seal (Redis allows 512 MiB).
   std::size_t max_value_size = std::size_t{64} << 20;
