@@ -130,7 +130,7 @@ struct redis_fixture {
 struct memcached_fixture {
   using store_type = gencache::remote_store;
   static constexpr const char* name = "memcached";
-  static constexpr std::size_t max_value = gencache::memcached_options{}.max_value_size;
+  static constexpr std::size_t max_value = gencache::memcached_default_max_value;
   static std::string url() { return env("GENCACHE_MEMCACHED_URL"); }
   static std::shared_ptr<store_type> make(gencache::remote_store_options options = {}) {
     if (options.prefix == "gc:") options.prefix = unique_prefix();

@@ -1,10 +1,13 @@
 #include "gencache/memcached_store.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +16,7 @@
 #include <libmemcached/memcached.h>
 #include <boost/container/small_vector.hpp>
 
+#include "gencache/detail/breaker.hpp"
 #include "gencache/detail/connection_pool.hpp"
 #include "gencache/remote_key.hpp"
 #include "gencache/store_url.hpp"
@@ -88,6 +92,33 @@ std::optional<std::uint64_t> parse_counter(std::string_view text) {
   return detail::parse_generation_text(text);
 }
 
+// A pooled client handle, and how many members had gone down (memcached_backend::downs_)
+// when its connections were last known to be current.
+struct client {
+  client_ptr handle;
+  std::uint64_t seen_downs = 0;
+};
+
+using member_set = boost::container::small_vector<std::uint32_t, 4>;
+
+// A failure that says nothing about the server's answers, but that it could not be reached
+// or did not answer in time: it opens the member's breaker. NOT_FOUND, NOT_STORED and other
+// answers, and a reply over the limits (the member answered), do not.
+bool unreachable(memcached_return_t rc) noexcept {
+  if (rc == MEMCACHED_SUCCESS) return false;
+  const errc code = classify(rc);
+  return code == errc::connection || code == errc::timeout;
+}
+
+// Every member has a breaker of its own (detail/breaker.hpp), shared by all client handles:
+// after a request on a member fails because it could not be reached or did not answer in
+// time, requests whose keys live there fail fast for `retry_after`, then one tries again.
+// libmemcached's own fail-fast is off (configure()): it counts in whole wall-clock seconds,
+// per client handle, and only failed connects.
+//
+// Concurrency: each request holds one client handle of the pool; the breakers lock
+// themselves; `downs_` is atomic. The template is written only by the constructor; later it
+// is only read (cloned, and hashed by member_of), which libmemcached does without writing.
 class memcached_backend final : public remote_backend {
  public:
   memcached_backend(memcached_url url, memcached_options options)
@@ -95,9 +126,16 @@ class memcached_backend final : public remote_backend {
         location_(describe(url)),
         template_(memcached_create(nullptr)),
         pool_(options_.pool_size, options_.command_timeout,
-              [this](detail::connection_pool<client_ptr>::clock::time_point) { return clone(); }) {
+              [this](detail::connection_pool<client>::clock::time_point) { return clone(); }) {
     if (!template_) throw std::bad_alloc();
     configure(url);
+    const auto time = options_.clock ? options_.clock : steady_clock();
+    for (const server_address& s : url.servers) {
+      members_.push_back(std::make_unique<member>(
+          url.servers.size() == 1 ? location_
+                                  : fmt::format("{}:{} in {}", s.host, s.port, location_),
+          options_.retry_after, time));
+    }
   }
 
   [[nodiscard]] const std::string& location() const noexcept override { return location_; }
@@ -107,9 +145,10 @@ class memcached_backend final : public remote_backend {
   }
 
   result<std::optional<std::string>> get(std::string_view key) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    memcached_st* m = lease.value()->get();
+    auto started = begin({&key, 1});
+    if (!started) return started.error();
+    call& c = started.value();
+    memcached_st* m = c.handle();
     std::size_t length = 0;
     std::uint32_t flags = 0;
     memcached_return_t rc = MEMCACHED_SUCCESS;
@@ -118,6 +157,7 @@ class memcached_backend final : public remote_backend {
         memcached_get(m, key.data(), key.size(), &length, &flags, &rc));
     // libmemcached reports a get that failed before any value arrived as NOT_FOUND.
     if (refused_allocation != 0) rc = MEMCACHED_MEMORY_ALLOCATION_FAILURE;
+    if (status s = settle(c, rc, "get"); !s.ok()) return s;
     if (rc == MEMCACHED_NOTFOUND) return std::optional<std::string>();
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "get");
     return std::optional<std::string>(std::in_place, value ? value.get() : "", value ? length : 0);
@@ -125,20 +165,24 @@ class memcached_backend final : public remote_backend {
 
   status set(std::string_view key, std::string_view value,
              std::optional<std::chrono::nanoseconds> ttl) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    memcached_st* m = lease.value()->get();
+    auto started = begin({&key, 1});
+    if (!started) return started.error();
+    call& c = started.value();
+    memcached_st* m = c.handle();
     const memcached_return_t rc =
         memcached_set(m, key.data(), key.size(), value.data(), value.size(), expiration(ttl), 0);
+    if (status s = settle(c, rc, "set"); !s.ok()) return s;
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "set");
     return {};
   }
 
   result<bool> erase(std::string_view key) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    memcached_st* m = lease.value()->get();
+    auto started = begin({&key, 1});
+    if (!started) return started.error();
+    call& c = started.value();
+    memcached_st* m = c.handle();
     const memcached_return_t rc = memcached_delete(m, key.data(), key.size(), 0);
+    if (status s = settle(c, rc, "delete"); !s.ok()) return s;
     if (rc == MEMCACHED_SUCCESS) return true;
     if (rc == MEMCACHED_NOTFOUND) return false;
     return failure(m, rc, "delete");
@@ -146,25 +190,27 @@ class memcached_backend final : public remote_backend {
 
   status read_generations(std::span<const std::string> keys, std::span<const std::uint64_t> fresh,
                           std::span<std::uint64_t> out) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    memcached_st* m = lease.value()->get();
+    const auto names = views(keys, {});
+    auto started = begin({names.data(), names.size()});
+    if (!started) return started.error();
+    call& c = started.value();
     boost::container::small_vector<bool, 8> found(keys.size(), false);
     status bad;
-    const auto fetched = multi_get(m, keys, {}, [&](std::size_t i, std::string_view text) {
+    const status fetched = multi_get(c, keys, {}, [&](std::size_t i, std::string_view text) {
       const auto parsed = parse_counter(text);
       if (!parsed && bad.ok()) bad = bad_counter(keys[i], text);
       if (parsed) out[i] = *parsed;
       found[i] = parsed.has_value();
     });
-    if (fetched.code() == errc::protocol) return fetched;
+    // Every member the multi-get went to holds one of the counters: if one failed, they
+    // cannot all be read.
+    if (!fetched.ok()) return fetched;
     if (!bad.ok()) return bad;
-    // A counter not returned is missing, or on a server that failed: creating it goes to
-    // the same server, so a failure shows there. Racing creators agree: adding 0 to a
+    // A counter not returned is missing: create it. Racing creators agree: adding 0 to a
     // counter that exists reads it (see increment() for the race of two creators).
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (found[i]) continue;
-      auto created = increment(m, keys[i], 0, fresh[i]);
+      auto created = increment(c, keys[i], 0, fresh[i]);
       if (!created) return created.error();
       out[i] = created.value();
     }
@@ -175,13 +221,14 @@ class memcached_backend final : public remote_backend {
   result<guarded_value> get_if_current(std::span<const std::string> keys,
                                        std::span<const std::uint64_t> expected,
                                        std::string_view name) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    memcached_st* m = lease.value()->get();
+    const auto names = views(keys, name);
+    auto started = begin({names.data(), names.size()});
+    if (!started) return started.error();
+    call& c = started.value();
     guarded_value got;
     std::size_t matching = 0;
     status bad;
-    const status fetched = multi_get(m, keys, name, [&](std::size_t i, std::string_view text) {
+    const status fetched = multi_get(c, keys, name, [&](std::size_t i, std::string_view text) {
       if (i == keys.size()) {
         got.value.emplace(text);
       } else if (const auto parsed = parse_counter(text); !parsed) {
@@ -198,18 +245,134 @@ class memcached_backend final : public remote_backend {
   }
 
   result<std::uint64_t> bump_generation(std::string_view key, std::uint64_t fresh) override {
-    auto lease = acquire();
-    if (!lease) return lease.error();
-    return increment(lease.value()->get(), key, 1, fresh);
+    auto started = begin({&key, 1});
+    if (!started) return started.error();
+    return increment(started.value(), key, 1, fresh);
   }
 
  private:
+  struct member {
+    member(std::string label, std::chrono::milliseconds retry_after,
+           std::shared_ptr<const ::gencache::clock> time)
+        : name(std::move(label)), breaker(retry_after, std::move(time)) {}
+    const std::string name;  // for messages: host:port in the pool's location
+    detail::breaker breaker;
+  };
+
+  /// One request: the members its keys live on, each admitted by its breaker, and a client
+  /// handle.
+  struct call {
+    member_set members;
+    boost::container::small_vector<detail::breaker::pass, 4> passes;
+    std::optional<detail::connection_pool<client>::lease> lease;
+    [[nodiscard]] memcached_st* handle() { return (**lease).handle.get(); }
+  };
+
+  static boost::container::small_vector<std::string_view, 8> views(
+      std::span<const std::string> keys, std::string_view extra) {
+    boost::container::small_vector<std::string_view, 8> out(keys.begin(), keys.end());
+    if (!extra.empty()) out.push_back(extra);
+    return out;
+  }
+
+  /// The member a key lives on: libmemcached's own choice (ketama), never another one.
+  [[nodiscard]] std::uint32_t member_of(std::string_view key) const {
+    if (members_.size() == 1) return 0;
+    const std::uint32_t i = memcached_generate_hash(template_.get(), key.data(), key.size());
+    return i < members_.size() ? i : 0;
+  }
+
+  /// Starts a request for `keys`: fails fast, with no I/O, if a member they live on is in
+  /// its fail-fast period; otherwise a client handle whose connections are current (one that
+  /// still has connections from before a member went down closes them all: they may be dead,
+  /// and the first request on each would fail again). A caller waits at most
+  /// `command_timeout` for a handle to come free.
+  result<call> begin(std::span<const std::string_view> keys) {
+    call c;
+    for (const std::string_view key : keys) {
+      const std::uint32_t i = member_of(key);
+      if (std::find(c.members.begin(), c.members.end(), i) == c.members.end()) {
+        c.members.push_back(i);
+      }
+    }
+    for (const std::uint32_t i : c.members) {
+      c.passes.push_back(members_[i]->breaker.admit());
+      if (!c.passes.back().refusal.ok()) {
+        status refusal = c.passes.back().refusal;
+        give_back(c);
+        return refusal;
+      }
+    }
+    const auto now = detail::connection_pool<client>::clock::now();
+    auto lease = pool_.acquire(now, now);  // cloning a handle does no I/O
+    if (!lease) {
+      give_back(c);
+      return lease.error();
+    }
+    c.lease.emplace(std::move(lease.value()));
+    client& h = **c.lease;
+    if (const std::uint64_t downs = downs_.load(std::memory_order_acquire); h.seen_downs != downs) {
+      memcached_quit(h.handle.get());
+      h.seen_downs = downs;
+    }
+    return c;
+  }
+
+  /// A request that never reached its members gives back the probes it was admitted as.
+  void give_back(const call& c) {
+    for (std::size_t i = 0; i < c.passes.size(); ++i)
+      members_[c.members[i]]->breaker.release(c.passes[i]);
+  }
+
+  /// Member `i` failed a request with `why`: open its breaker.
+  void fail(std::uint32_t i, const status& why) {
+    if (members_[i]->breaker.failed(why)) downs_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
+  /// The outcome `rc` of a one-member request on its member: an unreachable member opens its
+  /// breaker (returned: the request's error), anything else is an answer and closes it.
+  status settle(call& c, memcached_return_t rc, std::string_view what) {
+    return record(c, c.members.front(), rc, what);
+  }
+  status record(call& c, std::uint32_t i, memcached_return_t rc, std::string_view what) {
+    if (!unreachable(rc)) {
+      members_[i]->breaker.answered();
+      return {};
+    }
+    status why = failure(c.handle(), rc, what, i);
+    fail(i, why);
+    tidy(c.handle());
+    return why;
+  }
+
+  /// A failed request can leave answers unread on its handle (a member that did not answer
+  /// a multi-get in time): the next request would first wait for them. Closing the handle's
+  /// connections drops them.
+  static void tidy(memcached_st* m) {
+    for (std::uint32_t i = 0; i < memcached_server_count(m); ++i) {
+      if (memcached_server_response_count(memcached_server_instance_by_position(m, i)) > 0) {
+        memcached_quit(m);
+        return;
+      }
+    }
+  }
+
   /// One multi-get of `keys` and, if not empty, `extra` (index keys.size()); calls
-  /// `found(index, bytes)` for each one present. A server that failed is an error (after
+  /// `found(index, bytes)` for each one present. A member that failed is an error (after
   /// the others' answers were read): a value it holds would look absent.
+  ///
+  /// Which member failed: libmemcached sends one multi-get to each member and says only
+  /// that some failed. A member failed if, afterwards, its connection on this handle is
+  /// closed (libmemcached closes it when connecting, sending or reading fails or times out)
+  /// or it left its answer unfinished (it did not answer within `command_timeout`, which
+  /// libmemcached reports as a miss). Each such member's breaker opens; the others answered,
+  /// and theirs close. A failure of the connection kind that shows on no member (none has
+  /// been seen) opens the breakers of every member the request went to: a request that
+  /// failed always counts against the members it could have failed on.
   template <class Found>
-  status multi_get(memcached_st* m, std::span<const std::string> keys, std::string_view extra,
+  status multi_get(call& c, std::span<const std::string> keys, std::string_view extra,
                    Found&& found) {
+    memcached_st* m = c.handle();
     boost::container::small_vector<const char*, 8> names;
     boost::container::small_vector<std::size_t, 8> lengths;
     for (const auto& k : keys) {
@@ -222,9 +385,11 @@ class memcached_backend final : public remote_backend {
     }
     refused_allocation = 0;
     const memcached_return_t sent = memcached_mget(m, names.data(), lengths.data(), names.size());
-    if (sent != MEMCACHED_SUCCESS && sent != MEMCACHED_SOME_ERRORS) {
-      return failure(m, sent, "get (multi)");
+    if (sent != MEMCACHED_SUCCESS && sent != MEMCACHED_SOME_ERRORS && !unreachable(sent)) {
+      return failure(m, sent, "get (multi)");  // refused before anything was sent (a bad key)
     }
+    // The answers of the members that got the request are read even when sending failed on
+    // another: left unread, the next request on this handle would wait for them.
     memcached_result_st result;
     memcached_result_create(m, &result);
     memcached_return_t rc = MEMCACHED_SUCCESS;
@@ -238,20 +403,52 @@ class memcached_backend final : public remote_backend {
       }
     }
     memcached_result_free(&result);
-    // A reply over the limits ends the fetch as if the value were absent.
-    if (refused_allocation != 0)
+    // A reply over the limits ends the fetch as if the value were absent. The member
+    // answered (too much): its breaker stays as it was.
+    if (refused_allocation != 0) {
+      tidy(m);
       return failure(m, MEMCACHED_MEMORY_ALLOCATION_FAILURE, "get (multi)");
-    if (sent == MEMCACHED_SOME_ERRORS) return failure(m, sent, "get (multi)");
+    }
+    member_set failed;
+    status first;
+    for (const std::uint32_t i : c.members) {
+      const memcached_instance_st* server = memcached_server_instance_by_position(m, i);
+      status why;
+      if (memcached_server_response_count(server) > 0) {
+        why = {errc::timeout,
+               fmt::format("gencache: memcached get (multi) timed out on {}: no answer in {}ms",
+                           members_[i]->name, options_.command_timeout.count())};
+      } else if (memcached_server_srcport(server) == 0) {
+        const memcached_return_t own = memcached_server_error_return(server);
+        why = failure(m, unreachable(own) ? own : MEMCACHED_CONNECTION_FAILURE, "get (multi)", i,
+                      memcached_server_error(server));
+      } else {
+        continue;
+      }
+      failed.push_back(i);
+      fail(i, why);
+      if (first.ok()) first = std::move(why);
+    }
+    if (const memcached_return_t worst = unreachable(sent) ? sent : rc;
+        failed.empty() && unreachable(worst)) {
+      first = failure(m, worst, "get (multi)");
+      for (const std::uint32_t i : c.members) fail(i, first);
+      tidy(m);
+      return first;
+    }
+    for (const std::uint32_t i : c.members) {
+      if (std::find(failed.begin(), failed.end(), i) == failed.end()) {
+        members_[i]->breaker.answered();
+      }
+    }
+    if (!first.ok()) {
+      tidy(m);
+      return first;
+    }
     if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
       return failure(m, rc, "get (multi)");
     }
     return {};
-  }
-
-  /// A client handle; a caller waits at most `command_timeout` for one to come free.
-  result<detail::connection_pool<client_ptr>::lease> acquire() {
-    const auto now = detail::connection_pool<client_ptr>::clock::now();
-    return pool_.acquire(now, now);  // cloning a handle does no I/O
   }
 
   static std::string describe(const memcached_url& url) {
@@ -270,7 +467,7 @@ class memcached_backend final : public remote_backend {
   // that only what it reads from the servers goes through them.
   void configure(const memcached_url& url) {
     memcached_st* m = template_.get();
-    const auto retry_seconds = (options_.retry_after.count() + 999) / 1000;
+    constexpr std::uint64_t never = std::numeric_limits<std::uint32_t>::max();
     const std::pair<memcached_behavior_t, std::uint64_t> behaviors[] = {
         {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
         {MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
@@ -288,13 +485,16 @@ class memcached_backend final : public remote_backend {
         // stay with it. Were they moved to another member, a bump confirmed there would be
         // undone when the owner came back holding the old counter, and another process that
         // never saw the failure would go on reading the owner (contract G6; docs/design.md).
-        // A server that refuses or drops connections is instead taken out of service for
-        // `retry_after` after one failure (libmemcached then fails its requests at once,
-        // SERVER_TEMPORARILY_DISABLED). A server that hangs with its connections open costs
-        // a timeout per request.
         {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
-        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1},
-        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_seconds)},
+        // libmemcached's own fail-fast is off: the members' breakers decide (class comment).
+        // It puts a member "in timeout" once its count of failed connects reaches the
+        // timeout limit, until the next wall-clock second past the retry timeout; the count
+        // never reaches UINT32_MAX (a connect that succeeds, and memcached_quit, reset it),
+        // and were it to, the retry timeout 0 would end the state within the second.
+        {MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT, never},
+        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, never},
+        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0},
+        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0},
     };
     for (const auto& [behavior, value] : behaviors) {
       if (const memcached_return_t rc = memcached_behavior_set(m, behavior, value);
@@ -313,7 +513,7 @@ class memcached_backend final : public remote_backend {
     }
   }
 
-  result<client_ptr> clone() {
+  result<client> clone() {
     const std::lock_guard lock(template_mutex_);  // cloning reads the template
     client_ptr c(memcached_clone(nullptr, template_.get()));
     if (!c) return status(errc::connection, "gencache: libmemcached could not clone its client");
@@ -324,11 +524,13 @@ class memcached_backend final : public remote_backend {
             const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
       return status(errc::connection, "gencache: libmemcached refused the bounded allocators");
     }
-    return c;
+    // A new handle has no connections yet: none is from before a member went down.
+    return client{.handle = std::move(c), .seen_downs = downs_.load(std::memory_order_acquire)};
   }
 
-  result<std::uint64_t> increment(memcached_st* m, std::string_view key, std::uint64_t by,
+  result<std::uint64_t> increment(call& c, std::string_view key, std::uint64_t by,
                                   std::uint64_t initial) {
+    memcached_st* m = c.handle();
     std::uint64_t value = 0;
     memcached_return_t rc{};
     // On a missing counter the server adds `initial`; when two clients race to create it, the
@@ -338,6 +540,7 @@ class memcached_backend final : public remote_backend {
       rc = memcached_increment_with_initial(m, key.data(), key.size(), by, initial, 0, &value);
       if (rc != MEMCACHED_NOTSTORED) break;
     }
+    if (status s = record(c, member_of(key), rc, "increment"); !s.ok()) return s;
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "increment");
     if (value < 2 || value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return bad_counter(key, std::to_string(value));
@@ -345,23 +548,26 @@ class memcached_backend final : public remote_backend {
     return value;
   }
 
-  status failure(memcached_st* m, memcached_return_t rc, std::string_view what) const {
+  /// The error `rc` of a request, on the pool or (`on`) on one member; `detail` is
+  /// libmemcached's message for it, by default the client's last.
+  status failure(memcached_st* m, memcached_return_t rc, std::string_view what,
+                 std::optional<std::uint32_t> on = {}, const char* detail = nullptr) const {
+    const std::string_view where = on ? std::string_view(members_[*on]->name) : location_;
     if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE && refused_allocation != 0) {
       const std::size_t refused = std::exchange(refused_allocation, 0);
       return {errc::protocol,
               fmt::format("gencache: memcached {} on {}: the server announced {} bytes, more "
                           "than a value can hold (max_value_size {}); connection dropped",
-                          what, location_, refused, options_.max_value_size)};
+                          what, where, refused, options_.max_value_size)};
     }
     // The client's last error can be older than `rc` (a reply that is not an error to
     // libmemcached, such as NOT_FOUND, leaves it alone), so both are said.
     const std::string_view code = memcached_strerror(m, rc);
-    const std::string_view last = memcached_last_error_message(m);
-    return {
-        classify(rc),
-        last == code || last == "SUCCESS"
-            ? fmt::format("gencache: memcached {} on {}: {}", what, location_, code)
-            : fmt::format("gencache: memcached {} on {}: {} ({})", what, location_, code, last)};
+    const std::string_view last = detail != nullptr ? detail : memcached_last_error_message(m);
+    return {classify(rc),
+            last == code || last == "SUCCESS"
+                ? fmt::format("gencache: memcached {} on {}: {}", what, where, code)
+                : fmt::format("gencache: memcached {} on {}: {} ({})", what, where, code, last)};
   }
 
   status bad_counter(std::string_view key, std::string_view text) const {
@@ -389,7 +595,12 @@ class memcached_backend final : public remote_backend {
   const std::string location_;
   std::mutex template_mutex_;
   const client_ptr template_;
-  detail::connection_pool<client_ptr> pool_;
+  // Members in the URL's order, which is libmemcached's (memcached_generate_hash's index).
+  std::vector<std::unique_ptr<member>> members_;
+  // How many times a member went down (its breaker opened while closed): a handle that has
+  // seen fewer may hold dead connections (begin()).
+  std::atomic<std::uint64_t> downs_{0};
+  detail::connection_pool<client> pool_;
 };
 
 void validate(const memcached_options& o) {

@@ -5,19 +5,33 @@
 ///     auto store = gencache::make_memcached_store("memcached://10.0.0.1:11211,10.0.0.2:11211");
 ///     gencache::remote_cache cache(store);
 ///
-/// - Binary protocol; a pool of servers with consistent hashing (ketama), so adding servers
-///   is the scale-out path and losing one moves only its keys.
+/// - Binary protocol; a pool of servers with consistent hashing (ketama): each key lives on
+///   the one member that the key and the list of members give. It stays there while that
+///   member is down (below). Changing the list moves about 1/n of the keys to other
+///   members, where their generation counters start afresh; while processes disagree on the
+///   list (a rolling change), one does not see the other's invalidations of the keys that
+///   moved, and a return to an old list brings back the counters it held.
 /// - A generational get is one multi-get of the key's generation counters and of the name
 ///   their last seen values give; the value is kept only if the counters still hold those
 ///   values. The first read of a counter, or a stale guess, costs a multi-get of the counters
 ///   and then a get of the value. A missing counter is created, and a bump done, by one
 ///   atomic increment-with-initial on the server.
-/// - A server that refuses or drops connections is taken out of service at once and retried
-///   after `retry_after`; meanwhile requests for its keys fail at once (reads are counted
-///   misses, bumps throw `store_error`). A server that hangs with its connections open costs
-///   each request for its keys a `command_timeout`. Its keys never move to another member:
-///   moved generation counters would let a returning member undo confirmed invalidations
-///   (contract G6, docs/design.md). A member that is gone for good is removed from the URL.
+/// - Each member has a fail-fast state of its own, shared by all client handles. After a
+///   request on a member fails to connect, finds its connection closed or reset (also by a
+///   server that accepts connections and then drops them) or gets no answer within
+///   `command_timeout`, requests for that member's keys fail at once, without I/O, for
+///   `retry_after` on `clock` (reads are counted misses, bumps throw `store_error`); then one
+///   request tries the member again and its answer ends the fail-fast state, while the
+///   others go on failing fast for another `retry_after`. `retry_after` 0: every request
+///   tries the member. Answers (a miss, a value not stored, a reply over the limits) are not
+///   failures. The other members' keys are served throughout. A request that spans members
+///   (a key's counters and its value) fails fast if one of them does; a failure in it counts
+///   against each member whose connection closed or whose answer did not come in time, or,
+///   if none shows, against every member it went to. So a member that hangs with its
+///   connections open costs one `command_timeout` per `retry_after`.
+/// - A member's keys never move to another member: moved generation counters would let a
+///   returning member undo confirmed invalidations (contract G6, docs/design.md). A member
+///   that is gone for good is removed from the URL (moving its keys, as above).
 /// - Values over `max_value_size` (memcached's item limit, 1 MiB by default) are refused
 ///   before anything is sent, and a reply announcing more than that (+ 64 KiB) is refused
 ///   before it is allocated (`errc::protocol`; the connection is dropped). The bound is for
@@ -36,6 +50,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gencache/clock.hpp"
 #include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
 #include "gencache/store_url.hpp"
@@ -47,6 +62,9 @@ inline constexpr std::size_t memcached_max_key = 250;
 /// The most members a pool may have (libmemcached's continuum limit); more is
 /// std::invalid_argument at construction.
 inline constexpr std::size_t memcached_most_members = 100;
+/// The default `memcached_options::max_value_size`: memcached's default item size (-I 1m)
+/// less its item header and the longest key.
+inline constexpr std::size_t memcached_default_max_value = (std::size_t{1} << 20) - 512;
 /// The largest `memcached_options::max_value_size`: memcached's largest item (-I 1024m).
 inline constexpr std::size_t memcached_largest_value = std::size_t{1} << 30;
 
@@ -70,12 +88,15 @@ struct memcached_options {
   /// For each wait for the server (connect aside), and for a free client handle.
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
-  /// How long a failed server stays out of service; whole seconds (rounded up).
+  /// How long requests for a member's keys fail fast after a request on it failed to
+  /// connect, found its connection closed or got no answer in time (file comment); 0: no
+  /// fail-fast period, every request tries the member.
   std::chrono::milliseconds retry_after{1000};
-  /// Largest value sent (its encoding and an 8-byte seal): memcached's default item size
-  /// (-I 1m) less its item header and the longest key. At most 1 GiB
+  /// Largest value sent (its encoding and an 8-byte seal). At most 1 GiB
   /// (`memcached_largest_value`); more is std::invalid_argument at construction.
-  std::size_t max_value_size = (std::size_t{1} << 20) - 512;
+  std::size_t max_value_size = memcached_default_max_value;
+  /// Time source of `retry_after`; null = the steady clock.
+  std::shared_ptr<const ::gencache::clock> clock{};
 };
 
 /// A memcached backend for `memcached://host[:port][,host[:port]…]`. Connects lazily.
