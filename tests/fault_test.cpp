@@ -17,9 +17,11 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/fake_server.hpp"
 #include "support/server_process.hpp"
 #include "support/stores.hpp"
 #include "support/tcp_proxy.hpp"
+#include "support/watchdog.hpp"
 
 using namespace std::chrono_literals;
 
@@ -27,44 +29,46 @@ namespace {
 
 #ifdef GENCACHE_TEST_REDIS
 constexpr auto kind = test::server_kind::redis;
+constexpr const char* scheme = "redis";
 
 std::shared_ptr<gencache::remote_store> make_store(
     const std::string& url, const std::shared_ptr<gencache::fake_clock>& time,
-    std::size_t pool_size = 2, std::function<void(const gencache::status&)> on_error = {}) {
+    std::size_t pool_size = 2, std::function<void(const gencache::status&)> on_error = {},
+    std::chrono::milliseconds retry_after = 1s) {
   return gencache::make_redis_store(
-      url, {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = 1s, .clock = time},
+      url,
+      {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = retry_after, .clock = time},
       {.prefix = test::unique_prefix(), .on_error = std::move(on_error)});
 }
+#else
+constexpr auto kind = test::server_kind::memcached;
+constexpr const char* scheme = "memcached";
 
-/// Redis fails fast for `retry_after` on the store's clock: move it on, and the next request
-/// tries the server again.
+std::shared_ptr<gencache::remote_store> make_store(
+    const std::string& url, const std::shared_ptr<gencache::fake_clock>& time,
+    std::size_t pool_size = 2, std::function<void(const gencache::status&)> on_error = {},
+    std::chrono::milliseconds retry_after = 1s) {
+  return gencache::make_memcached_store(
+      url,
+      {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = retry_after, .clock = time},
+      {.prefix = test::unique_prefix(), .on_error = std::move(on_error)});
+}
+#endif
+
+/// The URL of a server listening on loopback port `port`.
+std::string url_at(std::uint16_t port) { return fmt::format("{}://127.0.0.1:{}", scheme, port); }
+
+/// Both back ends fail fast for `retry_after` (1 s here) on the store's clock: move it on,
+/// and the next request tries the server again.
 template <class Probe>
 bool recovered(gencache::fake_clock& time, Probe probe) {
   time.advance(1s);
   return probe();
 }
-#else
-constexpr auto kind = test::server_kind::memcached;
 
-std::shared_ptr<gencache::remote_store> make_store(
-    const std::string& url, const std::shared_ptr<gencache::fake_clock>&, std::size_t pool_size = 2,
-    std::function<void(const gencache::status&)> on_error = {}) {
-  return gencache::make_memcached_store(
-      url, {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = 1s},
-      {.prefix = test::unique_prefix(), .on_error = std::move(on_error)});
+bool failing_fast(const std::string& message) {
+  return message.find("failing fast") != std::string::npos;
 }
-
-/// libmemcached retries an ejected server after its retry timeout, on its own wall clock,
-/// which cannot be injected: probe until it has (a liveness bound, not a timing assertion).
-template <class Probe>
-bool recovered(gencache::fake_clock&, Probe probe) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
-#endif
 
 /// Failures a store reported through `on_error`, from any thread.
 struct failure_log {
@@ -188,7 +192,7 @@ TEST_CASE("faults: a memcached pool with one of three servers down keeps serving
           "[faults][pool]") {
   test::server_process a(kind), b(kind), c(kind);
   auto time = std::make_shared<gencache::fake_clock>();
-  // One client handle, so the ejection it learns serves every later request.
+  // The dead member's keys fail fast once one request on it has failed (its breaker).
   gencache::remote_cache cache(
       make_store(fmt::format("memcached://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}", a.port(),
                              b.port(), c.port()),
@@ -239,7 +243,8 @@ TEST_CASE("faults: a memcached member that comes back never undoes a confirmed i
   const std::string prefix = test::unique_prefix();
   auto make = [&] {
     return gencache::make_memcached_store(
-        url, {.command_timeout = 200ms, .pool_size = 1, .retry_after = 1s}, {.prefix = prefix});
+        url, {.command_timeout = 200ms, .pool_size = 1, .retry_after = 1s, .clock = time},
+        {.prefix = prefix});
   };
   gencache::remote_cache cache(make());
   constexpr int users = 40;
@@ -363,19 +368,21 @@ TEST_CASE("faults: during an outage, memoized calls for different users never sh
   CHECK(profile.stats().computes == threads);
 }
 
-#ifdef GENCACHE_TEST_REDIS
-TEST_CASE("faults: after retry_after, one request probes a hung Redis while the others fail fast",
+// retry_after has one meaning on both back ends (issue 26): after a request on a server (a
+// memcached member) fails to connect, is dropped or times out, requests for it fail fast for
+// exactly retry_after on the store's clock; then one request tries the server again. 0: every
+// request tries it. Each test runs under a watchdog; none sleeps or reads a clock.
+
+TEST_CASE("faults: after retry_after, one request probes a hung server while the others fail fast",
           "[faults][hung][breaker]") {
   test::server_process server(kind);
   auto time = std::make_shared<gencache::fake_clock>();
   std::mutex seen_mutex;
   std::vector<std::string> seen;
-  gencache::remote_cache cache(gencache::make_redis_store(
-      server.url(), {.command_timeout = 200ms, .pool_size = 4, .retry_after = 1s, .clock = time},
-      {.prefix = test::unique_prefix(), .on_error = [&](const gencache::status& s) {
-         const std::lock_guard lock(seen_mutex);
-         seen.push_back(s.message());
-       }}));
+  gencache::remote_cache cache(make_store(server.url(), time, 4, [&](const gencache::status& s) {
+    const std::lock_guard lock(seen_mutex);
+    seen.push_back(s.message());
+  }));
   REQUIRE(cache.set({}, 1, "warm").ok());  // connections are open
   server.pause();
   CHECK_FALSE(cache.get<int>({}, "warm"));  // times out: the breaker opens
@@ -383,24 +390,184 @@ TEST_CASE("faults: after retry_after, one request probes a hung Redis while the 
   seen.clear();
 
   constexpr int threads = 4;
-  std::latch start(threads);
-  std::vector<std::thread> pool;
-  std::atomic<int> served{0};  // Catch2 assertions are not thread-safe: counted, checked below
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      start.arrive_and_wait();
-      if (cache.get<int>({}, "warm")) served.fetch_add(1);
-    });
-  }
-  for (auto& t : pool) t.join();
+  const int served = test::within(60s, "requests to a hung server", [&] {
+    std::latch start(threads);
+    std::vector<std::thread> pool;
+    std::atomic<int> count{0};
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        start.arrive_and_wait();
+        if (cache.get<int>({}, "warm")) count.fetch_add(1);
+      });
+    }
+    for (auto& t : pool) t.join();
+    return count.load();
+  });
   CHECK(served == 0);
   server.resume();
   REQUIRE(seen.size() == threads);
   // One probe waited for its timeout; the others failed at once.
-  const auto fast = std::count_if(seen.begin(), seen.end(), [](const std::string& m) {
-    return m.find("failing fast") != std::string::npos;
+  CHECK(std::count_if(seen.begin(), seen.end(), failing_fast) == threads - 1);
+}
+
+TEST_CASE(
+    "faults: retry_after 0: every request tries the server, the first one after it is back "
+    "is served",
+    "[faults][breaker][retry_after]") {
+  // The fault repeats so that it cannot land, by chance, just before a wall-clock second
+  // ends: libmemcached's own fail-fast lasted until the next one, even with retry_after 0.
+  test::server_process server(kind);
+  test::tcp_proxy proxy(server.port());
+  auto time = std::make_shared<gencache::fake_clock>();
+  failure_log failures;
+  gencache::remote_cache cache(make_store(url_at(proxy.port()), time, 1, failures.hook(), 0ms));
+  REQUIRE(cache.set({}, 0, "k").ok());
+  struct round {
+    bool refused_twice;  // both requests failed while the server refused
+    bool served;         // the first request after it accepted again
+  };
+  const auto rounds = test::within(60s, "refuse and accept, five times", [&] {
+    std::vector<round> out;
+    for (int i = 1; i <= 5; ++i) {
+      proxy.refuse();
+      // The first request finds its connection closed; the second must connect, and is refused.
+      const bool first = cache.set({}, i, "k").ok();
+      const bool second = cache.set({}, i, "k").ok();
+      proxy.accept();
+      out.push_back({.refused_twice = !first && !second, .served = cache.set({}, i, "k").ok()});
+    }
+    return out;
   });
-  CHECK(fast == threads - 1);
+  for (std::size_t i = 0; i < rounds.size(); ++i) {
+    INFO("round " << i + 1);
+    CHECK(rounds[i].refused_twice);
+    CHECK(rounds[i].served);
+  }
+  REQUIRE(failures.seen.size() == 2 * rounds.size());
+  for (const gencache::status& f : failures.seen) {
+    INFO(f.message());
+    CHECK_FALSE(failing_fast(f.message()));  // each failure was a real try
+  }
+  CHECK(cache.get<int>({}, "k") == 5);
+}
+
+TEST_CASE("faults: retry_after: requests fail fast for exactly retry_after, then one tries again",
+          "[faults][breaker][retry_after]") {
+  test::server_process server(kind);
+  test::tcp_proxy proxy(server.port());
+  auto time = std::make_shared<gencache::fake_clock>();
+  failure_log failures;
+  gencache::remote_cache cache(make_store(url_at(proxy.port()), time, 2, failures.hook(), 3s));
+  REQUIRE(cache.set({}, 0, "k").ok());  // a connection is open
+  struct outcome {
+    bool refused;       // while the server refused
+    int fast_while_up;  // requests that failed although the server was back, in retry_after
+    bool probe_served;  // the first request after retry_after
+    bool then_served;
+  };
+  const outcome o = test::within(60s, "a fail-fast period on the store's clock", [&] {
+    outcome r{};
+    proxy.refuse();
+    r.refused = !cache.set({}, 1, "k").ok() && !cache.set({}, 2, "k").ok();
+    proxy.accept();
+    for (const auto step :
+         {0ns, std::chrono::nanoseconds(1s), std::chrono::nanoseconds(2s) - 1ns}) {
+      time->advance(step);  // 0, 1 s and 3 s - 1 ns after the failure
+      r.fast_while_up += cache.set({}, 3, "k").ok() ? 0 : 1;
+    }
+    time->advance(1ns);  // retry_after is over
+    r.probe_served = cache.set({}, 4, "k").ok();
+    r.then_served = cache.set({}, 5, "k").ok() && cache.get<int>({}, "k") == 5;
+    return r;
+  });
+  CHECK(o.refused);
+  CHECK(o.fast_while_up == 3);
+  CHECK(o.probe_served);
+  CHECK(o.then_served);
+  // The first failure was a real try; every later one until retry_after was over failed fast.
+  REQUIRE(failures.seen.size() == 5);
+  CHECK_FALSE(failing_fast(failures.seen[0].message()));
+  for (std::size_t i = 1; i < failures.seen.size(); ++i) {
+    INFO(failures.seen[i].message());
+    CHECK(failing_fast(failures.seen[i].message()));
+  }
+}
+
+TEST_CASE(
+    "faults: a server that accepts and then drops every connection is tried once per "
+    "retry_after",
+    "[faults][breaker][retry_after]") {
+  test::fake_server dropping([](test::wire&) {});  // accepts, then closes at once
+  auto time = std::make_shared<gencache::fake_clock>();
+  gencache::remote_cache cache(make_store(url_at(dropping.port()), time, 4));
+  struct attempts {
+    std::size_t first;   // connections after 20 requests
+    std::size_t second;  // after 20 more, retry_after later
+    int served;
+  };
+  const attempts a = test::within(60s, "requests to a server that drops connections", [&] {
+    attempts r{};
+    for (int i = 0; i < 20; ++i) r.served += cache.set({}, i, "k").ok() ? 1 : 0;
+    r.first = dropping.connections();
+    time->advance(1s);
+    for (int i = 0; i < 20; ++i) r.served += cache.get<int>({}, "k", i).has_value() ? 1 : 0;
+    r.second = dropping.connections();
+    return r;
+  });
+  CHECK(a.served == 0);
+  CHECK(cache.stats().errors >= 40);
+  CHECK(a.first == 1);
+  CHECK(a.second == 2);
+}
+
+#ifdef GENCACHE_TEST_MEMCACHED
+TEST_CASE("faults: a failing memcached member fails fast alone, also after a multi-get",
+          "[faults][breaker][pool]") {
+  // Member a is a real server; member b accepts and drops every connection. Each request on
+  // b costs it a connection (counted), unless b is failing fast.
+  test::server_process a(kind);
+  test::fake_server b([](test::wire&) {});
+  auto time = std::make_shared<gencache::fake_clock>();
+  const auto backend = gencache::make_memcached_backend(
+      fmt::format("memcached://127.0.0.1:{},127.0.0.1:{}", a.port(), b.port()),
+      {.command_timeout = 200ms, .pool_size = 2, .retry_after = 1s, .clock = time});
+  struct outcome {
+    std::vector<std::string> on_a, on_b;  // keys served, keys failed
+    std::size_t tried_b = 0;              // b's connections after the single gets
+    bool multi_failed = false;            // a multi-get of a counter on a and one on b
+    std::size_t tried_b_after_multi = 0;
+    bool a_served_after = false;  // a's breaker stayed closed
+    std::string b_after;          // b's is open again
+    std::size_t tried_b_at_end = 0;
+  };
+  const outcome o = test::within(60s, "a pool with a member that drops connections", [&] {
+    outcome r;
+    for (int k = 0; k < 40; ++k) {
+      const std::string key = "member:" + std::to_string(k);
+      (backend->get(key) ? r.on_a : r.on_b).push_back(key);
+    }
+    r.tried_b = b.connections();
+    if (r.on_a.empty() || r.on_b.empty()) return r;
+    time->advance(1s);  // b may be tried again, once
+    const std::string counters[] = {r.on_a[0], r.on_b[0]};
+    const std::uint64_t fresh[] = {1000, 1001};
+    std::uint64_t out[2] = {};
+    r.multi_failed = !backend->read_generations(counters, fresh, out).ok();
+    r.tried_b_after_multi = b.connections();
+    r.a_served_after = backend->get(r.on_a[1 % r.on_a.size()]).has_value();
+    const auto got = backend->get(r.on_b[0]);
+    r.b_after = got ? "served" : got.error().message();
+    r.tried_b_at_end = b.connections();
+    return r;
+  });
+  REQUIRE_FALSE(o.on_a.empty());
+  REQUIRE_FALSE(o.on_b.empty());
+  CHECK(o.tried_b == 1);
+  CHECK(o.multi_failed);
+  CHECK(o.tried_b_after_multi == 2);
+  CHECK(o.a_served_after);
+  CHECK(failing_fast(o.b_after));
+  CHECK(o.tried_b_at_end == 2);
 }
 #endif
 
