@@ -6,7 +6,7 @@
 ///     gencache::remote_cache cache(store);
 ///
 /// - Binary protocol; a pool of servers with consistent hashing (ketama), so adding servers
-///   is the scale-out path and losing one moves only its keys.
+///   is the scale-out path; losing one moves no keys (below).
 /// - A generational get is one multi-get of the key's generation counters and of the name
 ///   their last seen values give; the value is kept only if the counters still hold those
 ///   values. The first read of a counter, or a stale guess, costs a multi-get of the counters
