@@ -98,9 +98,9 @@ struct memory_store_options {
   /// Bound on accounted bytes (keys + values + `memory_store::entry_overhead` per entry),
   /// shared equally by the shards. A value heavier than one shard's share is rejected.
   std::size_t max_bytes = std::size_t{256} << 20;
-  /// Number of lock shards, a power of two; 0 picks 32 × hardware threads (rounded up to a
-  /// power of two), halved while a shard would hold fewer than 64 entries, 1 MiB or one
-  /// generation counter.
+  /// Number of lock shards, a power of two up to 65,536; 0 picks 32 × hardware threads
+  /// (rounded up to a power of two), halved, down to 1, while a shard would hold fewer than
+  /// 64 entries, 1 MiB or one generation counter (so max_generations = 4 gives 4 shards).
   std::size_t shards = 0;
   /// Bound on generation counters that may be evicted (value-based ones and plain ones not
   /// pinned by a handle). An evicted counter comes back with a new value: its entries are
