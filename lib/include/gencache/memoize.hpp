@@ -224,7 +224,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
   /// Turns caching on or off at run time for this wrapper. Off (or with its shared
   /// `memoize_options::toggle` off), calls run the function and touch no entry;
-  /// invalidate, refresh (which computes and stores), peek and key still work on the cache.
+  /// invalidate, refresh (which computes and stores), peek and describe still work.
   void enable(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
   [[nodiscard]] bool enabled() const noexcept {
     return enabled_.load(std::memory_order_relaxed) &&

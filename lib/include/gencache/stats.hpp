@@ -1,8 +1,11 @@
 #pragma once
 /// \file
-/// Statistics snapshots. Stores count with striped counters (one set per shard, written under
-/// the shard's own lock), so counting never adds contention; a snapshot sums the stripes and
-/// is therefore only approximately simultaneous across shards.
+/// Statistics snapshots. Stores count without a shared write per operation: the memory store
+/// keeps one block of counters per thread and store, written only by its thread (a block
+/// goes back to the store when its thread exits); a remote store, and the memoizer, use
+/// striped counters (16 cache-line stripes picked by thread). A snapshot sums the blocks or
+/// stripes, so it is only approximately simultaneous; the memory store's `entries` and
+/// `bytes` are summed shard by shard, each under its shard's lock.
 
 #include <cstdint>
 

@@ -1,21 +1,25 @@
 #pragma once
 // Concurrency of the memory store.
 //
-// Hits take no lock and write no shared cache line. A lookup runs inside an RCU read
-// section (detail/rcu.hpp): it loads its shard's `entry_table` and probes it with acquire
-// loads; an entry is immutable once published, but for its S3-FIFO frequency (a relaxed
-// byte a hit writes only when it changes) and its LRU promotion mark. Counters are per
-// thread (`store_counters`: each thread writes only its own block, stats() sums them; a
-// thread finds its block through a per-thread table, and gives it back when it exits).
+// Hits take no lock and write no shared cache line (but an LRU promotion, at most once per
+// promotion window, which locks the shard). A lookup runs inside an RCU read section
+// (detail/rcu.hpp): it loads its shard's `entry_table` and probes it with acquire loads; an
+// entry is immutable once published, but for its S3-FIFO frequency (a relaxed byte a hit
+// writes only when it changes) and its LRU promotion mark. Counters are per thread
+// (`store_counters`: each thread writes only its own block, stats() sums them; a thread
+// finds its block through a per-thread table, and gives it back when it exits).
 //
 // Writers (set, erase, clear, evictions, an expired entry found by a get) take their
-// shard's std::mutex, one at a time, and never run user code under it: the clock is read
-// and the value copied before the lock. What a writer unlinks goes to the shard's
-// `retired` list, then in batches to the process's reclaimer thread (src/reclamation.hpp),
-// which waits for a grace period and hands it back to the store's ready list; the store's
-// next writer, or the reclaimer after a tick, destroys it, never inside a read section and
-// never under a lock. No writer waits for a grace period: a read section held open by user
-// code (a visit callback or a value copy that waits) delays only the freeing, and past
+// shard's std::mutex. A thread holds one shard mutex at a time and takes no other lock under
+// it, but for the fork handlers, which take them all; the process-wide locks and their order
+// are in src/reclamation.hpp. No user code runs under a lock: a writer reads the clock and
+// builds the value before it locks (a lookup reads the clock, for an entry with a TTL,
+// inside its read section). What a writer unlinks goes to the shard's `retired` list, then
+// in batches to the process's reclaimer thread (src/reclamation.hpp), which waits for a
+// grace period and hands it back to the store's ready list; the store's next writer, or the
+// reclaimer after a tick, destroys it, never inside a read section and never under a lock.
+// No writer waits for a grace period: a read section held open by user code (a visit
+// callback, a value copy or a clock that waits) delays only the freeing, and past
 // `max(max_bytes / 4, 4 MiB)` of unfreed removals a set is refused with errc::busy instead.
 //
 // Invariants of a value shard, under its mutex:
@@ -94,9 +98,9 @@ struct memory_store_options {
   /// Bound on accounted bytes (keys + values + `memory_store::entry_overhead` per entry),
   /// shared equally by the shards. A value heavier than one shard's share is rejected.
   std::size_t max_bytes = std::size_t{256} << 20;
-  /// Number of lock shards, a power of two; 0 picks 32 × hardware threads (rounded up to a
-  /// power of two), halved while a shard would hold fewer than 64 entries, 1 MiB or one
-  /// generation counter.
+  /// Number of lock shards, a power of two up to 65,536; 0 picks 32 × hardware threads
+  /// (rounded up to a power of two), halved, down to 1, while a shard would hold fewer than
+  /// 64 entries, 1 MiB or one generation counter (so max_generations = 4 gives 4 shards).
   std::size_t shards = 0;
   /// Bound on generation counters that may be evicted (value-based ones and plain ones not
   /// pinned by a handle). An evicted counter comes back with a new value: its entries are
@@ -343,7 +347,7 @@ struct alignas(64) value_shard {
   entry_list lru;                  // eviction_policy::lru
   s3fifo<entry, entry_list> fifo;  // eviction_policy::s3fifo
   std::size_t bytes = 0;
-  entry_list retired;  // unlinked, waiting to be handed to call_rcu
+  entry_list retired;  // unlinked, waiting to be handed to the reclaimer
   std::size_t retired_bytes = 0;
   std::vector<entry_table*> retired_tables;
 };
@@ -425,23 +429,30 @@ void fork_child() noexcept;
 ///
 /// Complexity: get, peek, visit, set, erase are O(1) expected (one hash lookup in one shard;
 /// a set may evict several entries to make room). Thread-safety: all members may be called
-/// concurrently; get, peek and visit take no lock (see the top of this file), writers take
-/// a per-shard lock. A hit for an inline trivially copyable value (see value.hpp) allocates
-/// nothing and takes no lock, whatever the number of stores and threads in the process.
+/// concurrently; get, peek and visit take no lock (see the top of this file; with LRU, a
+/// get that promotes its entry does), writers take a per-shard lock. A hit for an inline
+/// trivially copyable value (see value.hpp) allocates nothing and takes no lock, whatever
+/// the number of stores and threads in the process, once the calling thread has counted in
+/// this store: its first counted call there takes a statistics block (under a lock,
+/// allocated unless one is free), and its first read section registers it with liburcu.
 ///
 /// User code and the store (docs/design.md, "User code inside the store"):
 /// - Value copy constructors run in `get` inside a read section; value destructors run
-///   outside every read section and every store lock: in a later writer of the store, in
-///   `flush()`, in the destructor, or on gencache's reclaimer thread. A removed (replaced,
-///   erased, evicted, expired) value is destroyed within about 100 ms, unless a read section
-///   is held open meanwhile (a visit callback or a value copy that waits), and always by the
+///   outside every store lock, and outside every read section of gencache's: in a later
+///   writer of the store, in `flush()`, on gencache's reclaimer thread, or in the store's
+///   destructor, which runs them where it is called (inside a read section if the store is
+///   destroyed in another store's visit callback). A removed (replaced, erased, evicted,
+///   expired) value is destroyed within about 100 ms, unless a read section is held open
+///   meanwhile (a visit callback, a value copy or a clock that waits), and always by the
 ///   time `flush()` or the store's destructor returns. Destructors must not throw (a type
 ///   whose destructor is `noexcept(false)` is rejected at compile time).
 /// - A value's copy constructor, destructor, a `visit` callback and the clock may call any
 ///   member of any store, this one included, and may take locks; they must not destroy the
-///   store that is calling them, and a visit callback or copy constructor that waits for
-///   another thread holds up the freeing of removed values (never a writer): past
+///   store that is calling them, and a visit callback, copy constructor or clock that waits
+///   for another thread holds up the freeing of removed values (never a writer): past
 ///   `max(max_bytes / 4, 4 MiB)` of unfreed removals, sets fail with errc::busy until it returns.
+///   The clock runs inside a lookup's read section for an entry with a TTL; `flush()` there
+///   throws, and `clock::now()` is noexcept, so the program ends.
 /// - Destroying the store: no other thread may be using it. Values are unlinked first and
 ///   destroyed afterwards: a destructor that calls the store then sees it empty (gets miss,
 ///   erase returns false, sets fail with errc::busy).

@@ -1,6 +1,5 @@
 #pragma once
 /// \file
-/// \file
 /// How the memory store holds values in process, and how it weighs them for its byte bound.
 ///
 /// - Values up to `inline_value_capacity` (32) bytes, aligned to at most 16, live inside

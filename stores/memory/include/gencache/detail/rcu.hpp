@@ -6,8 +6,9 @@
 //
 // The read lock is liburcu's inline version (static/urcu-bp.h, written to be inlined into
 // code of any licence): 3 ns per lock/unlock pair against 12 ns for the exported calls.
-// Writers hand what they unlink to `call_rcu`, which frees it after every read section
-// that began before has ended (memory_store.cpp).
+// Writers hand what they unlink to gencache's reclaimer thread, which waits for a grace
+// period (`synchronize_rcu`: every read section that began before has ended) and hands it
+// back to be freed outside any read section (src/reclamation.hpp).
 //
 // Under sanitizers (ASan, TSan, or GENCACHE_RCU_OUT_OF_LINE defined, for UBSan alone) the
 // exported calls are used instead: the inline version reads liburcu's per-thread record
