@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const std::size_t rss_before = resident_bytes();
   std::atomic<bool> stop{false};
-  std::atomic<std::uint64_t> sets{0}, refused{0}, reads{0}, hits{0}, wrong{0}, invalidations{0};
+  std::atomic<std::uint64_t> sets{0}, refused{0}, busy{0}, reads{0}, hits{0}, wrong{0},
+      invalidations{0};
   std::atomic<std::uint64_t> inserted_bytes{0};
   std::uint64_t samples = 0, over_bound = 0, over_rss = 0;
   std::size_t peak_accounted = 0, peak_rss_growth = 0;
@@ -124,7 +125,11 @@ int main(int argc, char** argv) {
             const std::size_t size = value_size(rng);
             const auto status =
                 cache.set({"bound", {"bound:user", user}}, make_value(id, size), "item", id);
-            (status.ok() ? sets : refused).fetch_add(1, std::memory_order_relaxed);
+            const bool was_busy = status.code() == gencache::errc::busy;
+            (status.ok() ? sets
+             : was_busy  ? busy
+                         : refused)
+                .fetch_add(1, std::memory_order_relaxed);
             if (status.ok()) inserted_bytes.fetch_add(size, std::memory_order_relaxed);
           } else if (dice < 99) {
             reads.fetch_add(1, std::memory_order_relaxed);
@@ -170,7 +175,7 @@ int main(int argc, char** argv) {
   fmt::print(
       "memory_bound_campaign: {}, {} threads, bound {} MiB\n"
       "  operations: {} sets ({:.1f} GiB of values, {:.0f}x the bound), {} refused as too "
-      "large, {} reads, {} hits, {} invalidations\n"
+      "large, {} refused as busy, {} reads, {} hits, {} invalidations\n"
       "  store: {} evictions, {} entries and {:.1f} MiB accounted at the end\n"
       "  samples: {}, peak accounted {:.1f} MiB ({:.1f}% of the bound), over the bound: {}\n"
       "  resident growth: peak {:.1f} MiB ({:.2f}x the bound){}, over the limit: {}\n"
@@ -179,7 +184,7 @@ int main(int argc, char** argv) {
       target_sets != 0 ? fmt::format("{} sets", target_sets) : fmt::format("{:.0f} s", seconds),
       threads, max_bytes >> 20, sets.load(), static_cast<double>(inserted_bytes) / (1 << 30),
       static_cast<double>(inserted_bytes) / static_cast<double>(max_bytes), refused.load(),
-      reads.load(), hits.load(), invalidations.load(), last.evictions, last.entries,
+      busy.load(), reads.load(), hits.load(), invalidations.load(), last.evictions, last.entries,
       static_cast<double>(last.bytes) / (1 << 20), samples,
       static_cast<double>(peak_accounted) / (1 << 20),
       100.0 * static_cast<double>(peak_accounted) / static_cast<double>(max_bytes), over_bound,

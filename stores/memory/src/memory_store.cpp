@@ -494,13 +494,11 @@ void memory_store::clear() {
   }
 }
 
-void memory_store::flush() {
-  if (rcu_read_ongoing()) {
-    throw std::logic_error(
-        "gencache: memory_store::flush() inside a read section (a visit callback or a value's "
-        "copy constructor) would wait for itself");
-  }
+bool memory_store::flush() {
   hand_all_retired();
+  // Inside a read section the grace period would wait for this very reader, and value
+  // destructors must not run here: the reclaimer has everything, and frees it later.
+  if (rcu_read_ongoing()) return false;
   retired_payload* doomed = nullptr;
   {
     detail::store_registry& registry = detail::registry();
@@ -522,6 +520,7 @@ void memory_store::flush() {
   }
   has_ready_.store(true, std::memory_order_relaxed);
   free_ready();
+  return true;
 }
 
 detail::generation_node& memory_store::find_or_create_generation(detail::generation_shard& g,

@@ -451,8 +451,8 @@ void fork_child() noexcept;
 ///   store that is calling them, and a visit callback, copy constructor or clock that waits
 ///   for another thread holds up the freeing of removed values (never a writer): past
 ///   `max(max_bytes / 4, 4 MiB)` of unfreed removals, sets fail with errc::busy until it returns.
-///   The clock runs inside a lookup's read section for an entry with a TTL; `flush()` there
-///   throws, and `clock::now()` is noexcept, so the program ends.
+///   The clock runs inside a lookup's read section for an entry with a TTL. `flush()` inside
+///   a read section destroys nothing and returns false (it cannot wait for itself).
 /// - Destroying the store: no other thread may be using it. Values are unlinked first and
 ///   destroyed afterwards: a destructor that calls the store then sees it empty (gets miss,
 ///   erase returns false, sets fail with errc::busy).
@@ -531,10 +531,11 @@ class memory_store {
   /// Removes every entry (generation counters stay).
   void clear();
   /// Destroys every value removed from this store so far (replaced, erased, evicted,
-  /// expired) before it returns. Waits until read sections that began before it have ended
-  /// (a grace period). Throws std::logic_error when called inside a read section (from a
-  /// visit callback or a value's copy constructor), where it would wait for itself.
-  void flush();
+  /// expired) before it returns, and returns true. Waits until read sections that began
+  /// before it have ended (a grace period). Inside a read section (a visit callback, a
+  /// value's copy constructor, the clock during a lookup), where that wait would never end,
+  /// it hands the values to the reclaimer, destroys none and returns false.
+  bool flush();
 
   /// The counter's value, created from the process-wide source if absent. Served from a
   /// per-thread cache, without a lock, until a counter of the same stripe (1 in 1,024) is
