@@ -346,7 +346,7 @@ status memory_store::reject_busy() {
 status memory_store::insert(detail::entry* e) {
   detail::value_shard& s = values_[e->hash & mask_];
   try {
-    s.table.load(std::memory_order_relaxed)->check_address(e);
+    detail::entry_table::check_address(e, tagged_slots_);
   } catch (...) {
     detail::entry::destroy(e);
     throw;
@@ -538,7 +538,7 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
   auto* node = detail::allocate_node_with_key<detail::generation_node>(id);
   new (node) detail::generation_node(id, detail::next_generation_value());
   try {
-    table->check_address(node);
+    table_type::check_address(node, tagged_slots_);
     if ((g.used + 1) * 8 > table->capacity() * 5) {  // as a value shard's rehash
       g.retired_tables.reserve(g.retired_tables.size() + 1);
       table_type* fresh = regrown(*table, g.live);

@@ -300,9 +300,11 @@ class node_table {
   }
   /// Whether `e` can be put in this table: with hash bits in the slots, its address must
   /// fit 48 bits (a heap that starts tagging after the store was built: std::bad_alloc).
-  void check_address(const Node* e) const {
+  /// Every table of a store has the same `tagged_slots`, so a caller without the shard's
+  /// lock checks against the store's flag rather than reading a table that may be replaced.
+  static void check_address(const Node* e, bool tagged_slots) {
     const auto address = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e));
-    if ((address & tag_mask_) != 0) throw std::bad_alloc();
+    if (tagged_slots && (address & hash_bits) != 0) throw std::bad_alloc();
   }
 
  private:
