@@ -4,9 +4,11 @@
 // checker then verifies G1 and that every returned value was really stored for its key.
 // Runs under ThreadSanitizer with the rest of the suite (the tsan preset).
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <latch>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -145,16 +147,26 @@ TEMPLATE_LIST_TEST_CASE("history: concurrent gets, sets, memoized calls and inva
 #if defined(GENCACHE_TEST_REDIS) || defined(GENCACHE_TEST_MEMCACHED)
 TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 and G6",
           "[history][concurrency][faults][g6]") {
-  // The store reaches the server (memcached: its first member) through a loopback proxy
-  // that refuses connections from 30 % to 60 % of the run, paced by operations done.
+  // The store reaches the server (memcached: every member) through loopback proxies that
+  // refuse connections from 30 % to 60 % of the run, paced by operations done. (Proxying one
+  // memcached member of three left the run without a failed invalidation whenever no
+  // counter hashed to it, about 1 run in 8.)
   using W = workload<test::remote_fixture>;
   const std::string url = test::remote_fixture::url();
   const auto first = url.find("://") + 3;
-  const auto end = url.find_first_of(",/", first);
-  const std::string member = url.substr(first, end == std::string::npos ? end : end - first);
-  test::tcp_proxy proxy(static_cast<std::uint16_t>(std::stoi(member.substr(member.find(':') + 1))));
-  const std::string proxied = url.substr(0, first) + fmt::format("127.0.0.1:{}", proxy.port()) +
-                              (end == std::string::npos ? "" : url.substr(end));
+  const auto end = url.find_first_of("/?", first);
+  const std::string members = url.substr(first, end == std::string::npos ? end : end - first);
+  std::vector<std::unique_ptr<test::tcp_proxy>> proxies;
+  std::string proxied = url.substr(0, first);
+  for (std::size_t at = 0; at <= members.size();) {
+    const auto comma = std::min(members.find(',', at), members.size());
+    const std::string member = members.substr(at, comma - at);
+    proxies.push_back(std::make_unique<test::tcp_proxy>(
+        static_cast<std::uint16_t>(std::stoi(member.substr(member.find(':') + 1)))));
+    proxied += fmt::format("{}127.0.0.1:{}", at == 0 ? "" : ",", proxies.back()->port());
+    at = comma + 1;
+  }
+  if (end != std::string::npos) proxied += url.substr(end);
   gencache::remote_store_options options{
       .prefix = test::unique_prefix(),
       .on_error = [](const gencache::status&) { failed_here = true; }};
@@ -170,9 +182,9 @@ TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 
   constexpr std::uint64_t total = W::threads * W::operations;
   std::thread faults([&] {
     while (progress.load() < total * 3 / 10) std::this_thread::yield();
-    proxy.refuse();
+    for (auto& proxy : proxies) proxy->refuse();
     while (progress.load() < total * 6 / 10) std::this_thread::yield();
-    proxy.accept();
+    for (auto& proxy : proxies) proxy->accept();
   });
   const h::verdict v = run_history<W>(cache, &progress);
   faults.join();
