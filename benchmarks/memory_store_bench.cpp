@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -262,5 +265,54 @@ void BM_MemoryStore_ZipfAllCached1M(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryStore_ZipfAllCached1M)->Threads(1)->Threads(2)->UseRealTime()->MinTime(1.0);
+
+// Short-lived threads (issue 25): each iteration starts a thread that makes 4 gets and 2 sets
+// and exits, so a thread's first use of the store (statistics block, liburcu registration)
+// and its exit (the block going back) are on the clock. The control does the same against a
+// mutex and a std::unordered_map; compare the two in one run.
+constexpr int short_thread_keys = 1024;
+
+void BM_MemoryStore_ShortLivedThread(benchmark::State& state) {
+  gencache::cache cache;
+  for (int k = 0; k < short_thread_keys; ++k) (void)cache.set({"nav"}, std::uint64_t(k), "t", k);
+  int next = 0;
+  for (auto _ : state) {
+    const int base = next++;
+    std::thread([&cache, base] {
+      for (int j = 0; j < 4; ++j) {
+        benchmark::DoNotOptimize(
+            cache.get<std::uint64_t>({"nav"}, "t", (base + j) % short_thread_keys));
+      }
+      for (int j = 0; j < 2; ++j) {
+        (void)cache.set({"nav"}, std::uint64_t(base), "t", (base * 7 + j) % short_thread_keys);
+      }
+    }).join();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MemoryStore_ShortLivedThread)->UseRealTime();
+
+void BM_MemoryStore_ShortLivedThreadMutexMapControl(benchmark::State& state) {
+  std::mutex mutex;
+  std::unordered_map<int, std::uint64_t> map;
+  for (int k = 0; k < short_thread_keys; ++k) map[k] = std::uint64_t(k);
+  int next = 0;
+  for (auto _ : state) {
+    const int base = next++;
+    std::thread([&mutex, &map, base] {
+      for (int j = 0; j < 4; ++j) {
+        const std::lock_guard lock(mutex);
+        const auto it = map.find((base + j) % short_thread_keys);
+        benchmark::DoNotOptimize(it == map.end() ? std::uint64_t{0} : it->second);
+      }
+      for (int j = 0; j < 2; ++j) {
+        const std::lock_guard lock(mutex);
+        map[(base * 7 + j) % short_thread_keys] = std::uint64_t(base);
+      }
+    }).join();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MemoryStore_ShortLivedThreadMutexMapControl)->UseRealTime();
 
 }  // namespace
