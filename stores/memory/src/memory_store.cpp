@@ -327,6 +327,7 @@ status memory_store::reject_too_large(std::size_t weight) {
 }
 
 status memory_store::reject_busy() {
+  detail::reclaimer::instance().urge();
   for (int i = 0; i < busy_yields && !closing_.load(std::memory_order_relaxed); ++i) {
     free_ready();
     if (admits_writes()) return {};
@@ -637,8 +638,10 @@ const std::atomic<std::uint64_t>& memory_store::pin_generation(key_view id) {
 
 void memory_store::hand_garbage(retired_payload* garbage) {
   if (garbage != nullptr) {
-    pending_bytes_.fetch_add(garbage->bytes, std::memory_order_relaxed);
+    const std::size_t pending =
+        pending_bytes_.fetch_add(garbage->bytes, std::memory_order_relaxed) + garbage->bytes;
     detail::reclaimer::instance().enqueue(garbage);
+    if (pending > max_pending_bytes_ / 2) detail::reclaimer::instance().urge();
   }
   if (keeps_retired_.load(std::memory_order_relaxed)) {
     detail::reclaimer::instance().note_outstanding();

@@ -67,11 +67,23 @@ void reclaimer::start_if_needed() noexcept {
 }
 
 void reclaimer::enqueue(retired_payload* payload) {
+  bool was_empty = false;
   {
     const std::lock_guard lock(mutex_);
+    was_empty = queue_ == nullptr;
     payload->next = queue_;
     queue_ = payload;
     start_if_needed();
+  }
+  // A thread pacing its grace periods (queue not empty) is not woken for every batch.
+  if (was_empty) wake_.notify_one();
+}
+
+void reclaimer::urge() {
+  if (urgent_.load(std::memory_order_relaxed)) return;
+  {
+    const std::lock_guard lock(mutex_);
+    urgent_.store(true, std::memory_order_relaxed);
   }
   wake_.notify_one();
 }
@@ -186,6 +198,7 @@ void reclaimer::run() {
   is_reclaimer_thread = true;
   std::unique_lock lock(mutex_);
   auto last_pass = clock_type::now();
+  auto last_grace = last_pass - grace_gap;
   for (;;) {
     if (queue_ == nullptr) {
       if (outstanding_.load(std::memory_order_relaxed)) {
@@ -199,9 +212,13 @@ void reclaimer::run() {
       }
     }
     if (queue_ != nullptr) {
+      wake_.wait_until(lock, last_grace + grace_gap,
+                       [&] { return urgent_.load(std::memory_order_relaxed); });
+      urgent_.store(false, std::memory_order_relaxed);
       in_grace_ = std::exchange(queue_, nullptr);
       lock.unlock();
       synchronize_rcu();  // no lock held: only this thread waits for readers
+      last_grace = clock_type::now();
 #ifdef GENCACHE_TSAN
       __tsan_acquire(&rcu_readers_done);
 #endif
