@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -529,4 +530,99 @@ TEST_CASE("memoized_function: copies outlive the original and the cache they wer
   });
   CHECK(wrong == 0);
   CHECK(computed <= 4 * 50 + 1);
+}
+
+// Found by an outside review of the hardening (2026-12-06).
+
+TEST_CASE("memory_store: a store destroyed by its own value, on the reclaimer, stops nothing",
+          "[memory_store][user_code]") {
+  // The store's last owner is a value it holds: erased, that value is destroyed on the
+  // reclaimer thread (no writer comes back), and destroys the store there. The store's
+  // destructor once waited for the reclaimer's own count: the reclaimer hung for good and
+  // no store of the process freed anything again.
+  struct owner_of_store {
+    owner_of_store(std::shared_ptr<memory_store> s, std::shared_ptr<std::promise<void>> d)
+        : store(std::move(s)), destroyed(std::move(d)) {}
+    owner_of_store(const owner_of_store&) = delete;
+    std::shared_ptr<memory_store> store;
+    std::shared_ptr<std::promise<void>> destroyed;
+    ~owner_of_store() {
+      store.reset();
+      destroyed->set_value();
+    }
+  };
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  {
+    auto store = std::make_shared<memory_store>();
+    auto value = std::make_shared<const owner_of_store>(store, done);
+    REQUIRE(store->set(key_of(1), std::move(value)).ok());
+    REQUIRE(store->erase(key_of(1)));
+  }  // only the erased value holds the store now
+  const bool destroyed = test::within(60s, "a store destroyed by its own value", [&] {
+    finished.wait();
+    return true;
+  });
+  CHECK(destroyed);
+  // The reclaimer still works for everyone else.
+  std::atomic<int> later{0};
+  struct counted {
+    explicit counted(std::atomic<int>* c) : count(c) {}
+    counted(const counted&) = delete;
+    std::atomic<int>* count;
+    ~counted() { count->fetch_add(1); }
+  };
+  memory_store other;
+  REQUIRE(other.set(key_of(2), std::make_shared<const counted>(&later)).ok());
+  REQUIRE(other.erase(key_of(2)));
+  const bool flushed = test::within(60s, "a flush after that", [&] { return other.flush(); });
+  CHECK(flushed);
+  CHECK(later == 1);
+}
+
+TEST_CASE("memory_store: while a store is destroyed, value destructors find every shard empty",
+          "[memory_store][user_code]") {
+  // Shards were emptied and their values destroyed one shard at a time: a destructor in an
+  // early shard still found values of later shards.
+  std::atomic<int> hits{0};
+  auto store = std::make_unique<memory_store>(memory_store_options{.shards = 16});
+  struct prober {
+    prober(memory_store* s, std::atomic<int>* h) : store(s), hits(h) {}
+    prober(const prober&) = delete;
+    memory_store* store;
+    std::atomic<int>* hits;
+    ~prober() {
+      for (int j = 0; j < 64; ++j) {
+        if (store->get<int>(test_key("probe" + std::to_string(j)))) hits->fetch_add(1);
+      }
+    }
+  };
+  for (int j = 0; j < 64; ++j) REQUIRE(store->set(test_key("probe" + std::to_string(j)), j).ok());
+  for (int i = 0; i < 64; ++i) {
+    REQUIRE(
+        store->set(key_of(i), std::make_shared<const prober>(store.get(), &hits)).ok());
+  }
+  store.reset();
+  CHECK(hits == 0);
+}
+
+TEST_CASE("memory_store: shared pointers in cycles, to void and to arrays can be stored",
+          "[memory_store][value]") {
+  struct node {
+    std::shared_ptr<node> next;
+    std::string payload;
+  };
+  auto a = std::make_shared<node>();
+  auto b = std::make_shared<node>();
+  a->next = b;
+  b->next = a;  // a cycle: weighing once recursed forever
+  a->payload.assign(1000, 'a');
+  memory_store store;
+  REQUIRE(store.set(key_of(1), a).ok());
+  CHECK(store.stats().bytes >= 1000);
+  REQUIRE(store.set(key_of(2), std::shared_ptr<void>(std::make_shared<int>(7))).ok());
+  REQUIRE(store.set(key_of(3), std::shared_ptr<int[]>(new int[4]{1, 2, 3, 4})).ok());
+  CHECK(store.get<std::shared_ptr<void>>(key_of(2)));
+  CHECK((*store.get<std::shared_ptr<int[]>>(key_of(3)))[3] == 4);
+  b->next.reset();  // break the cycle, so that the test does not leak
 }

@@ -144,24 +144,28 @@ memory_store::~memory_store() {
   detail::store_registry& registry = detail::registry();
   for (int round = 0; round < 16; ++round) {
     bool found = false;
+    retired_payload unlinked;  // every shard's entries: spliced, no allocation
     for (std::size_t i = 0; i <= mask_; ++i) {
       detail::value_shard& s = values_[i];
-      retired_payload local;  // swapped into: no allocation
+      retired_payload tables;  // swapped into: no allocation
       {
         const std::lock_guard lock(s.mutex);
-        s.lru.swap(local.entries);
-        s.fifo.take_all(local.entries);
-        local.entries.splice(local.entries.end(), s.retired);
-        local.tables.swap(s.retired_tables);
+        unlinked.entries.splice(unlinked.entries.end(), s.lru);
+        s.fifo.take_all(unlinked.entries);
+        unlinked.entries.splice(unlinked.entries.end(), s.retired);
+        tables.tables.swap(s.retired_tables);
         if (s.live != 0) s.table.load(std::memory_order_relaxed)->clear_slots();
         s.retired_bytes = 0;
         s.live = 0;
         s.used = 0;
         s.bytes = 0;
       }
-      found = found || !local.empty();
-      detail::destroy_contents(local);  // value destructors: they may call this store
+      found = found || !tables.empty();
+      detail::destroy_contents(tables);  // no user code
     }
+    found = found || !unlinked.empty();
+    // Value destructors, once no shard holds an entry: they may call this store.
+    detail::destroy_contents(unlinked);
     for (std::size_t i = 0; i <= mask_; ++i) {
       detail::generation_shard& g = generations_[i];
       retired_payload local;
@@ -177,7 +181,11 @@ memory_store::~memory_store() {
     {
       std::unique_lock lock(registry.mutex);
       if (round == 0) {
-        registry.freed.wait(lock, [&] { return reclaimer_freeing_ == 0; });
+        // On the reclaimer thread, the count is its own: it is destroying a value of ours
+        // that owned this store, and looks the store up again before it counts down.
+        registry.freed.wait(lock, [&] {
+          return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread();
+        });
         registry.stores.erase(id_);
       }
       stolen = detail::reclaimer::instance().steal(id_);
@@ -521,6 +529,13 @@ bool memory_store::flush() {
   }
   has_ready_.store(true, std::memory_order_relaxed);
   free_ready();
+  // The reclaimer's tick may have taken ready batches of ours during the grace period:
+  // they are destroyed before this returns too.
+  if (!detail::reclaimer::on_this_thread()) {
+    detail::store_registry& registry = detail::registry();
+    std::unique_lock lock(registry.mutex);
+    registry.freed.wait(lock, [&] { return reclaimer_freeing_ == 0; });
+  }
   return true;
 }
 
@@ -659,9 +674,12 @@ void memory_store::free_ready() noexcept {
     ready = std::exchange(ready_, nullptr);
     has_ready_.store(false, std::memory_order_relaxed);
   }
+  std::size_t bytes = 0;
+  for (const retired_payload* p = ready; p != nullptr; p = p->next) bytes += p->bytes;
+  pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+  // Nothing of the store is touched once value destructors run.
   while (ready != nullptr) {
     retired_payload* next = ready->next;
-    pending_bytes_.fetch_sub(ready->bytes, std::memory_order_relaxed);
     detail::free_payload(ready);
     ready = next;
   }

@@ -84,6 +84,7 @@ void reclaimer::urge() {
   {
     const std::lock_guard lock(mutex_);
     urgent_.store(true, std::memory_order_relaxed);
+    start_if_needed();
   }
   wake_.notify_one();
 }
@@ -184,8 +185,12 @@ void reclaimer::idle_pass() {
     }
     free_list(old);
     {
+      // Found again: a value's destructor may have destroyed the store (its last owner
+      // was one of its own values), and its destructor let this thread's count stand.
       const std::lock_guard lock(registry().mutex);
-      --store->reclaimer_freeing_;
+      if (const auto found = registry().stores.find(id); found != registry().stores.end()) {
+        --found->second->reclaimer_freeing_;
+      }
     }
     registry().freed.notify_all();
   }
@@ -249,6 +254,10 @@ void reclaimer::after_fork_child() {
   // The thread is gone: its batch waits for a grace period of the child's, and the next
   // enqueue starts a new thread. No thread of the child waits on the old condition.
   running_ = false;
+  // A tick or an urge of the parent's must not keep the next note or urge from starting
+  // the child's thread.
+  outstanding_.store(false, std::memory_order_relaxed);
+  urgent_.store(false, std::memory_order_relaxed);
   while (in_grace_ != nullptr) {
     retired_payload* p = in_grace_;
     in_grace_ = p->next;
@@ -259,32 +268,41 @@ void reclaimer::after_fork_child() {
   mutex_.unlock();
 }
 
+// liburcu's grace-period lock is taken first and released last: a grace period holds it
+// while it waits for readers, and a reader may wait for a shard or counters mutex inside
+// its read section (a first hit, an LRU promotion), so taking our mutexes first and then
+// that lock could close a cycle with a grace period in progress.
 void fork_prepare() noexcept {
+  urcu_bp_before_fork();
   store_registry& r = registry();
   r.mutex.lock();
   for (const auto& [id, store] : r.stores) store->lock_for_fork();
   reclaimer::instance().before_fork();
   for (const auto& [id, store] : r.stores) store->ready_mutex_.lock();
-  urcu_bp_before_fork();
 }
 
 void fork_parent() noexcept {
-  urcu_bp_after_fork_parent();
   store_registry& r = registry();
   for (const auto& [id, store] : r.stores) store->ready_mutex_.unlock();
   reclaimer::instance().after_fork_parent();
   for (const auto& [id, store] : r.stores) store->unlock_after_fork();
   r.mutex.unlock();
+  urcu_bp_after_fork_parent();
 }
 
 void fork_child() noexcept {
-  urcu_bp_after_fork_child();
   store_registry& r = registry();
-  for (const auto& [id, store] : r.stores) store->ready_mutex_.unlock();
+  for (const auto& [id, store] : r.stores) {
+    store->ready_mutex_.unlock();
+    // The reclaimer thread that was destroying a batch of this store is gone: what it
+    // held is lost to the child (leaked, never freed twice), and nobody waits for it.
+    store->reclaimer_freeing_ = 0;
+  }
   reclaimer::instance().after_fork_child();
   for (const auto& [id, store] : r.stores) store->unlock_after_fork();
   new (&r.freed) std::condition_variable;
   r.mutex.unlock();
+  urcu_bp_after_fork_child();
 }
 
 void install_fork_handlers() {

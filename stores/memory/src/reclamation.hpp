@@ -6,6 +6,10 @@
 // Lock hierarchy (a thread takes these only in this order, never the reverse):
 //   registry mutex → a store's shard mutexes → a store's counters mutex → reclaimer mutex
 //   → a store's ready mutex.
+// A read section counts as a lock that a grace period (liburcu's gp lock) waits for, and a
+// reader may take a shard or counters mutex inside one: so the fork handlers take
+// liburcu's locks before all of ours, and no thread waits for a grace period while it
+// holds one of ours.
 // No user code (value copies or destructors, the clock, callbacks) runs under any of them.
 //
 // Invariants:

@@ -21,8 +21,11 @@
 /// string and vector elements (by size, not capacity); optionals and variants by their
 /// engaged alternative; node-based containers (map, set, list, unordered_*) by their
 /// elements plus `node_overhead` (32) bytes per element for the node's links; tuples and
-/// aggregates by their fields; a shared_ptr (to const or not) by its pointee and control
-/// block. It is an
+/// aggregates by their fields; a shared_ptr (to const or not) by its pointee's static type
+/// and control block, through at most `detail::max_pointee_depth` (8) shared pointers (a
+/// cycle or a long chain counts its first links only; `shared_ptr<void>` and
+/// `shared_ptr<U[]>` count the pointer alone). `set` reads the pointee to weigh it: another
+/// thread must not modify it meanwhile (store `shared_ptr<const U>` for shared state). It is an
 /// estimate of what the allocator hands out, not a measurement (allocator rounding and
 /// spare capacity are not counted). Types that own memory some other way can specialize
 /// `gencache::value_weight`.
@@ -81,13 +84,30 @@ concept flat_range = std::ranges::contiguous_range<const T> &&
 /// bytes on 64-bit libstdc++), more than a list's (16) or a hash node's (8 + bucket).
 inline constexpr std::size_t node_overhead = 32;
 
+/// How many shared pointers deep `weigh` follows pointees: a cycle (a node that points back
+/// at its parent) or a long chain counts only its first links, and a graph that shares
+/// nodes is walked in bounded time.
+inline constexpr int max_pointee_depth = 8;
+inline thread_local int pointee_depth = 0;
+
 template <class T>
 std::size_t weigh(const T& v) {
   if constexpr (requires { value_weight<T>::of(v); }) {
     return value_weight<T>::of(v);
   } else if constexpr (is_specialization_of<T, std::shared_ptr>) {
     constexpr std::size_t control_block = 16;
-    return sizeof(T) + control_block + (v ? weigh(*v) : 0);
+    std::size_t total = sizeof(T) + control_block;
+    // shared_ptr<void> and shared_ptr<U[]> have no pointee to weigh.
+    if constexpr (requires { weigh(*v); }) {
+      if (v && pointee_depth < max_pointee_depth) {
+        ++pointee_depth;
+        struct leave {
+          ~leave() { --pointee_depth; }
+        } on_exit;
+        total += weigh(*v);
+      }
+    }
+    return total;
   } else if constexpr (std::is_trivially_copyable_v<T>) {
     return sizeof(T);
   } else if constexpr (is_specialization_of<T, std::optional>) {
