@@ -478,8 +478,7 @@ TEST_CASE("memory_store: stores keep working where heap addresses carry tags", "
   CHECK_FALSE(heap_addresses_are_tagged());  // this machine's heap
   const auto* tagged_entry = reinterpret_cast<const gencache::detail::entry*>(tagged);
   CHECK_NOTHROW(gencache::detail::entry_table::check_address(tagged_entry, false));
-  CHECK_THROWS_AS(gencache::detail::entry_table::check_address(tagged_entry, true),
-                  std::bad_alloc);
+  CHECK_THROWS_AS(gencache::detail::entry_table::check_address(tagged_entry, true), std::bad_alloc);
 
   gencache::detail::force_untagged_slots = true;
   memory_store store({.max_entries = 4'096, .shards = 2});
@@ -599,8 +598,7 @@ TEST_CASE("memory_store: while a store is destroyed, value destructors find ever
   };
   for (int j = 0; j < 64; ++j) REQUIRE(store->set(test_key("probe" + std::to_string(j)), j).ok());
   for (int i = 0; i < 64; ++i) {
-    REQUIRE(
-        store->set(key_of(i), std::make_shared<const prober>(store.get(), &hits)).ok());
+    REQUIRE(store->set(key_of(i), std::make_shared<const prober>(store.get(), &hits)).ok());
   }
   store.reset();
   CHECK(hits == 0);

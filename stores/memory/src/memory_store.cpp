@@ -183,9 +183,8 @@ memory_store::~memory_store() {
       if (round == 0) {
         // On the reclaimer thread, the count is its own: it is destroying a value of ours
         // that owned this store, and looks the store up again before it counts down.
-        registry.freed.wait(lock, [&] {
-          return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread();
-        });
+        registry.freed.wait(
+            lock, [&] { return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread(); });
         registry.stores.erase(id_);
       }
       stolen = detail::reclaimer::instance().steal(id_);
