@@ -268,29 +268,31 @@ void reclaimer::after_fork_child() {
   mutex_.unlock();
 }
 
-// liburcu's grace-period lock is taken first and released last: a grace period holds it
-// while it waits for readers, and a reader may wait for a shard or counters mutex inside
-// its read section (a first hit, an LRU promotion), so taking our mutexes first and then
-// that lock could close a cycle with a grace period in progress.
+// liburcu's locks are taken last and released first. (Taking them first, which would
+// also cover a reader that waits for one of our mutexes inside its read section while a
+// grace period runs, left the child of a fork hung in about 1 run in 3 under ASan:
+// `memory_store: a fork while another thread is inside gets leaves a usable child`. That
+// narrower deadlock is documented in design.md as a known limit.)
 void fork_prepare() noexcept {
-  urcu_bp_before_fork();
   store_registry& r = registry();
   r.mutex.lock();
   for (const auto& [id, store] : r.stores) store->lock_for_fork();
   reclaimer::instance().before_fork();
   for (const auto& [id, store] : r.stores) store->ready_mutex_.lock();
+  urcu_bp_before_fork();
 }
 
 void fork_parent() noexcept {
+  urcu_bp_after_fork_parent();
   store_registry& r = registry();
   for (const auto& [id, store] : r.stores) store->ready_mutex_.unlock();
   reclaimer::instance().after_fork_parent();
   for (const auto& [id, store] : r.stores) store->unlock_after_fork();
   r.mutex.unlock();
-  urcu_bp_after_fork_parent();
 }
 
 void fork_child() noexcept {
+  urcu_bp_after_fork_child();
   store_registry& r = registry();
   for (const auto& [id, store] : r.stores) {
     store->ready_mutex_.unlock();
@@ -302,7 +304,6 @@ void fork_child() noexcept {
   for (const auto& [id, store] : r.stores) store->unlock_after_fork();
   new (&r.freed) std::condition_variable;
   r.mutex.unlock();
-  urcu_bp_after_fork_child();
 }
 
 void install_fork_handlers() {

@@ -7,9 +7,9 @@
 //   registry mutex → a store's shard mutexes → a store's counters mutex → reclaimer mutex
 //   → a store's ready mutex.
 // A read section counts as a lock that a grace period (liburcu's gp lock) waits for, and a
-// reader may take a shard or counters mutex inside one: so the fork handlers take
-// liburcu's locks before all of ours, and no thread waits for a grace period while it
-// holds one of ours.
+// reader may take a shard or counters mutex inside one: no thread waits for a grace period
+// while it holds one of ours. The fork handlers take liburcu's locks after ours (see
+// fork_prepare for why, and the one deadlock that leaves).
 // No user code (value copies or destructors, the clock, callbacks) runs under any of them.
 //
 // Invariants:
