@@ -133,6 +133,18 @@ memory_store::memory_store(memory_store_options options)
   registry.stores.emplace(id_, this);
 }
 
+namespace {
+
+/// Waits (under the registry mutex, held by `lock`) until the reclaimer destroys no batch of
+/// a store, whose count is `freeing`. On the reclaimer thread the count is its own (it is
+/// destroying a value that called the store, or owned it): no wait.
+void wait_for_reclaimer(std::unique_lock<std::mutex>& lock, const std::size_t& freeing) {
+  detail::registry().freed.wait(
+      lock, [&] { return freeing == 0 || detail::reclaimer::on_this_thread(); });
+}
+
+}  // namespace
+
 memory_store::~memory_store() {
   // No other thread may use the store, so nothing removed from it is still read: what it
   // holds and what it retired is freed here, without a grace period. Entries are unlinked
@@ -181,10 +193,9 @@ memory_store::~memory_store() {
     {
       std::unique_lock lock(registry.mutex);
       if (round == 0) {
-        // On the reclaimer thread, the count is its own: it is destroying a value of ours
-        // that owned this store, and looks the store up again before it counts down.
-        registry.freed.wait(
-            lock, [&] { return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread(); });
+        // The reclaimer, destroying a value of ours that owned this store, looks the store
+        // up again before it counts down.
+        wait_for_reclaimer(lock, reclaimer_freeing_);
         registry.stores.erase(id_);
       }
       stolen = detail::reclaimer::instance().steal(id_);
@@ -196,11 +207,7 @@ memory_store::~memory_store() {
       *tail = std::exchange(ready_, nullptr);
     }
     found = found || stolen != nullptr;
-    while (stolen != nullptr) {
-      retired_payload* next = stolen->next;
-      detail::free_payload(stolen);
-      stolen = next;
-    }
+    detail::free_list(stolen);
     if (!found) break;
   }
   for (std::size_t i = 0; i <= mask_; ++i) {
@@ -509,32 +516,22 @@ bool memory_store::flush() {
   if (rcu_read_ongoing()) return false;
   retired_payload* doomed = nullptr;
   {
-    detail::store_registry& registry = detail::registry();
-    std::unique_lock lock(registry.mutex);
-    // All of them, unless this is the reclaimer destroying one of ours right now.
-    registry.freed.wait(
-        lock, [&] { return reclaimer_freeing_ == 0 || detail::reclaimer::on_this_thread(); });
+    std::unique_lock lock(detail::registry().mutex);
+    wait_for_reclaimer(lock, reclaimer_freeing_);
     doomed = detail::reclaimer::instance().steal(id_);
   }
   synchronize_rcu();  // every reader that could see them has finished
 #ifdef GENCACHE_TSAN
   __tsan_acquire(&detail::rcu_readers_done);
 #endif
-  while (doomed != nullptr) {
-    retired_payload* next = doomed->next;
-    pending_bytes_.fetch_sub(doomed->bytes, std::memory_order_relaxed);
-    detail::free_payload(doomed);
-    doomed = next;
-  }
+  pending_bytes_.fetch_sub(detail::bytes_of(doomed), std::memory_order_relaxed);
+  detail::free_list(doomed);
   has_ready_.store(true, std::memory_order_relaxed);
   free_ready();
   // The reclaimer's tick may have taken ready batches of ours during the grace period:
   // they are destroyed before this returns too.
-  if (!detail::reclaimer::on_this_thread()) {
-    detail::store_registry& registry = detail::registry();
-    std::unique_lock lock(registry.mutex);
-    registry.freed.wait(lock, [&] { return reclaimer_freeing_ == 0; });
-  }
+  std::unique_lock lock(detail::registry().mutex);
+  wait_for_reclaimer(lock, reclaimer_freeing_);
   return true;
 }
 
@@ -673,15 +670,8 @@ void memory_store::free_ready() noexcept {
     ready = std::exchange(ready_, nullptr);
     has_ready_.store(false, std::memory_order_relaxed);
   }
-  std::size_t bytes = 0;
-  for (const retired_payload* p = ready; p != nullptr; p = p->next) bytes += p->bytes;
-  pending_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-  // Nothing of the store is touched once value destructors run.
-  while (ready != nullptr) {
-    retired_payload* next = ready->next;
-    detail::free_payload(ready);
-    ready = next;
-  }
+  pending_bytes_.fetch_sub(detail::bytes_of(ready), std::memory_order_relaxed);
+  detail::free_list(ready);  // nothing of the store is touched once value destructors run
 }
 
 store_stats memory_store::stats() const {

@@ -20,6 +20,8 @@ thread_local bool counters_table_gone = false;
 
 thread_local bool is_reclaimer_thread = false;
 
+}  // namespace
+
 void free_list(retired_payload* list) noexcept {
   while (list != nullptr) {
     retired_payload* next = list->next;
@@ -28,7 +30,11 @@ void free_list(retired_payload* list) noexcept {
   }
 }
 
-}  // namespace
+std::size_t bytes_of(const retired_payload* list) noexcept {
+  std::size_t bytes = 0;
+  for (; list != nullptr; list = list->next) bytes += list->bytes;
+  return bytes;
+}
 
 void destroy_contents(retired_payload& payload) noexcept {
   payload.entries.clear_and_dispose(&entry::destroy);  // value destructors: user code
@@ -180,9 +186,7 @@ void reclaimer::idle_pass() {
       if (old != nullptr) ++store->reclaimer_freeing_;
     }
     if (old == nullptr) continue;
-    for (retired_payload* p = old; p != nullptr; p = p->next) {
-      store->pending_bytes_.fetch_sub(p->bytes, std::memory_order_relaxed);
-    }
+    store->pending_bytes_.fetch_sub(bytes_of(old), std::memory_order_relaxed);
     free_list(old);
     {
       // Found again: a value's destructor may have destroyed the store (its last owner

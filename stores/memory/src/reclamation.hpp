@@ -59,6 +59,11 @@ struct retired_payload {
 void destroy_contents(retired_payload& payload) noexcept;
 /// destroy_contents, then the payload itself.
 void free_payload(retired_payload* payload) noexcept;
+/// free_payload for each payload of a list linked by `next`.
+void free_list(retired_payload* list) noexcept;
+/// The removed bytes a list linked by `next` holds (taken off a store's pending count
+/// before its values are destroyed: a destructor may end the store).
+[[nodiscard]] std::size_t bytes_of(const retired_payload* list) noexcept;
 void destroy_generation(generation_node* node) noexcept;
 
 /// The registry of live memory stores, by id.
