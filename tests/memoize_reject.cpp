@@ -1,6 +1,8 @@
 // Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
 #include <gencache/gencache.hpp>
 
+#include <memory>
+
 namespace {
 struct args {
   int user_id;
@@ -24,6 +26,13 @@ int main() {
 #elif defined(GENCACHE_REJECT_void_result)
   gencache::memoized m(
       cache, [](int) {}, "g");
+#elif defined(GENCACHE_REJECT_reference_result)
+  static int stored = 0;
+  gencache::memoized m(
+      cache, [](int) -> const int& { return stored; }, "g");
+#elif defined(GENCACHE_REJECT_move_only_result)
+  gencache::memoized m(
+      cache, [](int) { return std::unique_ptr<int>(); }, "g");
 #elif defined(GENCACHE_REJECT_old_generation)  // built with -Werror=deprecated-declarations
   (void)cache.generation("project");
 #elif defined(GENCACHE_REJECT_old_key)

@@ -25,9 +25,11 @@
 ///    leave arguments and fields out.
 /// 3. The key's scope is where the wrapper is constructed (file, line, column and enclosing
 ///    function, through std::source_location, no macro), plus the callable's type: construct
-///    the wrapper next to the function, and moving or renaming it starts a fresh cache. A
-///    `memoize_options::name` replaces the location with a stable name; remote stores shared
-///    between programs need one, and so do wrappers made in a factory (same location).
+///    the wrapper next to the function, and moving or renaming it starts a fresh cache. The
+///    file is named as the compiler saw it (an absolute path under CMake), so a build from
+///    another directory starts a fresh cache too. A `memoize_options::name` replaces the
+///    location with a stable name; remote stores shared between programs or builds need
+///    one, and so do wrappers made in a factory (same location).
 ///
 /// How arguments are keyed: on an in-process store, when every argument in the key is an
 /// integer, char, bool, enum, or an aggregate of those without padding (a unique object
