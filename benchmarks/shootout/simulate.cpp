@@ -343,6 +343,9 @@ int run_simulation(int argc, const char* const* argv) {
                "seen before (L = keys/10)");
   app.add_option("--trace", s.trace_file, "Replay this file (one key per line) instead")
       ->check(CLI::ExistingFile);
+  app.add_option("--write-trace", s.write_trace_file,
+                 "Also write the stream to this file, one key per line, so that another "
+                 "cache (benchmarks/peers/CaffeineReplay.java) replays the same requests");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -350,6 +353,13 @@ int run_simulation(int argc, const char* const* argv) {
   }
   const auto started = std::chrono::steady_clock::now();
   const std::vector<std::uint32_t> stream = make_stream(s);
+  if (!s.write_trace_file.empty()) {
+    std::ofstream out(s.write_trace_file);
+    for (const std::uint32_t k : stream) out << k << '\n';
+    if (!out.flush()) {
+      throw std::runtime_error(fmt::format("cannot write trace file {}", s.write_trace_file));
+    }
+  }
   fmt::print("stream: {} requests, {} keys{}, capacity {}\n", stream.size(), key_count(stream),
              s.trace_file.empty() ? fmt::format(", Zipf s={}, seed {}{}", s.zipf_s, s.seed,
                                                 s.scans ? ", with scans" : "")

@@ -16,7 +16,8 @@ struct simulation {
   double zipf_s = 0.99;
   std::uint64_t requests = 20'000'000;
   std::uint64_t seed = 42;
-  std::string trace_file;  // one key per line; replaces the Zipf draws
+  std::string trace_file;        // one key per line; replaces the Zipf draws
+  std::string write_trace_file;  // writes the stream, one key per line (for other caches)
   /// As the shoot-out's scan-mix: after every 9 L draws, one pass over L keys never seen
   /// before (L = keys / 10), counted among the requests.
   bool scans = false;
