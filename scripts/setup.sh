@@ -8,7 +8,7 @@ packages=(
   libmemcached-dev libcli11-dev libxxhash-dev liburcu-dev memcached redis-server pkg-config ninja-build
   ccache
   clang-19 libfuzzer-19-dev libclang-rt-19-dev
-  cmake g++
+  cmake g++ python3
 )
 
 if dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Measures, in one sitting, every figure that README.md and docs/*.md quote about today's
+code, and records each source in docs/results/NAME.json: the figures, the command that gave
+them, the commit, the machine and the date. scripts/sync-docs.py then renders the figures
+into the pages (between `<!-- fig: ... -->` markers), and the ctest
+'docs: quoted figures match docs/results' fails when a page differs from its results.
+
+  scripts/record-figures.py [SOURCE ...]    (default: every source; build the release preset
+                                             first, see scripts/build.sh)
+
+Caffeine needs `apt-get install openjdk-17-jdk-headless libcaffeine-java` (not part of
+scripts/setup.sh: only this script uses them); the simulate source stops without them.
+
+Sources: microbench (Google Benchmark, 5 repetitions, medians; the remote cases against
+servers started by scripts/servers.sh), simulate (eviction policies on one key stream, and
+Caffeine on the same stream when Java and libcaffeine-java are installed), shootout (the
+README's first command, also writing docs/shootout.svg), memory_bound (the 60 s
+memory-bound campaign of docs/reliability.md). Run it on a quiet machine: nothing
+else should build or measure meanwhile."""
+import datetime
+import json
+import os
+import pathlib
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+root = pathlib.Path(__file__).resolve().parent.parent
+bench_dir = root / "build" / "release" / "benchmarks"
+results_dir = root / "docs" / "results"
+
+# The micro-benchmarks the pages quote. Zipf streams are left to benchmarks.md's own dated
+# sections: each takes a minute.
+MICROBENCH_FILTER = "|".join([
+    "BM_Memoize_Hit$", "BM_MemoryStore_FlatMapFloor$", "BM_MemoryStore_CacheGetHit$",
+    "BM_MemoryStore_CacheGetHitUnrelatedBumps$", "BM_MemoryStore_CacheSet$",
+    "BM_Peers_NaivePortHit$", "BM_AnyStore_", "BM_Redis_RawGet", "BM_Redis_GetGen/",
+    "BM_Redis_GetGenScript", "BM_Redis_BoundGet", "BM_Memcached_RawGet", "BM_Memcached_GetGen/",
+    "BM_MemoryStore_ZipfCapacity",
+])
+
+
+def machine():
+    cpu = "unknown"
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return f"{cpu}, {os.cpu_count()} logical CPUs, Linux {platform.release()}"
+
+
+def commit():
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    return head + ("+uncommitted changes" if dirty else "")
+
+
+def write(name, command, figures):
+    results_dir.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "command": command,
+        "commit": commit(),
+        "machine": machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "figures": dict(sorted(figures.items())),
+    }
+    (results_dir / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"recorded docs/results/{name}.json ({len(figures)} figures)")
+
+
+def run(command, **kwargs):
+    print("$", " ".join(command), flush=True)
+    return subprocess.run(command, check=True, text=True, **kwargs)
+
+
+def record_microbench():
+    # The remote cases need servers: scripts/servers.sh starts them and exports their URLs.
+    with tempfile.TemporaryDirectory() as tmp:
+        out = pathlib.Path(tmp) / "bench.json"
+        args = [f"--benchmark_filter={MICROBENCH_FILTER}", "--benchmark_repetitions=5",
+                "--benchmark_report_aggregates_only=true", f"--benchmark_out={out}",
+                "--benchmark_out_format=json"]
+        shell = ('source scripts/servers.sh >/dev/null && '
+                 'export GENCACHE_REQUIRE_SERVERS=1 && "$@"')
+        run(["bash", "-c", shell, "bash", str(bench_dir / "microbench"), *args], cwd=root)
+        report = json.loads(out.read_text())
+    figures = {}
+    for b in report["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        name = b["run_name"]
+        scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        figures[name] = b["real_time"] * scale
+        for counter in ("hit_ratio", "items_per_second"):
+            if counter in b:
+                figures[f"{name}@{counter}"] = b[counter]
+    command = ("source scripts/servers.sh; build/release/benchmarks/microbench "
+               + " ".join(a if "filter" not in a else f"'{a}'" for a in args[:-2])
+               + "   (medians, time in ns)")
+    write("microbench", command, figures)
+
+
+def record_simulate():
+    figures = {}
+    java = shutil.which("java")
+    caffeine = pathlib.Path("/usr/share/java/caffeine.jar")
+    if not java or not caffeine.exists():
+        sys.exit("record-figures: simulate replays the stream through Caffeine too: "
+                 "apt-get install openjdk-17-jdk-headless libcaffeine-java")
+    streams = {"zipf0.99": [], "zipf0.8": ["--zipf-s", "0.8"], "zipf1.2": ["--zipf-s", "1.2"],
+               "zipf0.99-scans": ["--scans"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = pathlib.Path(tmp) / "stream.txt"
+        for stream, extra in streams.items():
+            command = [str(bench_dir / "gencache-bench"), "simulate", *extra,
+                       "--write-trace", str(trace)]
+            output = run(command, capture_output=True).stdout
+            output += run([java, "-cp", str(caffeine),
+                           str(root / "benchmarks" / "peers" / "CaffeineReplay.java"),
+                           str(trace), "100000"], capture_output=True).stdout
+            for policy, ratio in re.findall(r"^\| ([a-z0-9 ]+) \| ([0-9.]+) \|$", output, re.M):
+                figures[f"{stream}@{policy.replace(' ', '_')}"] = float(ratio)
+    write("simulate",
+          "build/release/benchmarks/gencache-bench simulate [--zipf-s S | --scans] "
+          "--write-trace T; java -cp /usr/share/java/caffeine.jar "
+          "benchmarks/peers/CaffeineReplay.java T 100000   (20M requests, 1M keys, "
+          "capacity 100k; Caffeine 2.6.2 from Debian's libcaffeine-java)", figures)
+
+
+def record_shootout():
+    command = [str(bench_dir / "gencache-bench"), "--json", str(root / "docs" / "shootout.json"),
+               "--chart", str(root / "docs" / "shootout.svg")]
+    run(command, stdout=sys.stderr)
+    report = json.loads((root / "docs" / "shootout.json").read_text())
+    figures = {}
+    for r in report["results"]:
+        prefix = f"{r['store']}/{r['threads']}"
+        for field in ("ops_per_second", "hit_ratio", "errors", "heap_bytes", "entries"):
+            if r.get(field) is not None:
+                figures[f"{prefix}@{field}"] = r[field]
+        for p in ("p50", "p99", "p999"):
+            figures[f"{prefix}@{p}_ns"] = r["latency_ns"][p]
+        if r.get("heap_bytes") and r.get("entries"):
+            figures[f"{prefix}@bytes_per_entry"] = r["heap_bytes"] / r["entries"]
+    write("shootout", "build/release/benchmarks/gencache-bench --json docs/shootout.json "
+          "--chart docs/shootout.svg   (the README's first command runs the same)", figures)
+
+
+def record_memory_bound():
+    tests = root / "build" / "release" / "tests"
+    output = run([str(tests / "memory_bound_campaign"), "--seconds", "60", "--max-bytes", "64MiB"],
+                 capture_output=True).stdout
+    print(output, end="")
+    patterns = {
+        "sets": r"operations: (\d+) sets", "gib_of_values": r"sets \(([0-9.]+) GiB",
+        "times_the_bound": r"GiB of values, (\d+)x the bound", "too_large": r"(\d+) refused as too",
+        "busy": r"(\d+) refused as busy", "reads": r"(\d+) reads", "hits": r"(\d+) hits",
+        "invalidations": r"(\d+) invalidations", "evictions": r"store: (\d+) evictions",
+        "samples": r"samples: (\d+)", "peak_accounted_mib": r"peak accounted ([0-9.]+) MiB",
+        "over_bound": r"over the bound: (\d+)", "peak_rss_growth_mib": r"peak ([0-9.]+) MiB \(",
+        "peak_rss_growth_x": r"MiB \(([0-9.]+)x the bound\)", "wrong": r"lost or wrong: (\d+)",
+    }
+    figures = {}
+    for name, pattern in patterns.items():
+        match = re.search(pattern, output)
+        if not match:
+            sys.exit(f"record-figures: memory_bound_campaign printed no '{name}':\n{output}")
+        figures[name] = float(match[1])
+    figures["busy_share"] = figures["busy"] / (figures["sets"] + figures["busy"])
+    figures["peak_accounted_share"] = figures["peak_accounted_mib"] / 64
+    write("memory_bound", "build/release/tests/memory_bound_campaign --seconds 60 "
+          "--max-bytes 64MiB   (2 threads, S3-FIFO)", figures)
+
+
+SOURCES = {"microbench": record_microbench, "simulate": record_simulate,
+           "shootout": record_shootout, "memory_bound": record_memory_bound}
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(SOURCES)
+    for name in chosen:
+        if name not in SOURCES:
+            sys.exit(f"record-figures: unknown source '{name}' (one of {', '.join(SOURCES)})")
+    for name in chosen:
+        SOURCES[name]()
+    print("now run scripts/sync-docs.py to render them into the pages")
