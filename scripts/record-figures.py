@@ -15,7 +15,8 @@ Sources: microbench (Google Benchmark, 7 repetitions interleaved at random, medi
 servers started by scripts/servers.sh), simulate (eviction policies on one key stream, and
 Caffeine on the same stream when Java and libcaffeine-java are installed), shootout (the
 README's first command, also writing docs/shootout.svg), memory_bound (the 60 s
-memory-bound campaign of docs/reliability.md). Run it on a quiet machine: nothing
+memory-bound campaign of docs/reliability.md), throughput (the hit path against Caffeine,
+gencache-bench throughput beside benchmarks/peers/CaffeineThroughput.java). Run it on a quiet machine: nothing
 else should build or measure meanwhile."""
 import datetime
 import json
@@ -183,8 +184,49 @@ def record_memory_bound():
           "--max-bytes 64MiB   (2 threads, S3-FIFO)", figures)
 
 
+THROUGHPUT_CASES = {"flat-map floor": "floor", "gencache direct get": "direct",
+                    "gencache memoized": "memoized", "Caffeine getIfPresent": "caffeine",
+                    "Caffeine getAll": "caffeine_getall"}
+
+
+def record_throughput():
+    """Issue 27's side-by-side: one stream per workload, all keys cached, through gencache
+    (gencache-bench throughput) and Caffeine (CaffeineThroughput.java), 1 and 2 threads."""
+    java = shutil.which("java")
+    caffeine = pathlib.Path("/usr/share/java/caffeine.jar")
+    if not java or not caffeine.exists():
+        sys.exit("record-figures: throughput runs Caffeine beside gencache: "
+                 "apt-get install openjdk-17-jdk-headless libcaffeine-java")
+    figures = {}
+    row = re.compile(r"^\| ([^|]+?) \| (\d+) \| ([0-9.]+)M \|", re.M)
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = pathlib.Path(tmp) / "stream.txt"
+        for workload, keys in (("100k", "100000"), ("1M", "1000000")):
+            output = run([str(bench_dir / "gencache-bench"), "throughput", "--keys", keys,
+                          "--requests", "10000000", "--threads", "1,2", "--write-trace",
+                          str(trace)], capture_output=True).stdout
+            output += run([java, "-Xmx8g", "-cp", str(caffeine),
+                           str(root / "benchmarks" / "peers" / "CaffeineThroughput.java"),
+                           str(trace), "1,2", "2"], capture_output=True).stdout
+            print(output, end="")
+            for name, threads, rate in row.findall(output):
+                case = next((v for k, v in THROUGHPUT_CASES.items() if name.startswith(k)), None)
+                if case:
+                    figures[f"{workload}/{case}/{threads}"] = float(rate) * 1e6
+            missing = [f"{workload}/{c}/{n}" for c in THROUGHPUT_CASES.values() for n in "12"
+                       if f"{workload}/{c}/{n}" not in figures]
+            if missing:
+                sys.exit(f"record-figures: throughput printed no {', '.join(missing)}")
+    write("throughput",
+          "build/release/benchmarks/gencache-bench throughput --keys K --requests 10000000 "
+          "--threads 1,2 --write-trace T; java -Xmx8g -cp /usr/share/java/caffeine.jar "
+          "benchmarks/peers/CaffeineThroughput.java T 1,2 2   (K = 100000 and 1000000; "
+          "calls per second)", figures)
+
+
 SOURCES = {"microbench": record_microbench, "simulate": record_simulate,
-           "shootout": record_shootout, "memory_bound": record_memory_bound}
+           "shootout": record_shootout, "memory_bound": record_memory_bound,
+           "throughput": record_throughput}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(SOURCES)

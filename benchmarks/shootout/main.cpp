@@ -15,6 +15,7 @@
 #include "report.hpp"
 #include "runner.hpp"
 #include "simulate.hpp"
+#include "throughput.hpp"
 
 namespace {
 
@@ -32,8 +33,15 @@ bool write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "simulate") {
-    return shootout::run_simulation(argc - 1, argv + 1);
+  const std::string_view subcommand = argc > 1 ? argv[1] : "";
+  if (subcommand == "simulate" || subcommand == "throughput") {
+    try {
+      return subcommand == "simulate" ? shootout::run_simulation(argc - 1, argv + 1)
+                                      : shootout::run_throughput(argc - 1, argv + 1);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "gencache-bench {}: {}\n", subcommand, e.what());
+      return 1;
+    }
   }
   auto parsed = shootout::parse_command_line(argc, argv);
   if (auto* done = std::get_if<shootout::cli_exit>(&parsed)) {
