@@ -1,5 +1,6 @@
-// The peers gencache is measured against: the naive port of the seed and
-// tbb::concurrent_lru_cache, with the memory store alongside on the same workload.
+// The peers gencache is measured against: the naive port of the seed,
+// tbb::concurrent_lru_cache, Poco::LRUCache and RocksDB's LRU block cache (each where
+// built), with the memory store alongside on the same workload.
 //   build/release/benchmarks/microbench --benchmark_filter=BM_Peers
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,15 @@ BENCHMARK_CAPTURE(BM_Peers_ZipfRead, memory, "memory")->Threads(1)->Threads(2)->
 BENCHMARK_CAPTURE(BM_Peers_ZipfRead, naive, "naive")->Threads(1)->Threads(2)->UseRealTime();
 #if GENCACHE_HAVE_TBB
 BENCHMARK_CAPTURE(BM_Peers_ZipfRead, tbb_lru, "tbb-lru")->Threads(1)->Threads(2)->UseRealTime();
+#endif
+#if GENCACHE_HAVE_POCO
+BENCHMARK_CAPTURE(BM_Peers_ZipfRead, poco_lru, "poco-lru")->Threads(1)->Threads(2)->UseRealTime();
+#endif
+#if GENCACHE_HAVE_ROCKSDB
+BENCHMARK_CAPTURE(BM_Peers_ZipfRead, rocksdb_lru, "rocksdb-lru")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 #endif
 
 }  // namespace

@@ -179,6 +179,8 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
   // A store URL runs too: gencache::make_store builds it, with its own bound.
   o.stores = {"memory", "naive", "memory://?max_entries=1000&eviction=lru"};
   if (GENCACHE_HAVE_TBB) o.stores.emplace_back("tbb-lru");  // a peer only when TBB was found
+  if (GENCACHE_HAVE_POCO) o.stores.emplace_back("poco-lru");
+  if (GENCACHE_HAVE_ROCKSDB) o.stores.emplace_back("rocksdb-lru");
   const auto streams = shootout::make_streams(o, 2);
   std::vector<shootout::run_result> results;
   for (const auto& store : o.stores) {

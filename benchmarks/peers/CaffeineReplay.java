@@ -36,6 +36,6 @@ public final class CaffeineReplay {
         }
       }
     }
-    System.out.printf("| caffeine | %.4f |%n", (double) hits / requests);
+    System.out.printf(java.util.Locale.ROOT, "| caffeine | %.4f |%n", (double) hits / requests);
   }
 }

@@ -120,7 +120,8 @@ public final class CaffeineThroughput {
   }
 
   static void print(String name, int threads, double callsPerSecond) {
-    System.out.printf("| %s | %d | %.3gM | %.1f |%n", name, threads, callsPerSecond / 1e6,
+    System.out.printf(java.util.Locale.ROOT, "| %s | %d | %.3gM | %.1f |%n", name, threads,
+        callsPerSecond / 1e6,
         1e9 * threads / callsPerSecond);
   }
 }

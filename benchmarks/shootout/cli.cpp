@@ -55,10 +55,12 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
          "A store to measure; repeat for several. memory (gencache's sharded store), "
          "memory-lru (the same with LRU eviction instead of S3-FIFO), "
          "naive (a line-by-line port: mutex + unordered_map + list LRU, fmt keys), "
-         "tbb-lru (tbb::concurrent_lru_cache), or any store URL gencache::make_store "
-         "takes: memory://?max_bytes=64MiB&eviction=lru, redis://host:port[/db][?options], "
-         "memcached://host:port[,host:port...][?options]. Default: memory, naive and tbb-lru, "
-         "plus the servers in GENCACHE_REDIS_URL and GENCACHE_MEMCACHED_URL if set")
+         "tbb-lru (tbb::concurrent_lru_cache), poco-lru (Poco::LRUCache), rocksdb-lru "
+         "(RocksDB's sharded block cache, rocksdb::NewLRUCache), or any store URL "
+         "gencache::make_store takes: memory://?max_bytes=64MiB&eviction=lru, "
+         "redis://host:port[/db][?options], memcached://host:port[,host:port...][?options]. "
+         "Default: memory, naive, and tbb-lru, poco-lru and rocksdb-lru where built, plus the "
+         "servers in GENCACHE_REDIS_URL and GENCACHE_MEMCACHED_URL if set")
       ->type_name("STORE");
   std::string workload = "zipf";
   app.add_option("--workload", workload,
@@ -136,6 +138,8 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
     if (stores.empty()) {
       stores = {"memory", "naive"};
       if (GENCACHE_HAVE_TBB) stores.emplace_back("tbb-lru");
+      if (GENCACHE_HAVE_POCO) stores.emplace_back("poco-lru");
+      if (GENCACHE_HAVE_ROCKSDB) stores.emplace_back("rocksdb-lru");
       for (const char* variable : {"GENCACHE_REDIS_URL", "GENCACHE_MEMCACHED_URL"}) {
         if (const char* url = std::getenv(variable); url != nullptr && *url != '\0') {
           stores.emplace_back(url);

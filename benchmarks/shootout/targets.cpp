@@ -10,6 +10,13 @@
 #include <tbb/concurrent_lru_cache.h>
 #endif
 
+#if GENCACHE_HAVE_POCO
+#include <Poco/LRUCache.h>
+#endif
+#if GENCACHE_HAVE_ROCKSDB
+#include <rocksdb/cache.h>
+#endif
+
 #include <fmt/format.h>
 #include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
@@ -192,6 +199,146 @@ class tbb_target final : public target {
 };
 #endif  // GENCACHE_HAVE_TBB
 
+#if GENCACHE_HAVE_POCO
+// Poco::LRUCache (Poco 1.11): one mutex around a std::map and an LRU list; `get` hands out a
+// Poco::SharedPtr copy of the value. Generations are entries too, as in the naive port: a
+// counter stored as text under its name, read on every call; an evicted counter comes back
+// from the clock. (An invalidation reads and writes its counter without a lock of its own,
+// so two concurrent ones may count as one: enough for a benchmark, not for a real cache.)
+class poco_target final : public target {
+ public:
+  poco_target(const options& o)
+      : value_size_(o.value_size), cache_(static_cast<long>(entry_capacity(o))) {}
+
+  [[nodiscard]] std::string_view name() const override { return "poco-lru"; }
+  [[nodiscard]] bool in_process() const override { return true; }
+  std::string read(const item& it) override {
+    const std::string key = key_of(it);
+    if (const auto hit = cache_.get(key)) {
+      hits_.increment();
+      return *hit;
+    }
+    misses_.increment();
+    std::string value = compute_value(it, value_size_);
+    cache_.add(key, value);
+    return value;
+  }
+  void write(const item& it) override { cache_.add(key_of(it), compute_value(it, value_size_)); }
+  bool invalidate_user(std::uint32_t user) override {
+    const std::string name = fmt::format("g:bench:user:{}", user);
+    cache_.add(name, std::to_string(generation(name) + 1));
+    return true;
+  }
+  [[nodiscard]] target_counts counts() const override {
+    target_counts c;
+    c.hits = hits_.load();
+    c.misses = misses_.load();
+    c.entries = cache_.size();
+    return c;
+  }
+
+ private:
+  std::uint64_t generation(const std::string& name) {
+    if (const auto cell = cache_.get(name)) return std::stoull(*cell);
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    cache_.add(name, std::to_string(now));
+    return now;
+  }
+  std::string key_of(const item& it) {
+    return fmt::format("k:{}:{}:{}:{}", it.id, it.user, generation("g:bench"),
+                       generation(fmt::format("g:bench:user:{}", it.user)));
+  }
+
+  std::size_t value_size_;
+  mutable Poco::LRUCache<std::string, std::string> cache_;
+  gencache::detail::striped_counter hits_, misses_;
+};
+#endif  // GENCACHE_HAVE_POCO
+
+#if GENCACHE_HAVE_ROCKSDB
+// RocksDB's block cache (rocksdb::NewLRUCache, RocksDB 7.8): sharded (64 shards here), a
+// mutex per shard, handles pinned by reference counts. Every entry is charged 1 and nothing
+// for its metadata, so its capacity counts entries (split over the shards). Generations are entries
+// too: an atomic counter cell under its name, incremented in place by an invalidation; an evicted
+// counter comes back from the clock.
+class rocksdb_target final : public target {
+  using counter = std::atomic<std::uint64_t>;
+
+ public:
+  rocksdb_target(const options& o)
+      : value_size_(o.value_size), cache_(rocksdb::NewLRUCache(cache_options(o))) {}
+
+  [[nodiscard]] std::string_view name() const override { return "rocksdb-lru"; }
+  [[nodiscard]] bool in_process() const override { return true; }
+  std::string read(const item& it) override {
+    const std::string key = key_of(it);
+    if (rocksdb::Cache::Handle* h = cache_->Lookup(key)) {
+      std::string value = *static_cast<const std::string*>(cache_->Value(h));
+      cache_->Release(h);
+      hits_.increment();
+      return value;
+    }
+    misses_.increment();
+    std::string value = compute_value(it, value_size_);
+    store(key, value);
+    return value;
+  }
+  void write(const item& it) override { store(key_of(it), compute_value(it, value_size_)); }
+  bool invalidate_user(std::uint32_t user) override {
+    with_counter(fmt::format("g:bench:user:{}", user), [](counter& c) { return ++c; });
+    return true;
+  }
+  [[nodiscard]] target_counts counts() const override {
+    target_counts c;
+    c.hits = hits_.load();
+    c.misses = misses_.load();
+    c.entries = cache_->GetUsage();  // every entry is charged 1
+    return c;
+  }
+
+ private:
+  static rocksdb::LRUCacheOptions cache_options(const options& o) {
+    rocksdb::LRUCacheOptions c;
+    c.capacity = entry_capacity(o);
+    c.num_shard_bits = 6;
+    // By default an entry is also charged its handle and key bytes; then a capacity no
+    // longer counts entries.
+    c.metadata_charge_policy = rocksdb::kDontChargeCacheMetadata;
+    return c;
+  }
+  void store(const std::string& key, const std::string& value) {
+    (void)cache_->Insert(key, new std::string(value), 1, [](const rocksdb::Slice&, void* v) {
+      delete static_cast<std::string*>(v);
+    });
+  }
+  template <class Use>
+  std::uint64_t with_counter(const std::string& name, Use use) {
+    rocksdb::Cache::Handle* h = cache_->Lookup(name);
+    if (h == nullptr) {
+      const auto now =
+          static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+      const rocksdb::Status s = cache_->Insert(
+          name, new counter(now), 1,
+          [](const rocksdb::Slice&, void* v) { delete static_cast<counter*>(v); }, &h);
+      if (!s.ok() || h == nullptr) return now;
+    }
+    const std::uint64_t value = use(*static_cast<counter*>(cache_->Value(h)));
+    cache_->Release(h);
+    return value;
+  }
+  std::string key_of(const item& it) {
+    const auto read = [](counter& c) { return c.load(); };
+    return fmt::format("k:{}:{}:{}:{}", it.id, it.user, with_counter("g:bench", read),
+                       with_counter(fmt::format("g:bench:user:{}", it.user), read));
+  }
+
+  std::size_t value_size_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  gencache::detail::striped_counter hits_, misses_;
+};
+#endif  // GENCACHE_HAVE_ROCKSDB
+
 std::unique_ptr<target> remote_target(const std::string& url, std::size_t value_size) {
   // A prefix of this run's own, so that runs never read each other's entries.
   const std::string with_prefix = fmt::format(
@@ -231,13 +378,21 @@ void check_store_name(const std::string& store) {
   if (store == "tbb-lru") {
     return check_built(store, GENCACHE_HAVE_TBB, "install TBB (libtbb-dev) and reconfigure");
   }
+  if (store == "poco-lru") {
+    return check_built(store, GENCACHE_HAVE_POCO, "install Poco (libpoco-dev) and reconfigure");
+  }
+  if (store == "rocksdb-lru") {
+    return check_built(store, GENCACHE_HAVE_ROCKSDB,
+                       "install RocksDB (librocksdb-dev) and reconfigure");
+  }
   if (store.starts_with("redis://")) {
     check_built(store, GENCACHE_HAVE_REDIS, "configure with -DGENCACHE_WITH_REDIS=ON");
   } else if (store.starts_with("memcached://")) {
     check_built(store, GENCACHE_HAVE_MEMCACHED, "configure with -DGENCACHE_WITH_MEMCACHED=ON");
   } else if (!store.starts_with("memory://")) {
     throw std::invalid_argument(
-        fmt::format("unknown store '{}': use memory, memory-lru, naive, tbb-lru, or a store URL: "
+        fmt::format("unknown store '{}': use memory, memory-lru, naive, tbb-lru, poco-lru, "
+                    "rocksdb-lru, or a store URL: "
                     "memory://[?options], redis://host:port[?options] or "
                     "memcached://host:port[,host:port...][?options]",
                     store));
@@ -259,6 +414,12 @@ std::unique_ptr<target> make_target(const std::string& store, const options& o) 
   if (store == "naive") return std::make_unique<naive_target>(o);
 #if GENCACHE_HAVE_TBB
   if (store == "tbb-lru") return std::make_unique<tbb_target>(o);
+#endif
+#if GENCACHE_HAVE_POCO
+  if (store == "poco-lru") return std::make_unique<poco_target>(o);
+#endif
+#if GENCACHE_HAVE_ROCKSDB
+  if (store == "rocksdb-lru") return std::make_unique<rocksdb_target>(o);
 #endif
   return remote_target(store, o.value_size);
 }

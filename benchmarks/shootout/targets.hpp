@@ -45,7 +45,8 @@ class target {
   [[nodiscard]] virtual target_counts counts() const = 0;
 };
 
-/// The target for `store` ("memory", "memory-lru", "naive", "tbb-lru", or a store URL:
+/// The target for `store` ("memory", "memory-lru", "naive", "tbb-lru", "poco-lru",
+/// "rocksdb-lru", or a store URL:
 /// "memory://…", "redis://…", "memcached://…"; gencache's through gencache::make_store)
 /// with the capacity and value size of `o`. Throws std::invalid_argument for an unknown
 /// store or a bad URL, and std::runtime_error if a server does not answer.

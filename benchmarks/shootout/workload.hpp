@@ -13,7 +13,7 @@ enum class workload_kind { zipf, uniform, scan_mix };
 
 /// Everything a shoot-out run is told (see `gencache-bench --help`).
 struct options {
-  std::vector<std::string> stores;  ///< memory, naive, tbb-lru, redis://…, memcached://…
+  std::vector<std::string> stores;  ///< memory, naive, tbb-lru, poco-lru, rocksdb-lru, redis://…, memcached://…
   workload_kind workload = workload_kind::zipf;
   std::uint32_t keys = 100'000;
   double zipf_s = 0.99;
