@@ -19,6 +19,8 @@ memory-bound campaign of docs/reliability.md), throughput (the hit path against 
 gencache-bench throughput beside benchmarks/peers/CaffeineThroughput.java). Run it on a quiet machine: nothing
 else should build or measure meanwhile."""
 import datetime
+import hashlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -64,8 +66,13 @@ def commit():
     return head + ("+uncommitted changes" if dirty else "")
 
 
-def write(name, command, figures):
-    results_dir.mkdir(parents=True, exist_ok=True)
+pending = {}  # results files, written only once every source of the sitting succeeded
+
+
+def write(name, command, figures, artifacts=None):
+    """Keeps a results file for the end of the sitting; `artifacts` maps a repository path
+    to the bytes to write there (the shoot-out's report and chart), whose hashes
+    sync-docs.py checks."""
     doc = {
         "command": command,
         "commit": commit(),
@@ -73,13 +80,63 @@ def write(name, command, figures):
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "figures": dict(sorted(figures.items())),
     }
-    (results_dir / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"recorded docs/results/{name}.json ({len(figures)} figures)")
+    if artifacts:
+        doc["artifacts"] = {path: hashlib.sha256(data).hexdigest()
+                            for path, data in sorted(artifacts.items())}
+    pending[name] = (doc, artifacts or {})
+    print(f"measured {name}: {len(figures)} figures")
+
+
+def referenced_figures():
+    """(source, key) of every figure the pages quote, read with sync-docs.py's own pattern."""
+    spec = importlib.util.spec_from_file_location("sync_docs", root / "scripts" / "sync-docs.py")
+    sync_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync_docs)
+    wanted = set()
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for m in sync_docs.figure.finditer(page.read_text(encoding="utf-8")):
+            for key in (m[3], m[4]):
+                if key and not key.startswith(":"):
+                    wanted.add((m[2], key))
+    return wanted
+
+
+def write_all():
+    """Writes the sitting's results, unless one lacks a figure a page quotes (a skipped
+    benchmark, a peer left out of the build): then nothing is written."""
+    missing = sorted(f"{source}: {key}" for source, key in referenced_figures()
+                     if source in pending and key not in pending[source][0]["figures"])
+    if missing:
+        sys.exit("record-figures: nothing written; the pages quote figures this sitting did "
+                 "not produce:\n  " + "\n  ".join(missing))
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for name, (doc, artifacts) in pending.items():
+        for path, data in artifacts.items():
+            (root / path).write_bytes(data)
+        (results_dir / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n",
+                                                  encoding="utf-8")
+        print(f"recorded docs/results/{name}.json")
 
 
 def run(command, **kwargs):
     print("$", " ".join(command), flush=True)
-    return subprocess.run(command, check=True, text=True, **kwargs)
+    try:
+        return subprocess.run(command, check=True, text=True, **kwargs)
+    except subprocess.CalledProcessError as e:
+        for stream in (e.stdout, e.stderr):
+            if stream:
+                print(stream, end="", file=sys.stderr)
+        sys.exit(f"record-figures: `{' '.join(command)}` failed (exit {e.returncode}); "
+                 "nothing written")
+
+
+def need_caffeine():
+    if not shutil.which("java") or not CAFFEINE.exists():
+        sys.exit("record-figures: simulate and throughput run Caffeine beside gencache: "
+                 "apt-get install openjdk-17-jdk-headless libcaffeine-java")
+
+
+CAFFEINE = pathlib.Path("/usr/share/java/caffeine.jar")
 
 
 def record_microbench():
@@ -96,6 +153,10 @@ def record_microbench():
                  'export GENCACHE_REQUIRE_SERVERS=1 && "$@"')
         run(["bash", "-c", shell, "bash", str(bench_dir / "microbench"), *args], cwd=root)
         report = json.loads(out.read_text())
+    failed = sorted({b["run_name"] for b in report["benchmarks"] if b.get("error_occurred")})
+    if failed:
+        sys.exit("record-figures: nothing written; these benchmarks failed or were skipped: "
+                 + ", ".join(failed))
     figures = {}
     for b in report["benchmarks"]:
         if b.get("aggregate_name") != "median":
@@ -114,11 +175,7 @@ def record_microbench():
 
 def record_simulate():
     figures = {}
-    java = shutil.which("java")
-    caffeine = pathlib.Path("/usr/share/java/caffeine.jar")
-    if not java or not caffeine.exists():
-        sys.exit("record-figures: simulate replays the stream through Caffeine too: "
-                 "apt-get install openjdk-17-jdk-headless libcaffeine-java")
+    java, caffeine = shutil.which("java"), CAFFEINE
     streams = {"zipf0.99": [], "zipf0.8": ["--zipf-s", "0.8"], "zipf1.2": ["--zipf-s", "1.2"],
                "zipf0.99-scans": ["--scans"]}
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,10 +197,13 @@ def record_simulate():
 
 
 def record_shootout():
-    command = [str(bench_dir / "gencache-bench"), "--json", str(root / "docs" / "shootout.json"),
-               "--chart", str(root / "docs" / "shootout.svg")]
-    run(command, stdout=sys.stderr)
-    report = json.loads((root / "docs" / "shootout.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        report_file, chart_file = pathlib.Path(tmp) / "shootout.json", pathlib.Path(tmp) / "shootout.svg"
+        run([str(bench_dir / "gencache-bench"), "--json", str(report_file), "--chart",
+             str(chart_file)], stdout=sys.stderr)
+        artifacts = {"docs/shootout.json": report_file.read_bytes(),
+                     "docs/shootout.svg": chart_file.read_bytes()}
+    report = json.loads(artifacts["docs/shootout.json"])
     figures = {}
     for r in report["results"]:
         prefix = f"{r['store']}/{r['threads']}"
@@ -155,7 +215,8 @@ def record_shootout():
         if r.get("heap_bytes") and r.get("entries"):
             figures[f"{prefix}@bytes_per_entry"] = r["heap_bytes"] / r["entries"]
     write("shootout", "build/release/benchmarks/gencache-bench --json docs/shootout.json "
-          "--chart docs/shootout.svg   (the README's first command runs the same)", figures)
+          "--chart docs/shootout.svg   (the README's first command runs the same)", figures,
+          artifacts)
 
 
 def record_memory_bound():
@@ -171,6 +232,7 @@ def record_memory_bound():
         "samples": r"samples: (\d+)", "peak_accounted_mib": r"peak accounted ([0-9.]+) MiB",
         "over_bound": r"over the bound: (\d+)", "peak_rss_growth_mib": r"peak ([0-9.]+) MiB \(",
         "peak_rss_growth_x": r"MiB \(([0-9.]+)x the bound\)", "wrong": r"lost or wrong: (\d+)",
+        "peak_accounted_percent": r"MiB \(([0-9.]+)% of the bound\)",
     }
     figures = {}
     for name, pattern in patterns.items():
@@ -179,7 +241,7 @@ def record_memory_bound():
             sys.exit(f"record-figures: memory_bound_campaign printed no '{name}':\n{output}")
         figures[name] = float(match[1])
     figures["busy_share"] = figures["busy"] / (figures["sets"] + figures["busy"])
-    figures["peak_accounted_share"] = figures["peak_accounted_mib"] / 64
+    figures["peak_accounted_share"] = figures.pop("peak_accounted_percent") / 100
     write("memory_bound", "build/release/tests/memory_bound_campaign --seconds 60 "
           "--max-bytes 64MiB   (2 threads, S3-FIFO)", figures)
 
@@ -192,11 +254,7 @@ THROUGHPUT_CASES = {"flat-map floor": "floor", "gencache direct get": "direct",
 def record_throughput():
     """Issue 27's side-by-side: one stream per workload, all keys cached, through gencache
     (gencache-bench throughput) and Caffeine (CaffeineThroughput.java), 1 and 2 threads."""
-    java = shutil.which("java")
-    caffeine = pathlib.Path("/usr/share/java/caffeine.jar")
-    if not java or not caffeine.exists():
-        sys.exit("record-figures: throughput runs Caffeine beside gencache: "
-                 "apt-get install openjdk-17-jdk-headless libcaffeine-java")
+    java, caffeine = shutil.which("java"), CAFFEINE
     figures = {}
     row = re.compile(r"^\| ([^|]+?) \| (\d+) \| ([0-9.]+)M \|", re.M)
     with tempfile.TemporaryDirectory() as tmp:
@@ -233,6 +291,11 @@ if __name__ == "__main__":
     for name in chosen:
         if name not in SOURCES:
             sys.exit(f"record-figures: unknown source '{name}' (one of {', '.join(SOURCES)})")
+    if {"simulate", "throughput"} & set(chosen):
+        need_caffeine()
+    # The binaries measured are those of the commit the results name.
+    run(["scripts/build.sh", "release"], cwd=root, stdout=subprocess.DEVNULL)
     for name in chosen:
         SOURCES[name]()
+    write_all()
     print("now run scripts/sync-docs.py to render them into the pages")
