@@ -5,7 +5,9 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -250,6 +252,36 @@ TEST_CASE("any: one cache type over every store, with the same front ends", "[an
                   std::invalid_argument);
   CHECK_THROWS_AS(gencache::any_store(std::shared_ptr<gencache::remote_store>()),
                   std::invalid_argument);
+}
+
+// Regression: the memcached branch of make_store left the back end on the steady clock, so
+// a fake clock never ended its fail-fast period.
+TEST_CASE("any: the context's clock times retry_after on both remote back ends",
+          "[any][remote][fail-fast]") {
+  // Port 1 on loopback refuses connections at once: every attempt fails, and fast.
+  const char* url = GENERATE("redis://127.0.0.1:1?retry_after=1s&connect_timeout=200ms",
+                             "memcached://127.0.0.1:1?retry_after=1s&connect_timeout=200ms");
+  if (std::string_view(url).starts_with("redis") ? !GENCACHE_HAVE_REDIS
+                                                 : !GENCACHE_HAVE_MEMCACHED) {
+    return;
+  }
+  INFO(url);
+  auto time = std::make_shared<gencache::fake_clock>();
+  std::vector<std::string> errors;
+  gencache::any_cache cache(gencache::make_store(
+      url, {.clock = time,
+            .on_error = [&](const gencache::status& s) { errors.emplace_back(s.message()); }}));
+  const auto failing_fast = [&] {
+    return !errors.empty() && errors.back().find("failing fast") != std::string::npos;
+  };
+  CHECK_FALSE(cache.get<int>({}, "k"));  // tries the server, fails, starts failing fast
+  REQUIRE_FALSE(errors.empty());
+  CHECK_FALSE(failing_fast());
+  CHECK_FALSE(cache.get<int>({}, "k"));
+  CHECK(failing_fast());  // within retry_after on the fake clock
+  time->advance(5s);
+  CHECK_FALSE(cache.get<int>({}, "k"));
+  CHECK_FALSE(failing_fast());  // retry_after passed on the fake clock: the server is tried
 }
 
 TEST_CASE("any: the context's clock drives the memory store's ttls", "[any][ttl]") {

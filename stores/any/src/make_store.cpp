@@ -218,6 +218,9 @@ remote_store_options take_remote(query& q, BackendOptions& b, const store_contex
          [&](auto v) { r.generation_cache_window = q.duration("generation_cache_window", v); });
   q.take("generation_cache_size",
          [&](auto v) { r.generation_cache_size = q.count("generation_cache_size", v); });
+  // Both back ends time retry_after on their own clock field: one place sets it for both
+  // (the memcached branch once forgot to, and failed fast on the steady clock).
+  b.clock = context.clock;
   r.clock = context.clock;
   r.on_error = context.on_error;
   return r;
@@ -255,7 +258,6 @@ std::shared_ptr<any_store> make_store(std::string_view url, store_context contex
     remote_store_options r = take_remote(q, b, context);
     q.take("max_key_size", [&](auto v) { b.max_key_size = q.size("max_key_size", v); });
     q.check_all_used("redis://", std::string(remote_parameters) + ", max_key_size");
-    b.clock = context.clock;
     return std::make_shared<any_store>(make_redis_store(base, std::move(b), std::move(r)));
 #else
     not_built(q, "Redis", "GENCACHE_WITH_REDIS");
