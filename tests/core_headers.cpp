@@ -6,6 +6,7 @@
 #include <gencache/cache_key.hpp>
 #include <gencache/clock.hpp>
 #include <gencache/codec.hpp>
+#include <gencache/detail/breaker.hpp>
 #include <gencache/detail/connection_pool.hpp>
 #include <gencache/detail/key_encoding.hpp>
 #include <gencache/detail/memoize_signature.hpp>

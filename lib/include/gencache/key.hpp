@@ -9,8 +9,9 @@
 /// share a key); `std::optional`, `std::nullopt`; `std::pair`, `std::tuple`; `std::variant`,
 /// `std::monostate`; `std::chrono::duration`; forward ranges (vector, array, map, span, …);
 /// aggregates through Boost.PFR field reflection; and any type with a `key_fragment`
-/// specialization. Anything else — pointers, unordered containers, classes with private
-/// state — fails to compile with a message that says what to do.
+/// specialization. Anything else — pointers, unordered containers, std::filesystem::path,
+/// 128-bit integers, classes with private state — fails to compile with a message that says
+/// what to do.
 ///
 /// Encoding rules that matter to users:
 /// - Injective: two different part lists never give the same bytes. Each part carries a type

@@ -37,8 +37,8 @@ struct key_view {
   std::uint64_t hash = 0;
 };
 
-/// The 64-bit hash of key bytes: XXH3, inlined (2.4-3x faster than std::hash on 16-48 byte
-/// keys on this machine class, and Boost 1.81's string hash is slower still).
+/// The 64-bit hash of key bytes: XXH3, inlined (the fastest of the hashes tried when it was
+/// chosen; docs/design.md, "Keys").
 [[nodiscard]] inline std::uint64_t hash_bytes(std::string_view bytes) noexcept {
   return XXH3_64bits(bytes.data(), bytes.size());
 }

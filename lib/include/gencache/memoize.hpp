@@ -31,9 +31,10 @@
 ///    location with a stable name; remote stores shared between programs or builds need
 ///    one, and so do wrappers made in a factory (same location).
 ///
-/// How arguments are keyed: on an in-process store, when every argument in the key is an
-/// integer, char, bool, enum, or an aggregate of those without padding (a unique object
-/// representation: equal values have equal bytes), the key holds the arguments' bytes and a
+/// How arguments are keyed: on an in-process store, when the type of every argument not
+/// left out whole is an integer, char, bool, enum, or an aggregate of those without
+/// padding (a unique object representation: equal values have equal bytes; a struct
+/// counts with all its fields, excluded ones included), the key holds the arguments' bytes and a
 /// call hashes them with the generation values once (`key_domain::memoized_raw`). Other
 /// arguments (strings, floats, containers, optionals, custom fragments) and every remote
 /// store use the canonical encoding of key.hpp, one hash per call. `describe(args...)`,

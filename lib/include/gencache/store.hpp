@@ -25,7 +25,8 @@ namespace gencache {
 /// A store of values under canonical keys, plus the generation counters keys embed.
 ///
 /// - `get<T>(key)` / `peek<T>(key)`: the value, or nullopt when absent, expired or of another
-///   type (counted as an error). `peek` does not refresh recency.
+///   type (`get` counts that as an error; `peek` counts nothing). `peek` does not refresh
+///   recency.
 /// - `set(key, value, ttl)`: stores; a `status` says why not (e.g. too large). A ttl that
 ///   is not positive throws std::invalid_argument (`detail::check_ttl`).
 /// - `erase(key)`: true if an entry was removed.

@@ -17,9 +17,9 @@
 /// - `cache.pin_generation(spec)` does not compile, since a remote store cannot pin;
 ///   `cache.try_pin_generation(spec)` pins over the memory store and gives nullopt over a
 ///   remote one. Memoized wrappers and bound caches pin their plain generations that way.
-/// - A direct hit costs one predictable branch more than through the static type (0.98–1.01×
-///   its time); a memoized hit, which goes through the batching entry point, 1.10–1.11×
-///   (docs/benchmarks.md, "Choosing the store at run time").
+/// - A direct hit costs one predictable branch more than through the static type; a
+///   memoized hit goes through the batching entry point (docs/benchmarks.md, "Today's
+///   figures", has both ratios as measured).
 ///
 /// URLs. Query parameters set the store's options; each may appear once. Durations take a
 /// unit (`ns`, `us`, `ms`, `s`, `min`), sizes an optional binary suffix (`KiB`, `MiB`,

@@ -21,7 +21,8 @@
 ///   server that accepts connections and then drops them) or gets no answer within
 ///   `command_timeout`, requests for that member's keys fail at once, without I/O, for
 ///   `retry_after` on `clock` (reads are counted misses, bumps throw `store_error`); then one
-///   request tries the member again and its answer ends the fail-fast state, while the
+///   request tries the member again and its answer (unless over the limits, which leaves
+///   the state as it was) ends the fail-fast state, while the
 ///   others go on failing fast for another `retry_after`. `retry_after` 0: every request
 ///   tries the member. Answers (a miss, a value not stored, a reply over the limits) are not
 ///   failures. The other members' keys are served throughout. A request that spans members

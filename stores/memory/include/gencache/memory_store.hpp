@@ -459,9 +459,10 @@ void fork_child() noexcept;
 ///   destroyed afterwards: a destructor that calls the store then sees it empty (gets miss,
 ///   erase returns false, sets fail with errc::busy).
 /// - fork(): the child may use, fill and destroy the stores it inherited, whatever other
-///   threads were doing at the fork, but for one interleaving that can deadlock the fork
-///   (another thread's first use of a store, or an LRU promotion, during a grace period:
-///   docs/design.md, "fork()").
+///   threads were doing at the fork, but a fork can deadlock while another thread waits for
+///   a store's lock inside a read section during a grace period (its first use of a store,
+///   an LRU promotion, or a visit callback, value copy or clock that calls a store):
+///   fork while no other thread is inside a store call (docs/design.md, "fork()").
 ///
 ///     gencache::memory_store store({.max_entries = 100'000, .max_bytes = 64 << 20});
 class memory_store {

@@ -9,21 +9,23 @@
 ///   script (loaded once per connection, called by SHA) that reads or creates the counters,
 ///   builds the value's name from their values and reads it. Later reads pipeline an MGET
 ///   of the counters with a GET of the name their last values give, and keep the value only
-///   if the counters still hold those values: two plain commands, ~4 us less server time
-///   than the script. A bump is one script call, atomic on the server.
-/// - A pool of `pool_size` connections. No call takes longer than `connect_timeout` + 2 ×
-///   `command_timeout`, whatever the server sends: waiting for a free connection takes at
-///   most `command_timeout`; opening one, `connect_timeout` to connect and `command_timeout`
-///   to set it up; sending the command and reading its whole reply, `command_timeout` from
-///   the start of the call or from the set-up of the connection it opened; and every step
-///   is cut at that bound.
-/// - Replies are bounded before they are allocated: at most `max_value_size` + 64 KiB read
-///   per request, and no more reply elements than the request has arguments (+ 8); a server
-///   that sends more is `errc::protocol` and the connection is dropped.
+///   if the counters still hold those values: two plain commands instead of the script. A bump is
+///   one script call, atomic on the server.
+/// - A pool of `pool_size` connections. No request (one command or one pipeline; a get
+///   makes one, or two when its remembered counters had moved) takes longer than
+///   `connect_timeout` + 2 × `command_timeout`, whatever the server sends: waiting for a free
+///   connection takes at most `command_timeout`; opening one, `connect_timeout` to connect and
+///   `command_timeout` to set it up; sending the command and reading its whole reply,
+///   `command_timeout` from the start of the call or from the set-up of the connection it opened;
+///   and every step is cut at that bound.
+/// - Replies are bounded before they are allocated: at most `max_value_size` + 64 KiB +
+///   64 bytes per argument read per request, and no more reply elements than the request has
+///   arguments (+ 8); a server that sends more is `errc::protocol` and the connection is dropped.
 /// - After a request fails to connect or to set its connection up (a NOAUTH answer
 ///   included), finds its connection closed or reset, or gets no complete answer in time,
 ///   every request fails at once, without I/O, for `retry_after` on `clock`; then one
-///   request tries the server again and its answer ends the fail-fast state, while the
+///   request tries the server again and its answer (unless over the limits, which leaves
+///   the state as it was) ends the fail-fast state, while the
 ///   others go on failing fast for another `retry_after`. So a dead or hung server costs one
 ///   timeout per `retry_after`, not one per request. `retry_after` 0: every request tries
 ///   the server. Replies to commands, error replies and replies over the limits included,
@@ -65,7 +67,8 @@ struct redis_options {
   std::chrono::milliseconds connect_timeout{250};
   /// The deadline of each command, sending and whole reply, counted from the start of the
   /// call (the wait for a free connection included) or from the set-up of the connection
-  /// it opened; a call's bound is `connect_timeout` + 2 × `command_timeout` (file comment).
+  /// it opened; a request's bound is `connect_timeout` + 2 × `command_timeout` (file
+  /// comment). Host names are resolved by getaddrinfo, which no timeout bounds.
   std::chrono::milliseconds command_timeout{250};
   std::size_t pool_size = 8;
   /// How long requests fail fast after a request failed to connect, found its connection
