@@ -16,7 +16,8 @@ servers started by scripts/servers.sh), simulate (eviction policies on one key s
 Caffeine on the same stream when Java and libcaffeine-java are installed), shootout (the
 README's first command, also writing docs/shootout.svg), memory_bound (the 60 s
 memory-bound campaign of docs/reliability.md), throughput (the hit path against Caffeine,
-gencache-bench throughput beside benchmarks/peers/CaffeineThroughput.java). Run it on a quiet machine: nothing
+gencache-bench throughput beside benchmarks/peers/CaffeineThroughput.java), traces (public
+real-world traces, from the folder GENCACHE_TRACES names; see TRACES below). Run it on a quiet machine: nothing
 else should build or measure meanwhile."""
 import datetime
 import hashlib
@@ -246,6 +247,58 @@ def record_memory_bound():
           "--max-bytes 64MiB   (2 threads, S3-FIFO)", figures)
 
 
+# Public real-world traces, fetched from their repositories (no download at build time):
+# name -> (file under $GENCACHE_TRACES, format, where it comes from).
+TRACES = {
+    "sprite": ("sprite.trace", "lines", "ben-manes/caffeine simulator/.../parser/lirs/sprite.trace.gz (LIRS)"),
+    "multi2": ("multi2.trace", "lines", "ben-manes/caffeine simulator/.../parser/lirs/multi2.trace.gz (LIRS)"),
+    "2_pools": ("2_pools.trace", "lines", "ben-manes/caffeine simulator/.../parser/lirs/2_pools.trace.gz (LIRS)"),
+    "gli": ("gli.trace", "lines", "ben-manes/caffeine simulator/.../parser/lirs/gli.trace.gz (LIRS)"),
+    "ps": ("ps.trace", "lines", "ben-manes/caffeine simulator/.../parser/lirs/ps.trace.gz (LIRS)"),
+    "cloudphysics": ("cloudPhysicsIO.oracleGeneral.bin", "oracle-general",
+                     "1a1a11a/libCacheSim data/cloudPhysicsIO.oracleGeneral.bin"),
+}
+TRACE_FRACTIONS = ("0.05", "0.2")
+
+
+def record_traces():
+    """Every policy, Belady's optimum and Caffeine on each public trace, with room for 5 %
+    and 20 % of its distinct keys. The traces are read from $GENCACHE_TRACES (gunzipped)."""
+    folder = pathlib.Path(os.environ.get("GENCACHE_TRACES", ""))
+    missing = [f for f, _, _ in TRACES.values() if not (folder / f).is_file()]
+    if not os.environ.get("GENCACHE_TRACES") or missing:
+        sys.exit("record-figures: traces needs GENCACHE_TRACES, a folder holding "
+                 + ", ".join(f for f, _, _ in TRACES.values()) + " (gunzipped; sources: "
+                 + "; ".join(src for _, _, src in TRACES.values()) + ")")
+    java, caffeine = shutil.which("java"), CAFFEINE
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        numbered = pathlib.Path(tmp) / "stream.txt"
+        for name, (file, form, _) in TRACES.items():
+            for fraction in TRACE_FRACTIONS:
+                output = run([str(bench_dir / "gencache-bench"), "simulate", "--trace",
+                              str(folder / file), "--trace-format", form, "--capacity-fraction",
+                              fraction, "--write-trace", str(numbered)],
+                             capture_output=True).stdout
+                capacity = int(re.search(r"capacity (\d+)", output)[1])
+                figures[f"{name}@requests"] = float(re.search(r"stream: (\d+) requests", output)[1])
+                figures[f"{name}@keys"] = float(re.search(r"requests, (\d+) keys", output)[1])
+                output += run([java, "-cp", str(caffeine),
+                               str(root / "benchmarks" / "peers" / "CaffeineReplay.java"),
+                               str(numbered), str(capacity)], capture_output=True).stdout
+                for policy, ratio in re.findall(r"^\| ([a-z0-9 ]+) \| ([0-9.]+) \|$", output,
+                                                re.M):
+                    figures[f"{name}/{fraction}@{policy.replace(' ', '_')}"] = float(ratio)
+                figures[f"{name}/{fraction}@capacity"] = float(capacity)
+    write("traces",
+          "GENCACHE_TRACES=DIR scripts/record-figures.py traces: for each trace, "
+          "build/release/benchmarks/gencache-bench simulate --trace DIR/FILE --trace-format F "
+          "--capacity-fraction {0.05,0.2} --write-trace T, then java -cp "
+          "/usr/share/java/caffeine.jar benchmarks/peers/CaffeineReplay.java T CAPACITY. "
+          "Traces: " + "; ".join(f"{n} = {src}" for n, (_, _, src) in TRACES.items()),
+          figures)
+
+
 THROUGHPUT_CASES = {"flat-map floor": "floor", "gencache direct get": "direct",
                     "gencache memoized": "memoized", "Caffeine getIfPresent": "caffeine",
                     "Caffeine getAll": "caffeine_getall"}
@@ -284,14 +337,14 @@ def record_throughput():
 
 SOURCES = {"microbench": record_microbench, "simulate": record_simulate,
            "shootout": record_shootout, "memory_bound": record_memory_bound,
-           "throughput": record_throughput}
+           "throughput": record_throughput, "traces": record_traces}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(SOURCES)
     for name in chosen:
         if name not in SOURCES:
             sys.exit(f"record-figures: unknown source '{name}' (one of {', '.join(SOURCES)})")
-    if {"simulate", "throughput"} & set(chosen):
+    if {"simulate", "throughput", "traces"} & set(chosen):
         need_caffeine()
     # The binaries measured are those of the commit the results name.
     run(["scripts/build.sh", "release"], cwd=root, stdout=subprocess.DEVNULL)

@@ -2,7 +2,11 @@
 // line, and short runs over every in-process store. Its exit codes and files are checked
 // end to end by tests/shootout_cli.cmake.
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -13,6 +17,7 @@
 #include "histogram.hpp"
 #include "report.hpp"
 #include "runner.hpp"
+#include "simulate.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -229,5 +234,77 @@ TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootou
                       Catch::Contains("not in this build"));
   } else {
     CHECK_THROWS_WITH(shootout::run(url, o, 1, streams), Catch::Contains(url + ": unreachable"));
+  }
+}
+
+// ---- gencache-bench simulate: policies and trace formats --------------------------------
+
+namespace {
+
+/// A file of `bytes` under the temporary directory, removed at scope exit.
+struct temp_file {
+  explicit temp_file(const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+  ~temp_file() { std::filesystem::remove(path); }
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  std::string path = (std::filesystem::temp_directory_path() /
+                      ("gencache-trace-" + std::to_string(std::random_device{}())))
+                         .string();
+};
+
+std::vector<std::uint32_t> read_trace(const std::string& bytes, const char* format) {
+  const temp_file file(bytes);
+  shootout::simulation s;
+  s.trace_file = file.path;
+  s.trace_format = format;
+  return shootout::make_stream(s);
+}
+
+}  // namespace
+
+TEST_CASE("simulate: Belady's optimum, worked by hand on a cyclic trace", "[shootout][simulate]") {
+  // 0 1 2 repeated, room for 2: LRU never hits; MIN keeps 0 and 1 and never admits 2.
+  const std::vector<std::uint32_t> cyclic = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+  CHECK(shootout::replay("lru", cyclic, 2).hits == 0);
+  CHECK(shootout::replay("belady", cyclic, 2).hits == 4);
+  CHECK(shootout::replay("belady", cyclic, 3).hits == 6);  // everything fits: only cold misses
+}
+
+TEST_CASE("simulate: no policy beats Belady's optimum", "[shootout][simulate]") {
+  shootout::simulation s;
+  s.keys = 5000;
+  s.requests = 100'000;
+  s.capacity = GENERATE(50, 500);
+  s.scans = GENERATE(false, true);
+  const auto stream = shootout::make_stream(s);
+  const auto best = shootout::replay("belady", stream, s.capacity).hits;
+  // Not the static optimum: it counts its keys' first requests as hits, which no cache can.
+  for (const char* policy : {"lru", "sieve", "tinylfu", "s3fifo"}) {
+    INFO(policy << " at capacity " << s.capacity);
+    CHECK(shootout::replay(policy, stream, s.capacity).hits <= best);
+  }
+}
+
+TEST_CASE("simulate: trace formats are read as documented", "[shootout][simulate][trace]") {
+  SECTION("lines: any text per line; LIRS's '*' checkpoints are not requests") {
+    CHECK(read_trace("a\nb\n*\na\n\nc\n", "lines") == std::vector<std::uint32_t>{0, 1, 0, 2});
+  }
+  SECTION("lis: a request for `count` blocks from `start`") {
+    CHECK(read_trace("10 3 0 1\n11 1 0 2\n", "lis") == std::vector<std::uint32_t>{0, 1, 2, 1});
+    CHECK_THROWS_WITH(read_trace("10 x 0 1\n", "lis"), Catch::Contains(":1: not a .lis line"));
+  }
+  SECTION("oracle-general: 24-byte records, the id after a 32-bit time") {
+    std::string bytes;
+    for (const std::uint64_t id : {7ULL, 0x0102030405060708ULL, 7ULL}) {
+      char record[24] = {};
+      for (int i = 0; i < 8; ++i) record[4 + i] = static_cast<char>(id >> (8 * i));
+      bytes.append(record, sizeof record);
+    }
+    CHECK(read_trace(bytes, "oracle-general") == std::vector<std::uint32_t>{0, 1, 0});
+    CHECK_THROWS_WITH(read_trace(bytes + "xyz", "oracle-general"),
+                      Catch::Contains("3 bytes after the last whole 24-byte"));
+  }
+  SECTION("an unknown format is named") {
+    CHECK_THROWS_WITH(read_trace("1\n", "csv"), Catch::Contains("unknown trace format 'csv'"));
   }
 }

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -253,21 +255,122 @@ std::uint64_t optimum(const std::vector<std::uint32_t>& stream, std::uint64_t ca
   return hits;
 }
 
+/// Belady's MIN for keys of one size: on a miss with the cache full, of the cached keys and
+/// the requested one, the one used again furthest in the future leaves (or is never
+/// admitted). No policy that knows only the past can hit more often.
+std::uint64_t belady(const std::vector<std::uint32_t>& stream, std::uint64_t capacity) {
+  constexpr std::uint32_t never = UINT32_MAX;  // not requested again
+  std::vector<std::uint32_t> next_use(stream.size(), never);
+  std::vector<std::uint32_t> seen(key_count(stream), never);
+  for (std::size_t i = stream.size(); i-- > 0;) {
+    next_use[i] = seen[stream[i]];
+    seen[stream[i]] = static_cast<std::uint32_t>(i);
+  }
+  // The cached keys by their next use; `cached_until[k]` is k's entry (never: not cached).
+  std::set<std::pair<std::uint32_t, std::uint32_t>> cached;
+  std::vector<std::uint32_t>& cached_until = seen;
+  std::fill(cached_until.begin(), cached_until.end(), never);
+  std::vector<bool> resident(cached_until.size());
+  std::uint64_t hits = 0;
+  for (std::size_t i = 0; i < stream.size(); ++i) {
+    const std::uint32_t k = stream[i];
+    if (resident[k]) {
+      ++hits;
+      cached.erase({cached_until[k], k});
+    } else if (cached.size() >= capacity) {
+      const auto furthest = std::prev(cached.end());
+      if (furthest->first <= next_use[i]) continue;  // k itself is used furthest: bypass
+      resident[furthest->second] = false;
+      cached.erase(furthest);
+    }
+    resident[k] = true;
+    cached_until[k] = next_use[i];
+    cached.emplace(next_use[i], k);
+  }
+  return hits;
+}
+
+/// Numbers keys 0, 1, 2... in order of first appearance.
+class key_numbering {
+ public:
+  std::uint32_t operator()(std::uint64_t key) {
+    const auto [it, added] = numbers_.try_emplace(key, static_cast<std::uint32_t>(numbers_.size()));
+    if (added && numbers_.size() == UINT32_MAX) {
+      throw std::runtime_error("the trace has more than 2^32 - 1 distinct keys");
+    }
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::uint64_t, std::uint32_t> numbers_;
+};
+
+/// A trace of one key per line, any text (LIRS traces: one block number per line; a line
+/// holding only `*` is a LIRS checkpoint, not a request).
+std::vector<std::uint32_t> read_lines(std::istream& in) {
+  std::vector<std::uint32_t> stream;
+  std::unordered_map<std::string, std::uint32_t> numbers;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line == "*") continue;
+    const auto [it, added] = numbers.try_emplace(line, static_cast<std::uint32_t>(numbers.size()));
+    stream.push_back(it->second);
+  }
+  return stream;
+}
+
+/// ARC's `.lis` traces (Megiddo and Modha): `start count ignored request-number` per line,
+/// a request for `count` consecutive blocks from `start`.
+std::vector<std::uint32_t> read_lis(std::istream& in, const std::string& file) {
+  std::vector<std::uint32_t> stream;
+  key_numbering number;
+  std::uint64_t line_number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_number;
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::uint64_t start = 0, count = 0;
+    if (!(fields >> start >> count) || count > (std::uint64_t{1} << 32)) {
+      throw std::runtime_error(fmt::format(
+          "{}:{}: not a .lis line (start count ignored request-number)", file, line_number));
+    }
+    for (std::uint64_t b = 0; b < count; ++b) stream.push_back(number(start + b));
+  }
+  return stream;
+}
+
+/// libCacheSim's `oracleGeneral` binary traces: packed little-endian records of a 32-bit
+/// time, a 64-bit object id, a 32-bit size and a 64-bit next access; only the id is used.
+std::vector<std::uint32_t> read_oracle_general(std::istream& in, const std::string& file) {
+  constexpr std::size_t record = 24;
+  std::vector<std::uint32_t> stream;
+  key_numbering number;
+  char bytes[record];
+  while (in.read(bytes, record)) {
+    std::uint64_t id = 0;
+    for (int i = 7; i >= 0; --i) id = id << 8 | static_cast<unsigned char>(bytes[4 + i]);
+    stream.push_back(number(id));
+  }
+  if (in.gcount() != 0) {
+    throw std::runtime_error(fmt::format(
+        "{}: {} bytes after the last whole 24-byte oracleGeneral record", file, in.gcount()));
+  }
+  return stream;
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> make_stream(const simulation& s) {
   std::vector<std::uint32_t> stream;
   if (!s.trace_file.empty()) {
-    std::ifstream in(s.trace_file);
+    std::ifstream in(s.trace_file, std::ios::binary);
     if (!in) throw std::runtime_error(fmt::format("cannot read trace file {}", s.trace_file));
-    std::unordered_map<std::string, std::uint32_t> numbers;
-    for (std::string line; std::getline(in, line);) {
-      if (line.empty()) continue;
-      const auto [it, added] =
-          numbers.try_emplace(line, static_cast<std::uint32_t>(numbers.size()));
-      stream.push_back(it->second);
+    if (s.trace_format == "lis") return read_lis(in, s.trace_file);
+    if (s.trace_format == "oracle-general") return read_oracle_general(in, s.trace_file);
+    if (s.trace_format != "lines") {
+      throw std::invalid_argument(
+          fmt::format("unknown trace format '{}' (lines, lis, oracle-general)", s.trace_format));
     }
-    return stream;
+    return read_lines(in);
   }
   zipf_distribution zipf(s.keys, s.zipf_s);
   std::mt19937_64 rng(s.seed);
@@ -306,9 +409,11 @@ policy_result replay(const std::string& policy, const std::vector<std::uint32_t>
     r.hits = s3fifo(stream, capacity);
   } else if (policy == "optimum") {
     r.hits = optimum(stream, capacity);
+  } else if (policy == "belady") {
+    r.hits = belady(stream, capacity);
   } else {
     throw std::invalid_argument(
-        fmt::format("unknown policy '{}' (lru, sieve, tinylfu, s3fifo, optimum)", policy));
+        fmt::format("unknown policy '{}' (lru, sieve, tinylfu, s3fifo, optimum, belady)", policy));
   }
   return r;
 }
@@ -318,8 +423,10 @@ int run_simulation(int argc, const char* const* argv) {
   CLI::App app(
       "gencache-bench simulate: replays a key stream against eviction policies at one "
       "capacity and prints each hit ratio, with the static optimum (the most frequent "
-      "`capacity` keys always cached). s3fifo is the memory store's own policy code; the "
-      "others are models. A miss inserts its key; every key weighs 1.",
+      "`capacity` keys cached from the start, so their first requests count as hits) and "
+      "Belady's optimum (MIN: what no policy that knows only the past can beat). s3fifo is "
+      "the memory store's own policy code; the others are models. A miss inserts its key; "
+      "every key weighs 1.",
       "gencache-bench simulate");
   app.add_option("--policy", s.policies, "Policies: lru, sieve, tinylfu, s3fifo")
       ->delimiter(',')
@@ -341,8 +448,17 @@ int run_simulation(int argc, const char* const* argv) {
   app.add_flag("--scans", s.scans,
                "As the shoot-out's scan-mix: after every 9L draws, one pass over L keys never "
                "seen before (L = keys/10)");
-  app.add_option("--trace", s.trace_file, "Replay this file (one key per line) instead")
+  app.add_option("--trace", s.trace_file, "Replay this trace file instead of Zipf draws")
       ->check(CLI::ExistingFile);
+  app.add_option("--trace-format", s.trace_format,
+                 "lines (one key per line, any text; LIRS traces), lis (ARC's traces: start "
+                 "count ignored request-number), oracle-general (libCacheSim's binary records)")
+      ->check(CLI::IsMember({"lines", "lis", "oracle-general"}))
+      ->capture_default_str();
+  app.add_option("--capacity-fraction", s.capacity_fraction,
+                 "Instead of --capacity: this fraction of the stream's distinct keys")
+      ->check(CLI::Range(0.0, 1.0))
+      ->excludes("--capacity");
   app.add_option("--write-trace", s.write_trace_file,
                  "Also write the stream to this file, one key per line, so that another "
                  "cache (benchmarks/peers/CaffeineReplay.java) replays the same requests");
@@ -353,6 +469,10 @@ int run_simulation(int argc, const char* const* argv) {
   }
   const auto started = std::chrono::steady_clock::now();
   const std::vector<std::uint32_t> stream = make_stream(s);
+  if (s.capacity_fraction > 0) {
+    s.capacity = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(s.capacity_fraction * key_count(stream)));
+  }
   if (!s.write_trace_file.empty()) {
     std::ofstream out(s.write_trace_file);
     for (const std::uint32_t k : stream) out << k << '\n';
@@ -368,9 +488,14 @@ int run_simulation(int argc, const char* const* argv) {
   fmt::print("| policy | hit ratio |\n|---|---:|\n");
   std::vector<std::string> policies = s.policies;
   policies.emplace_back("optimum");
+  policies.emplace_back("belady");
   for (const std::string& p : policies) {
     const policy_result r = replay(p, stream, s.capacity);
-    fmt::print("| {} | {:.4f} |\n", p == "optimum" ? "static optimum" : p, r.hit_ratio());
+    fmt::print("| {} | {:.4f} |\n",
+               p == "optimum"  ? "static optimum"
+               : p == "belady" ? "belady optimum"
+                               : p,
+               r.hit_ratio());
     std::fflush(stdout);
   }
   fmt::print("({:.1f} s)\n",

@@ -16,8 +16,10 @@ struct simulation {
   double zipf_s = 0.99;
   std::uint64_t requests = 20'000'000;
   std::uint64_t seed = 42;
-  std::string trace_file;        // one key per line; replaces the Zipf draws
-  std::string write_trace_file;  // writes the stream, one key per line (for other caches)
+  std::string trace_file;              // replaces the Zipf draws
+  std::string trace_format = "lines";  // lines, lis, oracle-general
+  double capacity_fraction = 0;        // > 0: capacity is this fraction of the distinct keys
+  std::string write_trace_file;        // writes the stream, one key per line (for other caches)
   /// As the shoot-out's scan-mix: after every 9 L draws, one pass over L keys never seen
   /// before (L = keys / 10), counted among the requests.
   bool scans = false;
@@ -32,11 +34,13 @@ struct policy_result {
   }
 };
 
-/// The stream `s` describes: Zipf ranks 0..keys-1, or the trace's keys numbered in order
-/// of first appearance. Throws std::runtime_error for a trace that cannot be read.
+/// The stream `s` describes: Zipf ranks 0..keys-1, or the trace's keys (in s.trace_format)
+/// numbered in order of first appearance. Throws std::runtime_error for a trace that cannot
+/// be read or parsed, std::invalid_argument for an unknown format.
 [[nodiscard]] std::vector<std::uint32_t> make_stream(const simulation& s);
 
-/// Replays `stream` against `policy` (lru, sieve, tinylfu, s3fifo, optimum) at `capacity`.
+/// Replays `stream` against `policy` (lru, sieve, tinylfu, s3fifo, optimum, belady) at
+/// `capacity`.
 /// Throws std::invalid_argument for an unknown policy.
 [[nodiscard]] policy_result replay(const std::string& policy,
                                    const std::vector<std::uint32_t>& stream,
