@@ -261,15 +261,20 @@ TRACES = {
 TRACE_FRACTIONS = ("0.05", "0.2")
 
 
-def record_traces():
-    """Every policy, Belady's optimum and Caffeine on each public trace, with room for 5 %
-    and 20 % of its distinct keys. The traces are read from $GENCACHE_TRACES (gunzipped)."""
+def need_traces():
     folder = pathlib.Path(os.environ.get("GENCACHE_TRACES", ""))
     missing = [f for f, _, _ in TRACES.values() if not (folder / f).is_file()]
     if not os.environ.get("GENCACHE_TRACES") or missing:
         sys.exit("record-figures: traces needs GENCACHE_TRACES, a folder holding "
                  + ", ".join(f for f, _, _ in TRACES.values()) + " (gunzipped; sources: "
                  + "; ".join(src for _, _, src in TRACES.values()) + ")")
+
+
+def record_traces():
+    """Every policy, Belady's optimum and Caffeine on each public trace, with room for 5 %
+    and 20 % of its distinct keys. The traces are read from $GENCACHE_TRACES (gunzipped)."""
+    need_traces()
+    folder = pathlib.Path(os.environ["GENCACHE_TRACES"])
     java, caffeine = shutil.which("java"), CAFFEINE
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -346,6 +351,8 @@ if __name__ == "__main__":
             sys.exit(f"record-figures: unknown source '{name}' (one of {', '.join(SOURCES)})")
     if {"simulate", "throughput", "traces"} & set(chosen):
         need_caffeine()
+    if "traces" in chosen:
+        need_traces()
     # The binaries measured are those of the commit the results name.
     run(["scripts/build.sh", "release"], cwd=root, stdout=subprocess.DEVNULL)
     for name in chosen:

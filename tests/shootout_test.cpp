@@ -270,6 +270,19 @@ TEST_CASE("simulate: Belady's optimum, worked by hand on a cyclic trace", "[shoo
   CHECK(shootout::replay("belady", cyclic, 3).hits == 6);  // everything fits: only cold misses
 }
 
+// Regression: the W-TinyLFU model read past its lists when the capacity was 1 (a window of
+// one entry and no main space).
+TEST_CASE("simulate: every policy runs at capacity 1", "[shootout][simulate]") {
+  const std::vector<std::uint32_t> stream = {0, 1, 0, 0, 2, 1, 1, 0};
+  for (const char* policy : {"lru", "sieve", "tinylfu", "s3fifo"}) {
+    INFO(policy);
+    CHECK(shootout::replay(policy, stream, 1).hits <= 3);  // never more than Belady
+  }
+  CHECK(shootout::replay("lru", stream, 1).hits == 2);      // the repeats in a row
+  CHECK(shootout::replay("belady", stream, 1).hits == 3);   // keeps 0 for its third use
+  CHECK(shootout::replay("optimum", stream, 1).hits == 4);  // key 0 cached from the start
+}
+
 TEST_CASE("simulate: no policy beats Belady's optimum", "[shootout][simulate]") {
   shootout::simulation s;
   s.keys = 5000;
@@ -303,6 +316,23 @@ TEST_CASE("simulate: trace formats are read as documented", "[shootout][simulate
     CHECK(read_trace(bytes, "oracle-general") == std::vector<std::uint32_t>{0, 1, 0});
     CHECK_THROWS_WITH(read_trace(bytes + "xyz", "oracle-general"),
                       Catch::Contains("3 bytes after the last whole 24-byte"));
+  }
+  SECTION("CRLF line endings: the same requests as LF") {
+    CHECK(read_trace("1\r\n2\r\n*\r\n1\r\n\r\n", "lines") == std::vector<std::uint32_t>{0, 1, 0});
+    CHECK(read_trace("10 2 0 1\r\n\r\n", "lis") == std::vector<std::uint32_t>{0, 1});
+  }
+  SECTION("lis: signs, junk and ranges past 2^64 are errors, not other blocks") {
+    CHECK_THROWS_WITH(read_trace("-1 2 0 1\n", "lis"), Catch::Contains("not a .lis line"));
+    CHECK_THROWS_WITH(read_trace("5 4e9 0 1\n", "lis"), Catch::Contains("not a .lis line"));
+    CHECK_THROWS_WITH(read_trace("18446744073709551615 3 0 1\n", "lis"),
+                      Catch::Contains("not a .lis line"));
+    CHECK_THROWS_WITH(read_trace("0 5000000000 0 1\n", "lis"),
+                      Catch::Contains("more than 2^32 - 2 requests"));
+  }
+  SECTION("a trace without requests is an error, in every format") {
+    CHECK_THROWS_WITH(read_trace("", "lines"), Catch::Contains("holds no requests"));
+    CHECK_THROWS_WITH(read_trace("*\n*\n", "lines"), Catch::Contains("holds no requests"));
+    CHECK_THROWS_WITH(read_trace("", "oracle-general"), Catch::Contains("holds no requests"));
   }
   SECTION("an unknown format is named") {
     CHECK_THROWS_WITH(read_trace("1\n", "csv"), Catch::Contains("unknown trace format 'csv'"));

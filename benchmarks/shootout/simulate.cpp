@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -170,6 +171,7 @@ class tinylfu_model {
       where_[candidate] = 2;
       return;
     }
+    if (main_cap_ == 0) return;  // capacity 1: the window is all there is
     const std::uint32_t victim = probation_.size() != 0 ? probation_.back() : protected_.back();
     if (frequency(candidate) <= frequency(victim)) return;  // the candidate is dropped
     (where_[victim] == 2 ? probation_ : protected_).remove(victim);
@@ -290,13 +292,17 @@ std::uint64_t belady(const std::vector<std::uint32_t>& stream, std::uint64_t cap
   return hits;
 }
 
+// Key numbers and stream positions stay below UINT32_MAX, which the models use as "none".
+constexpr std::size_t max_keys = UINT32_MAX - 1;
+constexpr std::size_t max_requests = UINT32_MAX - 1;
+
 /// Numbers keys 0, 1, 2... in order of first appearance.
 class key_numbering {
  public:
   std::uint32_t operator()(std::uint64_t key) {
     const auto [it, added] = numbers_.try_emplace(key, static_cast<std::uint32_t>(numbers_.size()));
-    if (added && numbers_.size() == UINT32_MAX) {
-      throw std::runtime_error("the trace has more than 2^32 - 1 distinct keys");
+    if (added && numbers_.size() >= max_keys) {
+      throw std::runtime_error("the trace has too many distinct keys (at most 2^32 - 2)");
     }
     return it->second;
   }
@@ -311,8 +317,13 @@ std::vector<std::uint32_t> read_lines(std::istream& in) {
   std::vector<std::uint32_t> stream;
   std::unordered_map<std::string, std::uint32_t> numbers;
   for (std::string line; std::getline(in, line);) {
+    if (line.ends_with('\r')) line.pop_back();  // CRLF files
     if (line.empty() || line == "*") continue;
     const auto [it, added] = numbers.try_emplace(line, static_cast<std::uint32_t>(numbers.size()));
+    if (added && numbers.size() >= max_keys) {
+      throw std::runtime_error("the trace has too many distinct keys (at most 2^32 - 2)");
+    }
+    if (stream.size() == max_requests) throw std::runtime_error("more than 2^32 - 2 requests");
     stream.push_back(it->second);
   }
   return stream;
@@ -326,12 +337,24 @@ std::vector<std::uint32_t> read_lis(std::istream& in, const std::string& file) {
   std::uint64_t line_number = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_number;
+    if (line.ends_with('\r')) line.pop_back();  // CRLF files
     if (line.empty()) continue;
     std::istringstream fields(line);
+    std::string start_text, count_text;
     std::uint64_t start = 0, count = 0;
-    if (!(fields >> start >> count) || count > (std::uint64_t{1} << 32)) {
+    const auto whole_number = [](const std::string& text, std::uint64_t& value) {
+      const char* end = text.data() + text.size();
+      const auto [ptr, ec] = std::from_chars(text.data(), end, value);  // no sign accepted
+      return ec == std::errc{} && ptr == end;
+    };
+    if (!(fields >> start_text >> count_text) || !whole_number(start_text, start) ||
+        !whole_number(count_text, count) || count > UINT64_MAX - start) {
       throw std::runtime_error(fmt::format(
           "{}:{}: not a .lis line (start count ignored request-number)", file, line_number));
+    }
+    if (count > max_requests - stream.size()) {
+      throw std::runtime_error(
+          fmt::format("{}:{}: more than 2^32 - 2 requests", file, line_number));
     }
     for (std::uint64_t b = 0; b < count; ++b) stream.push_back(number(start + b));
   }
@@ -348,6 +371,9 @@ std::vector<std::uint32_t> read_oracle_general(std::istream& in, const std::stri
   while (in.read(bytes, record)) {
     std::uint64_t id = 0;
     for (int i = 7; i >= 0; --i) id = id << 8 | static_cast<unsigned char>(bytes[4 + i]);
+    if (stream.size() == max_requests) {
+      throw std::runtime_error(fmt::format("{}: more than 2^32 - 2 requests", file));
+    }
     stream.push_back(number(id));
   }
   if (in.gcount() != 0) {
@@ -364,13 +390,18 @@ std::vector<std::uint32_t> make_stream(const simulation& s) {
   if (!s.trace_file.empty()) {
     std::ifstream in(s.trace_file, std::ios::binary);
     if (!in) throw std::runtime_error(fmt::format("cannot read trace file {}", s.trace_file));
-    if (s.trace_format == "lis") return read_lis(in, s.trace_file);
-    if (s.trace_format == "oracle-general") return read_oracle_general(in, s.trace_file);
-    if (s.trace_format != "lines") {
+    if (s.trace_format == "lis") {
+      stream = read_lis(in, s.trace_file);
+    } else if (s.trace_format == "oracle-general") {
+      stream = read_oracle_general(in, s.trace_file);
+    } else if (s.trace_format == "lines") {
+      stream = read_lines(in);
+    } else {
       throw std::invalid_argument(
           fmt::format("unknown trace format '{}' (lines, lis, oracle-general)", s.trace_format));
     }
-    return read_lines(in);
+    if (stream.empty()) throw std::runtime_error(fmt::format("{} holds no requests", s.trace_file));
+    return stream;
   }
   zipf_distribution zipf(s.keys, s.zipf_s);
   std::mt19937_64 rng(s.seed);
@@ -442,7 +473,7 @@ int run_simulation(int argc, const char* const* argv) {
       ->check(CLI::Range(0.0, 10.0))
       ->capture_default_str();
   app.add_option("--requests", s.requests, "Zipf draws")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{UINT32_MAX - 1}))
       ->capture_default_str();
   app.add_option("--seed", s.seed, "Seed of the Zipf stream")->capture_default_str();
   app.add_flag("--scans", s.scans,
@@ -456,8 +487,17 @@ int run_simulation(int argc, const char* const* argv) {
       ->check(CLI::IsMember({"lines", "lis", "oracle-general"}))
       ->capture_default_str();
   app.add_option("--capacity-fraction", s.capacity_fraction,
-                 "Instead of --capacity: this fraction of the stream's distinct keys")
-      ->check(CLI::Range(0.0, 1.0))
+                 "Instead of --capacity: this fraction, in (0, 1], of the stream's key numbers (a "
+                 "trace's distinct keys; --keys for Zipf draws), at least 1")
+      ->check([](const std::string& text) {
+        double f = 0;
+        try {
+          f = std::stod(text);
+        } catch (const std::exception&) {
+          return std::string("not a number");
+        }
+        return f > 0 && f <= 1 ? std::string() : std::string("must be in (0, 1]");
+      })
       ->excludes("--capacity");
   app.add_option("--write-trace", s.write_trace_file,
                  "Also write the stream to this file, one key per line, so that another "

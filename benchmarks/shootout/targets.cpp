@@ -257,11 +257,13 @@ class poco_target final : public target {
 #endif  // GENCACHE_HAVE_POCO
 
 #if GENCACHE_HAVE_ROCKSDB
-// RocksDB's block cache (rocksdb::NewLRUCache, RocksDB 7.8): sharded (64 shards here), a
-// mutex per shard, handles pinned by reference counts. Every entry is charged 1 and nothing
-// for its metadata, so its capacity counts entries (split over the shards). Generations are entries
-// too: an atomic counter cell under its name, incremented in place by an invalidation; an evicted
-// counter comes back from the clock.
+// RocksDB's block cache (rocksdb::NewLRUCache, RocksDB 7.8, its default options): sharded
+// (64 shards here), a mutex per shard, handles pinned by reference counts, and midpoint
+// insertion (high_pri_pool_ratio 0.5: entries hit again move to a high-priority pool), so a
+// segmented LRU rather than a plain one, as RocksDB users run it. Every entry is charged 1 and
+// nothing for its metadata, so its capacity counts entries (split over the shards). Generations are
+// entries too: an atomic counter cell under its name, incremented in place by an invalidation; an
+// evicted counter comes back from the clock.
 class rocksdb_target final : public target {
   using counter = std::atomic<std::uint64_t>;
 
@@ -318,9 +320,11 @@ class rocksdb_target final : public target {
     if (h == nullptr) {
       const auto now =
           static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+      auto* cell = new counter(now);
       const rocksdb::Status s = cache_->Insert(
-          name, new counter(now), 1,
-          [](const rocksdb::Slice&, void* v) { delete static_cast<counter*>(v); }, &h);
+          name, cell, 1, [](const rocksdb::Slice&, void* v) { delete static_cast<counter*>(v); },
+          &h);
+      if (!s.ok()) delete cell;  // on an error the value stays the caller's (rocksdb/cache.h)
       if (!s.ok() || h == nullptr) return now;
     }
     const std::uint64_t value = use(*static_cast<counter*>(cache_->Value(h)));
