@@ -13,7 +13,8 @@ enum class workload_kind { zipf, uniform, scan_mix };
 
 /// Everything a shoot-out run is told (see `gencache-bench --help`).
 struct options {
-  std::vector<std::string> stores;  ///< memory, naive, tbb-lru, poco-lru, rocksdb-lru, redis://…, memcached://…
+  /// memory, naive, tbb-lru, poco-lru, rocksdb-lru, redis://…, memcached://…
+  std::vector<std::string> stores;
   workload_kind workload = workload_kind::zipf;
   std::uint32_t keys = 100'000;
   double zipf_s = 0.99;
