@@ -299,7 +299,7 @@ TEST_CASE("simulate: no policy beats Belady's optimum", "[shootout][simulate]") 
 }
 
 TEST_CASE("simulate: trace formats are read as documented", "[shootout][simulate][trace]") {
-  SECTION("lines: any text per line; LIRS's '*' checkpoints are not requests") {
+  SECTION("lines: any text per line, and LIRS's '*' checkpoints are not requests") {
     CHECK(read_trace("a\nb\n*\na\n\nc\n", "lines") == std::vector<std::uint32_t>{0, 1, 0, 2});
   }
   SECTION("lis: a request for `count` blocks from `start`") {

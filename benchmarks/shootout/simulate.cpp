@@ -426,6 +426,13 @@ std::vector<std::uint32_t> make_stream(const simulation& s) {
   return stream;
 }
 
+void write_trace(const std::vector<std::uint32_t>& stream, const std::string& file) {
+  if (file.empty()) return;
+  std::ofstream out(file);
+  for (const std::uint32_t k : stream) out << k << '\n';
+  if (!out.flush()) throw std::runtime_error(fmt::format("cannot write trace file {}", file));
+}
+
 policy_result replay(const std::string& policy, const std::vector<std::uint32_t>& stream,
                      std::uint64_t capacity) {
   policy_result r{policy, 0, stream.size()};
@@ -513,13 +520,7 @@ int run_simulation(int argc, const char* const* argv) {
     s.capacity = std::max<std::uint64_t>(
         1, static_cast<std::uint64_t>(s.capacity_fraction * key_count(stream)));
   }
-  if (!s.write_trace_file.empty()) {
-    std::ofstream out(s.write_trace_file);
-    for (const std::uint32_t k : stream) out << k << '\n';
-    if (!out.flush()) {
-      throw std::runtime_error(fmt::format("cannot write trace file {}", s.write_trace_file));
-    }
-  }
+  write_trace(stream, s.write_trace_file);
   fmt::print("stream: {} requests, {} keys{}, capacity {}\n", stream.size(), key_count(stream),
              s.trace_file.empty() ? fmt::format(", Zipf s={}, seed {}{}", s.zipf_s, s.seed,
                                                 s.scans ? ", with scans" : "")

@@ -39,6 +39,10 @@ struct policy_result {
 /// be read or parsed, std::invalid_argument for an unknown format.
 [[nodiscard]] std::vector<std::uint32_t> make_stream(const simulation& s);
 
+/// Writes `stream` to `file`, one key number per line (nothing if `file` is empty), for
+/// other caches to replay. Throws std::runtime_error if the file cannot be written.
+void write_trace(const std::vector<std::uint32_t>& stream, const std::string& file);
+
 /// Replays `stream` against `policy` (lru, sieve, tinylfu, s3fifo, optimum, belady) at
 /// `capacity`.
 /// Throws std::invalid_argument for an unknown policy.

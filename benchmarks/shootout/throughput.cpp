@@ -119,14 +119,7 @@ int run_throughput(int argc, const char* const* argv) {
     return app.exit(e);
   }
   const std::vector<std::uint32_t> stream = make_stream(o.stream);
-  if (!o.stream.write_trace_file.empty()) {
-    std::ofstream out(o.stream.write_trace_file);
-    for (const std::uint32_t k : stream) out << k << '\n';
-    if (!out.flush()) {
-      throw std::runtime_error(
-          fmt::format("cannot write trace file {}", o.stream.write_trace_file));
-    }
-  }
+  write_trace(stream, o.stream.write_trace_file);
   const std::uint32_t distinct = *std::max_element(stream.begin(), stream.end()) + 1;
   fmt::print("stream: {} requests over {} keys, all cached, {} s per case\n", stream.size(),
              distinct, o.seconds);
