@@ -261,3 +261,29 @@ TEST_CASE("cache: describe(key) renders a key built earlier, generations by iden
   // A key with no generations and no parts.
   CHECK(cache.describe(cache.key({})) == "direct()");
 }
+
+TEST_CASE("cache_key: a raw memoized key's hash is the field-by-field hash the hit path computes",
+          "[cache][hit_path]") {
+  const std::string scope(16, '\x5a');
+  for (const std::size_t argument_bytes : {0, 1, 3, 4, 7, 8, 9, 16, 17, 40}) {
+    gencache::cache_key key(gencache::key_domain::memoized_raw, scope, 2);
+    key.add_generation(0x1111, 0);
+    key.add_generation(0x2222, 0);
+    key.set_generation(0, 17);
+    key.set_generation(1, 23);
+    std::string arguments;
+    for (std::size_t i = 0; i < argument_bytes; ++i) arguments += static_cast<char>(i * 37 + 1);
+    key.append_with([&](auto& sink) { sink.raw(arguments.data(), arguments.size()); });
+    key.finish();
+    const gencache::cache_key head(gencache::key_domain::memoized_raw, scope, 2);
+    std::uint64_t expected = gencache::hash_bytes(head.bytes());
+    expected = gencache::detail::raw_key_hash_generation(expected, 0x1111, 17);
+    expected = gencache::detail::raw_key_hash_generation(expected, 0x2222, 23);
+    expected = gencache::detail::raw_key_hash_parts(expected, arguments.data(), arguments.size());
+    CHECK(key.hash() == expected);
+    // A direct key keeps XXH3 of its bytes.
+    gencache::cache_key direct(gencache::key_domain::direct, {}, 0);
+    direct.finish();
+    CHECK(direct.hash() == gencache::hash_bytes(direct.bytes()));
+  }
+}

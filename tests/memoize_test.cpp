@@ -1,8 +1,10 @@
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
@@ -907,4 +909,61 @@ TEST_CASE("memoize: one toggle switches several wrappers", "[memoize][options]")
   a.enable(false);  // its own switch still works alone
   CHECK_FALSE(a.enabled());
   CHECK(b.enabled());
+}
+
+namespace memotest {
+struct page_call {
+  std::uint64_t user;
+  std::int16_t page;
+  std::int16_t lang;
+  std::int32_t size;
+};
+std::atomic<int> page_calls{0};
+std::uint64_t page_value(const page_call& c) {
+  ++page_calls;
+  return c.user * 7 + static_cast<std::uint64_t>(c.page) * 3 + static_cast<std::uint64_t>(c.size);
+}
+}  // namespace memotest
+
+TEST_CASE("memoize: hits found by their fields follow every invalidation, over many generations",
+          "[memoize][hit_path][g1]") {
+  using memotest::page_call;
+  gencache::cache cache;
+  gencache::memoized cached(cache, &memotest::page_value, "pages",
+                            gencache::gen("pages:user", &page_call::user),
+                            gencache::exclude(&page_call::lang));
+  // More users than the per-thread generation cache has slots, values past int64's range.
+  std::vector<std::uint64_t> users;
+  for (std::uint64_t u = 0; u < 1000; ++u) users.push_back(u);
+  users.push_back(std::numeric_limits<std::uint64_t>::max());
+  users.push_back(std::uint64_t{1} << 63);
+  memotest::page_calls = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (const std::uint64_t u : users) {
+      const page_call c{u, static_cast<std::int16_t>(u % 5), static_cast<std::int16_t>(round), -3};
+      REQUIRE(cached(c) == memotest::page_value(c));
+    }
+  }
+  // Each call above computed once per user (round 0), and `lang` is excluded; page_value in
+  // the REQUIRE counts once per call.
+  CHECK(memotest::page_calls == static_cast<int>(users.size()) * 4);
+  CHECK(cached.stats().hits == users.size() * 2);
+
+  memotest::page_calls = 0;
+  cache.invalidate({"pages:user", std::numeric_limits<std::uint64_t>::max()});
+  cache.invalidate({"pages:user", 7});
+  for (const std::uint64_t u : users) (void)cached({u, static_cast<std::int16_t>(u % 5), 0, -3});
+  CHECK(memotest::page_calls == 2);  // only the two users invalidated
+  CHECK(
+      cached.invalidate({7, 2, 9, -3}));  // the entry just recomputed, found by the canonical path
+  CHECK_FALSE(cached.peek({7, 2, 0, -3}));
+  memotest::page_calls = 0;
+  CHECK(cached({7, 2, 1, -3}) == 7 * 7 + 6 - 3);
+  CHECK(memotest::page_calls == 1);
+
+  cache.invalidate("pages");  // the plain generation drops them all
+  memotest::page_calls = 0;
+  for (const std::uint64_t u : users) (void)cached({u, static_cast<std::int16_t>(u % 5), 0, -3});
+  CHECK(memotest::page_calls == static_cast<int>(users.size()));
+  CHECK(cache.stats().errors == 0);
 }

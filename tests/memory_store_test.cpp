@@ -549,3 +549,53 @@ TEST_CASE("memory_store: two keys whose 64-bit hashes collide stay apart", "[mem
   CHECK_FALSE(store.get<int>(a));
   CHECK(store.get<int>(b) == 2);
 }
+
+TEST_CASE("memory_store: get_hit serves only a live hit of the type asked, and counts only it",
+          "[memory_store][hit_path]") {
+  auto time = std::make_shared<gencache::fake_clock>();
+  memory_store store({.clock = time});
+  const test_key key("k");
+  const test_key expiring("e");
+  REQUIRE(store.set(key, 7).ok());
+  REQUIRE(store.set(expiring, 8, 10s).ok());
+  const auto same = [&](const test_key& k) {
+    return [&k](std::string_view bytes) {
+      return bytes == std::string_view(k.bytes.data(), k.bytes.size());
+    };
+  };
+  CHECK(store.get_hit<int>(key.hash, same(key)) == 7);
+  CHECK(store.stats().hits == 1);
+  CHECK_FALSE(store.get_hit<int>(key.hash, [](std::string_view) { return false; }));
+  CHECK_FALSE(store.get_hit<long>(key.hash, same(key)));     // another type
+  CHECK_FALSE(store.get_hit<int>(key.hash ^ 1, same(key)));  // another hash
+  CHECK_FALSE(store.get_hit<int>(test_key("absent").hash, same(key)));
+  time->advance(10s);
+  CHECK_FALSE(store.get_hit<int>(expiring.hash, same(expiring)));  // expired
+  const auto stats = store.stats();
+  CHECK(stats.hits == 1);  // none of the others counted: the caller's ordinary path counts
+  CHECK(stats.misses == 0);
+  CHECK(stats.errors == 0);
+  CHECK(stats.expirations == 0);
+  CHECK_FALSE(store.get<int>(expiring));  // the ordinary path reclaims and counts it
+  CHECK(store.stats().expirations == 1);
+}
+
+TEST_CASE("memory_store: remembered_generation answers until the counter's stripe moves",
+          "[memory_store][hit_path]") {
+  memory_store store;
+  const test_key id("g:user_id=1");
+  const std::string_view bytes(id.bytes.data(), id.bytes.size());
+  const auto same = [&](std::string_view b) { return b == bytes; };
+  CHECK_FALSE(store.remembered_generation(id.hash, bytes.size(), same));  // never read
+  const std::uint64_t first = store.read_generation(id);
+  CHECK(store.remembered_generation(id.hash, bytes.size(), same) == first);
+  CHECK_FALSE(
+      store.remembered_generation(id.hash, bytes.size(), [](std::string_view) { return false; }));
+  CHECK_FALSE(store.remembered_generation(id.hash, bytes.size() + 1, same));
+  const std::uint64_t bumped = store.bump_generation(id);
+  CHECK_FALSE(store.remembered_generation(id.hash, bytes.size(), same));  // G1
+  CHECK(store.read_generation(id) == bumped);
+  CHECK(store.remembered_generation(id.hash, bytes.size(), same) == bumped);
+  memory_store other;  // another store never answers with this one's counters
+  CHECK_FALSE(other.remembered_generation(id.hash, bytes.size(), same));
+}

@@ -46,6 +46,52 @@ enum class key_domain : char { direct = 'D', memoized = 'M', memoized_raw = 'R' 
 /// write under a key that holds it.
 inline constexpr std::uint64_t unknown_generation = 0;
 
+namespace detail {
+/// The hash of a `memoized_raw` key, in three steps that a caller holding the key's fields
+/// in registers computes without building its bytes: XXH3 of the head (domain, scope,
+/// generation count; constant per memoized wrapper), then each generation's identity and
+/// value folded in, then the arguments' bytes. The fold is a 64×64→128-bit multiply whose
+/// halves are xored (wyhash's mixer); arguments up to 16 bytes are read as two overlapping
+/// words, longer ones hashed with XXH3 seeded by the state. Not XXH3 of the whole key: the
+/// bytes it would read were written a moment before, one field at a time, and a wide load
+/// across narrow stores stalls store forwarding.
+inline constexpr std::uint64_t raw_hash_k0 = 0xa0761d6478bd642fULL;
+inline constexpr std::uint64_t raw_hash_k1 = 0xe7037ed1a0b428dbULL;
+inline constexpr std::uint64_t raw_hash_k2 = 0x8ebc6af09c88c6e3ULL;
+[[nodiscard]] inline std::uint64_t raw_hash_mix(std::uint64_t a, std::uint64_t b) noexcept {
+  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+[[nodiscard]] inline std::uint64_t raw_key_hash_generation(std::uint64_t state,
+                                                           std::uint64_t identity,
+                                                           std::uint64_t value) noexcept {
+  return raw_hash_mix(state ^ identity ^ raw_hash_k0, value ^ raw_hash_k1);
+}
+[[nodiscard]] inline std::uint64_t raw_key_hash_parts(std::uint64_t state, const char* bytes,
+                                                      std::size_t size) noexcept {
+  if (size > 16) return XXH3_64bits_withSeed(bytes, size, state);
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  if (size >= 8) {
+    std::memcpy(&first, bytes, 8);
+    std::memcpy(&last, bytes + size - 8, 8);
+  } else if (size >= 4) {
+    std::uint32_t a = 0;
+    std::uint32_t b = 0;
+    std::memcpy(&a, bytes, 4);
+    std::memcpy(&b, bytes + size - 4, 4);
+    first = a;
+    last = b;
+  } else if (size > 0) {
+    first = static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[0])) << 16 |
+            static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[size / 2])) << 8 |
+            static_cast<unsigned char>(bytes[size - 1]);
+  }
+  const std::uint64_t folded = raw_hash_mix(first ^ state ^ raw_hash_k2, last ^ raw_hash_k0 ^ size);
+  return raw_hash_mix(folded ^ raw_hash_k1, folded ^ raw_hash_k2);
+}
+}  // namespace detail
+
 /// A fully built key: generation values read at build time, then the key parts. Build it
 /// with `basic_cache::key`. Copyable; allocation-free up to 120 encoded bytes.
 class cache_key {
@@ -106,7 +152,21 @@ class cache_key {
     detail::binary_sink sink(bytes_);
     std::forward<Emit>(emit)(sink);
   }
-  void finish() noexcept { hash_ = hash_bytes(bytes()); }
+  /// Computes the key's hash: XXH3 of its bytes, but for a `memoized_raw` key, whose hash
+  /// `detail::raw_key_hash` computes field by field (the memoizer's hit path computes the
+  /// same from registers, without building the bytes).
+  void finish() noexcept {
+    if (bytes_.empty() || domain() != key_domain::memoized_raw) {
+      hash_ = hash_bytes(bytes());
+      return;
+    }
+    std::uint64_t h = hash_bytes({bytes_.data(), generations_offset_});
+    for (std::size_t i = 0; i < generation_count_; ++i) {
+      h = detail::raw_key_hash_generation(h, load_word(i * generation_stride), generation(i));
+    }
+    const std::size_t parts = generations_offset_ + generation_count_ * generation_stride;
+    hash_ = detail::raw_key_hash_parts(h, bytes_.data() + parts, bytes_.size() - parts);
+  }
 
   [[nodiscard]] std::string_view bytes() const noexcept { return {bytes_.data(), bytes_.size()}; }
   [[nodiscard]] key_domain domain() const noexcept { return static_cast<key_domain>(bytes_[0]); }
@@ -119,10 +179,7 @@ class cache_key {
   [[nodiscard]] std::size_t generation_count() const noexcept { return generation_count_; }
   /// The value of generation `i` the key was built with (`i < generation_count()`).
   [[nodiscard]] std::uint64_t generation(std::size_t i) const noexcept {
-    std::uint64_t v = 0;
-    std::memcpy(&v, bytes_.data() + generations_offset_ + i * generation_stride + sizeof v,
-                sizeof v);
-    return boost::endian::little_to_native(v);
+    return load_word(i * generation_stride + sizeof(std::uint64_t));
   }
   /// The generation values the key was built with, in the order named.
   [[nodiscard]] boost::container::small_vector<std::uint64_t, 4> generations() const {
@@ -142,6 +199,13 @@ class cache_key {
   }
 
  private:
+  /// The little-endian word at `offset` past the start of the generations.
+  [[nodiscard]] std::uint64_t load_word(std::size_t offset) const noexcept {
+    std::uint64_t v = 0;
+    std::memcpy(&v, bytes_.data() + generations_offset_ + offset, sizeof v);
+    return boost::endian::little_to_native(v);
+  }
+
   key_bytes bytes_;  // the generation values live here only: generation(i) reads them
   std::uint64_t hash_ = 0;
   std::uint32_t scope_offset_ = 0;

@@ -37,7 +37,9 @@
 /// counts with all its fields, excluded ones included), the key holds the arguments' bytes and a
 /// call hashes them with the generation values once (`key_domain::memoized_raw`). Other
 /// arguments (strings, floats, containers, optionals, custom fragments) and every remote
-/// store use the canonical encoding of key.hpp, one hash per call. `describe(args...)`,
+/// store use the canonical encoding of key.hpp, one hash per call. On the memory store, a
+/// raw-keyed call whose plain generations are pinned and whose value-based ones take integers
+/// finds a hit without building its key at all (docs/design.md, "Keys"). `describe(args...)`,
 /// logged misses and remote names read the same either way. On both encodings the scope
 /// also names the parameter types, the generations and exclusions and the fields they
 /// leave out, so two wrappers that share a `name` but not these never share entries.
@@ -94,6 +96,58 @@
 namespace gencache {
 
 namespace detail {
+
+/// The type of the argument value that feeds value-based generation spec S (void for other
+/// specs, and for an index past the parameters, which check_spec reports).
+template <class S, class Params>
+struct fed_value_type {
+  using type = void;
+};
+template <std::size_t I, class... P>
+struct fed_value_type<arg_gen_spec<I>, std::tuple<P...>> {
+  using type =
+      std::remove_cvref_t<std::tuple_element_t<(I < sizeof...(P) ? I : 0), std::tuple<P..., void>>>;
+};
+template <class T, class M, std::size_t I, class Params>
+struct fed_value_type<field_gen_spec<T, M, I>, Params> {
+  using type = M;
+};
+template <class V>
+struct without_optional {
+  using type = V;
+};
+template <class V>
+struct without_optional<std::optional<V>> {
+  using type = typename without_optional<V>::type;
+};
+/// Whether value-based generation S takes an integer (or an optional one): its id is then
+/// compared and hashed from registers on the hit path.
+template <class S, class Params>
+inline constexpr bool fed_by_integer =
+    key_integer<typename without_optional<typename fed_value_type<S, Params>::type>::type>;
+
+/// A fixed buffer with binary_sink's `raw`, for a call's raw argument bytes on the hit path.
+template <std::size_t Capacity>
+struct raw_argument_buffer {
+  void raw(const void* p, std::size_t n) noexcept {
+    if (n == 0) return;
+    std::memcpy(bytes + size, p, n);
+    size += n;
+  }
+  alignas(8) char bytes[Capacity == 0 ? 1 : Capacity];
+  std::size_t size = 0;
+};
+
+/// A store that finds an entry, and remembers a generation, by comparing fields instead of
+/// building bytes (memory_store::get_hit, memory_store::remembered_generation).
+template <class S>
+concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(std::string_view)) {
+  { s.template get_hit<int>(hash, match) } -> std::same_as<std::optional<int>>;
+  {
+    s.remembered_generation(hash, std::size_t{}, match)
+    } -> std::same_as<std::optional<std::uint64_t>>;
+  s.prefetch(hash);
+};
 
 template <class Derived, class Signature>
 class memo_calls;
@@ -220,6 +274,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     enabled_.store(!(options_.ignore_locally && detail::environment_is_local()));
     prepare_generations();
     (check_spec<Specs>(), ...);
+    head_hash_ = hash_bytes(head_.bytes());
+    field_hits_ = decide_field_hits();
   }
 
   memoized(const memoized&) = delete;
@@ -463,6 +519,139 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
+  // ---- the hit path: no key bytes ----------------------------------------------------------
+  //
+  // On a store that matches fields (the memory store), a raw-keyed call whose generations
+  // are plain (pinned) or fed by integers looks its entry up without building the key: the
+  // generation values come from the handles' loads and from the thread's remembered
+  // counters (compared field by field), the key's hash from those values and the
+  // arguments' bytes (`detail::raw_key_hash_*`, the hash `cache_key::finish` gives the same
+  // key's bytes), and the entry is matched by comparing its stored key with the head, each
+  // generation and the arguments in place. Only a hit is served there; anything else (a
+  // miss, an expired entry, another type, a counter not remembered) takes the ordinary
+  // path, which builds the key and counts.
+
+  /// Upper bound of a call's raw argument bytes.
+  static constexpr std::size_t raw_arguments_bound = [] {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (std::size_t{0} + ... +
+              (argument_left_out<I>()
+                   ? 0
+                   : sizeof(std::remove_cvref_t<std::tuple_element_t<I, params>>)));
+    }
+    (std::make_index_sequence<std::tuple_size_v<params>>{});
+  }();
+  /// Head bytes of a memoized key whose generation count fits one byte: domain, string tag,
+  /// scope size, the 16-byte scope fingerprint, generation count.
+  static constexpr std::size_t short_head_size = 20;
+  static constexpr bool field_hits_possible = [] {
+    if constexpr (!raw_eligible || !detail::field_matching_store<Store>) {
+      return false;
+    } else {
+      return generation_count < 0x80 && raw_arguments_bound <= 64 &&
+             ((!detail::is_gen<Specs> || detail::is_plain_gen<Specs> ||
+               detail::fed_by_integer<Specs, params>)&&...);
+    }
+  }();
+  using raw_arguments = detail::raw_argument_buffer<raw_arguments_bound>;
+
+  /// Whether this wrapper serves hits by field matching (decided at construction: raw keys,
+  /// every plain generation pinned, the head of the short form).
+  bool decide_field_hits() const {
+    if constexpr (!field_hits_possible) {
+      return false;
+    } else {
+      if (!use_raw_keys() || head_.bytes().size() != short_head_size) return false;
+      bool pinned = true;
+      std::size_t g = 0;
+      std::apply(
+          [&](const auto&... s) {
+            (
+                [&] {
+                  using S = std::remove_cvref_t<decltype(s)>;
+                  if constexpr (detail::is_gen<S>) {
+                    const generation_slot& slot = generations_[g++];
+                    if constexpr (detail::is_plain_gen<S>) pinned = pinned && slot.handle;
+                  }
+                }(),
+                ...);
+          },
+          specs_);
+      return pinned;
+    }
+  }
+
+  /// Generation `s`'s identity and current value for a call, from registers where the thread
+  /// remembers the counter.
+  template <class S, class Args>
+  void generation_fields(const S& s, std::size_t& g, const Args& args, std::uint64_t* identities,
+                         std::uint64_t* values) const {
+    if constexpr (detail::is_gen<S>) {
+      const std::size_t i = g++;
+      const generation_slot& slot = generations_[i];
+      if constexpr (detail::is_plain_gen<S>) {
+        identities[i] = slot.spec_hash;
+        values[i] = slot.handle->counter().load(std::memory_order_acquire);
+      } else {
+        const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
+        const auto encoded = detail::encode_integer_generation_value(value);
+        const std::uint64_t hash =
+            detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
+        const std::size_t spec_size = slot.id_prefix.size();
+        identities[i] = hash;
+        const std::optional<std::uint64_t> remembered = cache_.store().remembered_generation(
+            hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
+              std::uint64_t little = 0;
+              std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
+              return id[spec_size] == encoded.tag && little == encoded.little &&
+                     std::memcmp(id.data(), slot.id_prefix.data(), spec_size) == 0;
+            });
+        if (remembered) [[likely]] {
+          values[i] = *remembered;
+        } else {
+          generation_id_storage storage;
+          values[i] = cache_.store().read_generation(value_generation_id(storage, slot, s, args));
+        }
+      }
+    }
+  }
+
+  /// A call's entry found by its fields: the value on a hit (counted by the store), else
+  /// nullopt, counting nothing.
+  template <class Args>
+  std::optional<result_type> field_hit(const Args& args) const {
+    std::uint64_t identities[generation_count + 1];
+    std::uint64_t values[generation_count + 1];
+    std::size_t g = 0;
+    std::apply([&](const auto&... s) { (generation_fields(s, g, args, identities, values), ...); },
+               specs_);
+    raw_arguments arguments;
+    append_raw_arguments(arguments, args);
+    std::uint64_t hash = head_hash_;
+    for (std::size_t i = 0; i < generation_count; ++i) {
+      hash = detail::raw_key_hash_generation(hash, identities[i], values[i]);
+    }
+    hash = detail::raw_key_hash_parts(hash, arguments.bytes, arguments.size);
+    const char* head = head_.bytes().data();
+    return cache_.store().template get_hit<result_type>(hash, [&](std::string_view key) {
+      constexpr std::size_t stride = cache_key::generation_stride;
+      if (key.size() != short_head_size + generation_count * stride + arguments.size ||
+          std::memcmp(key.data(), head, short_head_size) != 0) {
+        return false;
+      }
+      for (std::size_t i = 0; i < generation_count; ++i) {
+        std::uint64_t stored[2];
+        std::memcpy(stored, key.data() + short_head_size + i * stride, sizeof stored);
+        if (boost::endian::little_to_native(stored[0]) != identities[i] ||
+            boost::endian::little_to_native(stored[1]) != values[i]) {
+          return false;
+        }
+      }
+      return std::memcmp(key.data() + short_head_size + generation_count * stride, arguments.bytes,
+                         arguments.size) == 0;
+    });
+  }
+
   /// The parameter types, the specs' types and the fields they name (member pointers are
   /// offsets), as text for the scope's fingerprint.
   std::string layout() const {
@@ -517,15 +706,15 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }
   /// The arguments' bytes, for raw keys: whole arguments, and the kept fields of masked ones.
-  template <class Args>
-  void append_raw_arguments(detail::binary_sink& sink, const Args& args) const {
+  template <class Sink, class Args>
+  void append_raw_arguments(Sink& sink, const Args& args) const {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (append_raw_argument<I>(sink, std::get<I>(args)), ...);
     }
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }
-  template <std::size_t I, class A>
-  void append_raw_argument(detail::binary_sink& sink, const A& argument) const {
+  template <std::size_t I, class Sink, class A>
+  void append_raw_argument(Sink& sink, const A& argument) const {
     using T = std::remove_cvref_t<A>;
     if constexpr (argument_left_out<I>()) {
       return;
@@ -604,6 +793,15 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class... A>
   result_type call(object_type* object, A&&... args) const {
     if (!enabled()) return invoke(object, std::forward<A>(args)...);
+    if constexpr (field_hits_possible) {
+      if (field_hits_) {
+        if (std::optional<result_type> hit =
+                field_hit(std::forward_as_tuple(std::as_const(args)...))) {
+          hits_.increment();
+          return std::move(*hit);
+        }
+      }
+    }
     generation_ids ids;
     key_request request = make_request(object, std::forward_as_tuple(std::as_const(args)...), ids);
     auto hit = cache_.template lookup<result_type>(request);
@@ -704,7 +902,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   std::tuple<Specs...> specs_;
   memoize_options options_;
   std::string scope_;
-  cache_key head_;  // domain, scope id and generation count: every key starts with it
+  cache_key head_;               // domain, scope id and generation count: every key starts with it
+  std::uint64_t head_hash_ = 0;  // hash_bytes(head_), where a raw key's hash starts
+  bool field_hits_ = false;      // hits by field matching (see field_hit)
   std::string scope_text_;
   std::array<generation_slot, generation_count> generations_;
   std::atomic<bool> enabled_{true};

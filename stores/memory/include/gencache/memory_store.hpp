@@ -247,16 +247,24 @@ class node_table {
   /// The entry under `key`, or null. Lock-free; the result is valid until the caller's
   /// RCU read section ends.
   [[nodiscard]] Node* find(key_view key) const noexcept {
-    const std::uint64_t tag = key.hash & tag_mask_;
-    for (std::size_t i = home_of(key.hash);; i = (i + 1) & mask_) {
+    return find(key.hash, [&](const Node& e) { return e.has_key(key); });
+  }
+  /// The entry whose hash is `hash` and for which `matches(const Node&)` holds, or null:
+  /// `find` for a caller that compares a key's fields without building its bytes.
+  template <class Match>
+  [[nodiscard]] Node* find(std::uint64_t hash, Match&& matches) const noexcept {
+    const std::uint64_t tag = hash & tag_mask_;
+    for (std::size_t i = home_of(hash);; i = (i + 1) & mask_) {
       const std::uint64_t word = slots_[i].load(std::memory_order_acquire);
       if (word == empty) return nullptr;
       if ((word & tag_mask_) == tag && word != erased) {
         Node* e = address_of(word);
-        if (e->has_key(key)) return e;
+        if (e->hash == hash && matches(*e)) return e;
       }
     }
   }
+  /// Brings the home slot of `hash` towards the cache (a batch's first pass).
+  void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&slots_[home_of(hash)]); }
 
   // Writers only, under the shard's lock.
   /// The slot holding `key`, or npos.
@@ -508,6 +516,31 @@ class memory_store {
     return find_value<T, true>(key, [&](const detail::value_slot& v) { f(v.get<T>()); });
   }
 
+  /// The hit path of a front end that compares a key's fields instead of building its
+  /// bytes (the memoizer): the value under the key whose hash is `hash` and whose bytes
+  /// satisfy `matches(std::string_view)`, if present, unexpired and of type T, counted and
+  /// refreshed as `get`'s hit. Anything else returns nullopt and counts nothing: the caller
+  /// then builds the key and calls `get`, which counts the miss. `hash` is the hash the
+  /// key's bytes were stored under. Lock-free, allocation-free (but T's copy).
+  template <class T, class Match>
+  [[nodiscard]] std::optional<T> get_hit(std::uint64_t hash, Match&& matches) {
+    detail::value_shard& s = values_[hash & mask_];
+    const detail::rcu_read_section section;
+    detail::entry* e =
+        s.table.load(std::memory_order_acquire)->find(hash, [&](const detail::entry& c) {
+          return matches(c.key().bytes);
+        });
+    if (e == nullptr || e->value.type() != detail::type_id<T>) return std::nullopt;
+    if (e->expires_at != never && clock_->now().count() >= e->expires_at) return std::nullopt;
+    record_hit(s, *e);
+    return std::optional<T>(e->value.get<T>());
+  }
+  /// Brings towards the cache the index slot a key of hash `hash` starts its probe at: a
+  /// batch of lookups prefetches them all before probing any.
+  void prefetch(std::uint64_t hash) const noexcept {
+    values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
+  }
+
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
   /// as the eviction policy says. Fails, storing nothing, with errc::too_large if the
   /// entry outweighs one shard's byte share, and with errc::busy while removed values
@@ -552,16 +585,23 @@ class memory_store {
         std::memcmp(r.id, id.bytes.data(), id.bytes.size()) == 0) {
       return r.value;
     }
-    const std::uint64_t value = read_generation_unremembered(id);
-    if (id.bytes.size() <= sizeof r.id) {
-      r.store = id_;
-      r.version = version;
-      r.hash = id.hash;
-      r.value = value;
-      r.size = static_cast<std::uint32_t>(id.bytes.size());
-      std::memcpy(r.id, id.bytes.data(), id.bytes.size());
+    return read_and_remember_generation(id, r, version);
+  }
+  /// The counter's value if this thread remembers it, valid as `read_generation`'s (no
+  /// counter of its stripe bumped or evicted since): for a front end that compares an id's
+  /// fields (`matches(std::string_view)`, given the id's `size` bytes) instead of building
+  /// it. Nullopt otherwise: build the id and call `read_generation`. Never locks.
+  template <class Match>
+  [[nodiscard]] std::optional<std::uint64_t> remembered_generation(std::uint64_t hash,
+                                                                   std::size_t size,
+                                                                   Match&& matches) const noexcept {
+    const detail::remembered_generation& r = detail::remembered_generation_for(hash);
+    const std::uint64_t version = stripe_of(hash).version.load(std::memory_order_acquire);
+    if (r.store == id_ && r.version == version && r.hash == hash && r.size == size &&
+        matches(std::string_view(r.id, size))) {
+      return r.value;
     }
-    return value;
+    return std::nullopt;
   }
   /// Gives the counter a new value from the process-wide source and returns it.
   std::uint64_t bump_generation(key_view id);
@@ -573,6 +613,19 @@ class memory_store {
   [[nodiscard]] std::size_t shard_count() const noexcept { return mask_ + 1; }
 
  private:
+  std::uint64_t read_and_remember_generation(key_view id, detail::remembered_generation& r,
+                                             std::uint64_t version) {
+    const std::uint64_t value = read_generation_unremembered(id);
+    if (id.bytes.size() <= sizeof r.id) {
+      r.store = id_;
+      r.version = version;
+      r.hash = id.hash;
+      r.value = value;
+      r.size = static_cast<std::uint32_t>(id.bytes.size());
+      std::memcpy(r.id, id.bytes.data(), id.bytes.size());
+    }
+    return value;
+  }
   friend class detail::thread_counter_table;
   friend class detail::reclaimer;
   friend struct memory_store_probe;  // tests
@@ -602,22 +655,25 @@ class memory_store {
           }
           return false;
         }
-        if constexpr (Refresh) {
-          if (options_.eviction == eviction_policy::s3fifo) {
-            detail::s3fifo<detail::entry, detail::entry_list>::hit(*e);
-          } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
-                                           e->promoted_at.load(std::memory_order_relaxed),
-                                           promotion_window_)) {
-            promote(s, e);
-          }
-          counters().hits.increment();
-        }
+        if constexpr (Refresh) record_hit(s, *e);
         use(e->value);
         return true;
       }
     }
     if constexpr (Refresh) reclaim_expired(s, key);
     return false;
+  }
+
+  /// A hit's effects inside its read section: the policy's recency mark and the count.
+  void record_hit(detail::value_shard& s, detail::entry& e) {
+    if (options_.eviction == eviction_policy::s3fifo) {
+      detail::s3fifo<detail::entry, detail::entry_list>::hit(e);
+    } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
+                                     e.promoted_at.load(std::memory_order_relaxed),
+                                     promotion_window_)) {
+      promote(s, &e);
+    }
+    counters().hits.increment();
   }
 
   /// The calling thread's counters for this store: found through the recent slots, else
@@ -657,7 +713,10 @@ class memory_store {
   static void forget(detail::value_shard& s, detail::entry* e) noexcept;
   [[nodiscard]] std::int64_t expiry_after(std::chrono::nanoseconds ttl) noexcept;
   [[nodiscard]] detail::generation_stripe& stripe_of(key_view id) const noexcept {
-    return generation_stripes_[(id.hash >> 40) & (generation_stripes - 1)];
+    return stripe_of(id.hash);
+  }
+  [[nodiscard]] detail::generation_stripe& stripe_of(std::uint64_t id_hash) const noexcept {
+    return generation_stripes_[(id_hash >> 40) & (generation_stripes - 1)];
   }
   [[nodiscard]] detail::entry_table* new_entry_table(std::size_t capacity) const {
     return detail::entry_table::create(capacity, tagged_slots_);
