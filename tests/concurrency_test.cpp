@@ -6,7 +6,10 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <gencache/detail/striped_counter.hpp>
 #include <gencache/gencache.hpp>
+
+#include "support/watchdog.hpp"
 
 namespace {
 
@@ -236,4 +239,27 @@ TEST_CASE(
   const auto stats = store.stats();
   CHECK(stats.entries <= 256);
   CHECK(stats.evictions > 0);
+}
+
+TEST_CASE(
+    "striped_counter: no increment is lost with more threads than owned stripes, nor "
+    "across threads that exit and give their slot to the next",
+    "[concurrency][striped_counter]") {
+  gencache::detail::striped_counter counter;
+  constexpr int per_thread = 20'000;
+  const auto counted = test::within(std::chrono::seconds(600), "striped_counter", [&] {
+    for (int wave = 0; wave < 4; ++wave) {  // short-lived threads: slots given back and reused
+      std::latch start(48);
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 48; ++t) {  // 3× the owned stripes at once
+        threads.emplace_back([&] {
+          start.arrive_and_wait();
+          for (int i = 0; i < per_thread; ++i) counter.increment();
+        });
+      }
+      for (auto& t : threads) t.join();
+    }
+    return counter.load();
+  });
+  CHECK(counted == std::uint64_t{4} * 48 * per_thread);
 }
