@@ -305,7 +305,8 @@ def record_traces():
 
 
 THROUGHPUT_CASES = {"flat-map floor": "floor", "gencache direct get": "direct",
-                    "gencache memoized": "memoized", "Caffeine getIfPresent": "caffeine",
+                    "gencache memoized": "memoized", "gencache call_many": "call_many",
+                    "Caffeine getIfPresent": "caffeine",
                     "Caffeine getAll": "caffeine_getall"}
 
 

@@ -967,3 +967,53 @@ TEST_CASE("memoize: hits found by their fields follow every invalidation, over m
   CHECK(memotest::page_calls == static_cast<int>(users.size()));
   CHECK(cache.stats().errors == 0);
 }
+
+TEST_CASE("memoize: call_many returns what single calls return, in order, with their effects",
+          "[memoize][hit_path][call_many]") {
+  std::atomic<int> computed{0};
+  const auto score = [&](int user, int item) {
+    ++computed;
+    return user * 1000 + item;
+  };
+  gencache::cache cache;
+  gencache::memoized cached(cache, score, "scores", gencache::gen("scores:user", gencache::arg<0>));
+  std::vector<std::tuple<int, int>> calls;
+  for (int i = 0; i < 100; ++i) calls.emplace_back(i % 40 % 7, i % 40);  // repeats in a batch
+  const std::vector<int> first = cached.call_many(calls);
+  REQUIRE(first.size() == calls.size());
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    CHECK(first[i] == std::get<0>(calls[i]) * 1000 + std::get<1>(calls[i]));
+  }
+  const int distinct = computed;
+  CHECK(distinct == 40);
+  CHECK(cached.stats().hits + cached.stats().misses == calls.size());
+
+  cache.invalidate({"scores:user", 3});
+  computed = 0;
+  std::vector<int> again(calls.size());
+  CHECK(cached.call_many(calls, again.begin()) == again.end());
+  CHECK(again == first);
+  int user3 = 0;
+  for (int i = 0; i < 40; ++i) user3 += (i % 7 == 3) ? 1 : 0;
+  CHECK(computed == user3);  // only user 3's entries were computed again
+
+  // A one-parameter function takes its arguments as elements; a disabled wrapper computes.
+  gencache::memoized twice(
+      cache, [](long v) { return v * 2; }, "twice");
+  CHECK(twice.call_many(std::vector<int>{1, 2, 3}) == std::vector<long>{2, 4, 6});
+  CHECK(twice.call_many(std::vector<int>{3}) == std::vector<long>{6});
+  CHECK(twice.stats().hits == 1);
+  twice.enable(false);
+  CHECK(twice.call_many(std::vector<int>{5}) == std::vector<long>{10});
+  CHECK(twice.stats().hits == 1);
+  CHECK(cached.call_many(std::vector<std::tuple<int, int>>{}).empty());
+}
+
+TEST_CASE("memoize: call_many on a remote store makes single calls", "[memoize][call_many]") {
+  gencache::remote_cache cache(
+      std::make_shared<gencache::remote_store>(std::make_shared<test::fake_backend>()));
+  gencache::memoized cached(
+      cache, [](int v) { return v + 1; }, "inc");
+  CHECK(cached.call_many(std::vector<int>{1, 2, 1}) == std::vector<int>{2, 3, 2});
+  CHECK(cached.stats().hits == 1);
+}

@@ -69,6 +69,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -167,6 +168,39 @@ class memo_calls<Derived, signature<R, void, P...>> {
   /// The readable key of a call, for logs: `memo scores.v1(3) project@… scores:user_id=7@…`.
   [[nodiscard]] std::string describe(P... args) const {
     return self().describe_call(nullptr, args...);
+  }
+  /// Calls through the cache once per element of `calls`, in order: `result[i]` is what
+  /// `(*this)(calls[i])` returns, with the same effects (a miss computes and stores, with
+  /// single flight). An element is the argument of a one-parameter function, or a
+  /// `std::tuple` of the arguments (any arity); it converts to the parameters as a call's
+  /// arguments do. On the memory store's hit path (see the file comment), the lookups of up
+  /// to 16 calls are started together, their index slots prefetched before any is probed,
+  /// so the cache misses of independent calls overlap (Caffeine's `getAll`, the seed's
+  /// bulk helpers). An exception from one call propagates; the results of the calls before
+  /// it are lost, their entries stay stored.
+  template <std::ranges::input_range Calls>
+  std::vector<R> call_many(const Calls& calls) const {
+    std::vector<R> out;
+    if constexpr (std::ranges::sized_range<Calls>) out.reserve(std::ranges::size(calls));
+    call_many(calls, std::back_inserter(out));
+    return out;
+  }
+  /// `call_many` writing the results to `out` (which it returns, advanced): with an
+  /// iterator into storage the caller reuses, a batch of hits allocates nothing.
+  template <std::ranges::input_range Calls, std::output_iterator<R> Out>
+  Out call_many(const Calls& calls, Out out) const {
+    self().call_batch(
+        calls,
+        [](const auto& element, auto&& use) {
+          using E = std::remove_cvref_t<decltype(element)>;
+          if constexpr (sizeof...(P) == 1 && !detail::is_specialization_of<E, std::tuple>) {
+            return [&](P... p) { return use(std::as_const(p)...); }(element);
+          } else {
+            return std::apply([&](P... p) { return use(std::as_const(p)...); }, element);
+          }
+        },
+        [&](R&& value) { *out++ = std::move(value); });
+    return out;
   }
   /// The old name of `describe`: it returned text, unlike `cache.key`, which builds a key.
   [[deprecated(
@@ -616,40 +650,94 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
-  /// A call's entry found by its fields: the value on a hit (counted by the store), else
-  /// nullopt, counting nothing.
-  template <class Args>
-  std::optional<result_type> field_hit(const Args& args) const {
+  /// What the hit path knows of a call's key without building it.
+  struct field_key {
     std::uint64_t identities[generation_count + 1];
     std::uint64_t values[generation_count + 1];
-    std::size_t g = 0;
-    std::apply([&](const auto&... s) { (generation_fields(s, g, args, identities, values), ...); },
-               specs_);
     raw_arguments arguments;
-    append_raw_arguments(arguments, args);
+    std::uint64_t hash;
+  };
+  template <class Args>
+  void make_field_key(field_key& k, const Args& args) const {
+    std::size_t g = 0;
+    std::apply(
+        [&](const auto&... s) { (generation_fields(s, g, args, k.identities, k.values), ...); },
+        specs_);
+    k.arguments.size = 0;  // a batch reuses its keys
+    append_raw_arguments(k.arguments, args);
     std::uint64_t hash = head_hash_;
     for (std::size_t i = 0; i < generation_count; ++i) {
-      hash = detail::raw_key_hash_generation(hash, identities[i], values[i]);
+      hash = detail::raw_key_hash_generation(hash, k.identities[i], k.values[i]);
     }
-    hash = detail::raw_key_hash_parts(hash, arguments.bytes, arguments.size);
+    k.hash = detail::raw_key_hash_parts(hash, k.arguments.bytes, k.arguments.size);
+  }
+  /// The entry of `k`: the value on a hit (counted by the store), else nullopt, counting
+  /// nothing.
+  std::optional<result_type> find_field_key(const field_key& k) const {
     const char* head = head_.bytes().data();
-    return cache_.store().template get_hit<result_type>(hash, [&](std::string_view key) {
+    return cache_.store().template get_hit<result_type>(k.hash, [&](std::string_view key) {
       constexpr std::size_t stride = cache_key::generation_stride;
-      if (key.size() != short_head_size + generation_count * stride + arguments.size ||
+      if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
           std::memcmp(key.data(), head, short_head_size) != 0) {
         return false;
       }
       for (std::size_t i = 0; i < generation_count; ++i) {
         std::uint64_t stored[2];
         std::memcpy(stored, key.data() + short_head_size + i * stride, sizeof stored);
-        if (boost::endian::little_to_native(stored[0]) != identities[i] ||
-            boost::endian::little_to_native(stored[1]) != values[i]) {
+        if (boost::endian::little_to_native(stored[0]) != k.identities[i] ||
+            boost::endian::little_to_native(stored[1]) != k.values[i]) {
           return false;
         }
       }
-      return std::memcmp(key.data() + short_head_size + generation_count * stride, arguments.bytes,
-                         arguments.size) == 0;
+      return std::memcmp(key.data() + short_head_size + generation_count * stride,
+                         k.arguments.bytes, k.arguments.size) == 0;
     });
+  }
+  template <class Args>
+  std::optional<result_type> field_hit(const Args& args) const {
+    field_key k;
+    make_field_key(k, args);
+    return find_field_key(k);
+  }
+
+  /// Calls in batches (memo_calls::call_many): on the hit path, the keys of up to
+  /// `batch_size` calls are computed and their index slots prefetched before any is
+  /// probed, so the memory accesses of independent calls overlap; a call that does not hit
+  /// there is made as a single call.
+  static constexpr std::size_t batch_size = 16;
+  template <class Calls, class Apply, class Emit>
+  void call_batch(const Calls& calls, Apply&& apply, Emit&& emit) const {
+    auto single = [&](const auto& c) {
+      emit(apply(c, [&](const auto&... a) { return call(nullptr, a...); }));
+    };
+    if constexpr (field_hits_possible) {
+      if (field_hits_ && enabled()) {
+        field_key keys[batch_size];
+        auto it = std::ranges::begin(calls);
+        const auto end = std::ranges::end(calls);
+        while (it != end) {
+          auto first = it;
+          std::size_t n = 0;
+          for (; it != end && n < batch_size; ++it, ++n) {
+            apply(*it, [&](const auto&... a) {
+              make_field_key(keys[n], std::forward_as_tuple(a...));
+              return 0;
+            });
+            cache_.store().prefetch(keys[n].hash);
+          }
+          for (std::size_t j = 0; j < n; ++j, ++first) {
+            if (std::optional<result_type> hit = find_field_key(keys[j])) {
+              hits_.increment();
+              emit(std::move(*hit));
+            } else {
+              single(*first);
+            }
+          }
+        }
+        return;
+      }
+    }
+    for (const auto& c : calls) single(c);
   }
 
   /// The parameter types, the specs' types and the fields they name (member pointers are
