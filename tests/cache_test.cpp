@@ -1,5 +1,6 @@
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -286,4 +287,23 @@ TEST_CASE("cache_key: a raw memoized key's hash is the field-by-field hash the h
     direct.finish();
     CHECK(direct.hash() == gencache::hash_bytes(direct.bytes()));
   }
+}
+
+TEST_CASE("cache_key: chosen argument values cannot make raw keys' hashes alike",
+          "[cache][hit_path]") {
+  // A hostile review: with public constants, a last word equal to k0 ^ 16 zeroed one factor
+  // of the fold, and every key of 16 argument bytes hashed alike (hash flooding). The
+  // factors are salted per process now; the words below were that attack's.
+  constexpr std::uint64_t old_k0 = 0xa0761d6478bd642fULL;
+  constexpr std::uint64_t old_k1 = 0xe7037ed1a0b428dbULL;
+  std::set<std::uint64_t> parts_hashes;
+  std::set<std::uint64_t> generation_hashes;
+  for (std::uint64_t first = 0; first < 1000; ++first) {
+    const std::uint64_t words[2] = {first, old_k0 ^ 16};
+    parts_hashes.insert(gencache::detail::raw_key_hash_parts(
+        first * 7919, reinterpret_cast<const char*>(words), sizeof words));
+    generation_hashes.insert(gencache::detail::raw_key_hash_generation(first, 1, old_k1));
+  }
+  CHECK(parts_hashes.size() == 1000);
+  CHECK(generation_hashes.size() == 1000);
 }

@@ -23,6 +23,8 @@ int main() {
   gencache::encode_key_parts(out, std::unordered_map<int, int>{});
 #elif defined(GENCACHE_REJECT_path)
   gencache::encode_key_parts(out, std::filesystem::path("/tmp"));
+#elif defined(GENCACHE_REJECT_int128)  // wider than the 8 value bytes a key integer has
+  gencache::encode_key_parts(out, static_cast<__int128>(1));
 #elif defined(GENCACHE_REJECT_private_class)
   gencache::encode_key_parts(out, opaque(1));
 #endif

@@ -52,12 +52,21 @@ namespace detail {
 /// generation count; constant per memoized wrapper), then each generation's identity and
 /// value folded in, then the arguments' bytes. The fold is a 64×64→128-bit multiply whose
 /// halves are xored (wyhash's mixer); arguments up to 16 bytes are read as two overlapping
-/// words, longer ones hashed with XXH3 seeded by the state. Not XXH3 of the whole key: the
-/// bytes it would read were written a moment before, one field at a time, and a wide load
-/// across narrow stores stalls store forwarding.
-inline constexpr std::uint64_t raw_hash_k0 = 0xa0761d6478bd642fULL;
-inline constexpr std::uint64_t raw_hash_k1 = 0xe7037ed1a0b428dbULL;
-inline constexpr std::uint64_t raw_hash_k2 = 0x8ebc6af09c88c6e3ULL;
+/// words, longer ones hashed with XXH3 seeded by the state and the secret below. Not XXH3 of the
+/// whole key: the bytes it would read were written a moment before, one field at a time, and a wide
+/// load across narrow stores stalls store forwarding. A multiplier xored with a value an attacker
+/// may choose must not be predictable, or the product can be made zero for every key (hash
+/// flooding): the factors are salted with a secret drawn once per process (these hashes never leave
+/// the process: `R` keys live only in memory stores).
+struct raw_hash_secret {
+  std::uint64_t k0, k1, k2;
+};
+[[nodiscard]] raw_hash_secret draw_raw_hash_secret() noexcept;
+/// The process's secret (std::random_device, drawn on first use).
+[[nodiscard]] inline const raw_hash_secret& raw_hash_salt() noexcept {
+  static const raw_hash_secret secret = draw_raw_hash_secret();
+  return secret;
+}
 [[nodiscard]] inline std::uint64_t raw_hash_mix(std::uint64_t a, std::uint64_t b) noexcept {
   const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
   return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
@@ -65,11 +74,12 @@ inline constexpr std::uint64_t raw_hash_k2 = 0x8ebc6af09c88c6e3ULL;
 [[nodiscard]] inline std::uint64_t raw_key_hash_generation(std::uint64_t state,
                                                            std::uint64_t identity,
                                                            std::uint64_t value) noexcept {
-  return raw_hash_mix(state ^ identity ^ raw_hash_k0, value ^ raw_hash_k1);
+  const raw_hash_secret& salt = raw_hash_salt();
+  return raw_hash_mix(state ^ identity ^ salt.k0, value ^ salt.k1);
 }
 [[nodiscard]] inline std::uint64_t raw_key_hash_parts(std::uint64_t state, const char* bytes,
                                                       std::size_t size) noexcept {
-  if (size > 16) return XXH3_64bits_withSeed(bytes, size, state);
+  if (size > 16) return XXH3_64bits_withSeed(bytes, size, state ^ raw_hash_salt().k0);
   std::uint64_t first = 0;
   std::uint64_t last = 0;
   if (size >= 8) {
@@ -87,8 +97,9 @@ inline constexpr std::uint64_t raw_hash_k2 = 0x8ebc6af09c88c6e3ULL;
             static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[size / 2])) << 8 |
             static_cast<unsigned char>(bytes[size - 1]);
   }
-  const std::uint64_t folded = raw_hash_mix(first ^ state ^ raw_hash_k2, last ^ raw_hash_k0 ^ size);
-  return raw_hash_mix(folded ^ raw_hash_k1, folded ^ raw_hash_k2);
+  const raw_hash_secret& salt = raw_hash_salt();
+  const std::uint64_t folded = raw_hash_mix(first ^ state ^ salt.k2, last ^ salt.k0 ^ size);
+  return raw_hash_mix(folded ^ salt.k1, folded ^ salt.k2 ^ state);
 }
 }  // namespace detail
 

@@ -28,7 +28,8 @@
 ///    the wrapper next to the function, and moving or renaming it starts a fresh cache. The
 ///    file is named as the compiler saw it (an absolute path under CMake), so a build from
 ///    another directory starts a fresh cache too. A `memoize_options::name` replaces the
-///    location with a stable name; remote stores shared between programs or builds need
+///    location and the callable's type with a stable name (two callables of one name and
+///    one signature share entries); remote stores shared between programs or builds need
 ///    one, and so do wrappers made in a factory (same location).
 ///
 /// How arguments are keyed: on an in-process store, when the type of every argument not
@@ -38,8 +39,9 @@
 /// call hashes them with the generation values once (`key_domain::memoized_raw`). Other
 /// arguments (strings, floats, containers, optionals, custom fragments) and every remote
 /// store use the canonical encoding of key.hpp, one hash per call. On the memory store, a
-/// raw-keyed call whose plain generations are pinned and whose value-based ones take integers
-/// finds a hit without building its key at all (docs/design.md, "Keys"). `describe(args...)`,
+/// raw-keyed call whose plain generations are pinned, whose value-based ones take integers
+/// and whose key arguments fit 64 bytes finds a hit without building its key at all
+/// (docs/design.md, "Keys"; not through any_store). `describe(args...)`,
 /// logged misses and remote names read the same either way. On both encodings the scope
 /// also names the parameter types, the generations and exclusions and the fields they
 /// leave out, so two wrappers that share a `name` but not these never share entries.
@@ -171,29 +173,30 @@ class memo_calls<Derived, signature<R, void, P...>> {
   }
   /// Calls through the cache once per element of `calls`, in order: `result[i]` is what
   /// `(*this)(calls[i])` returns, with the same effects (a miss computes and stores, with
-  /// single flight). An element is the argument of a one-parameter function, or a
-  /// `std::tuple` of the arguments (any arity); it converts to the parameters as a call's
+  /// single flight; the on/off switches are read per call). An element is the argument of
+  /// a one-parameter function (anything that converts to its parameter, a `std::tuple`
+  /// too), else a `std::tuple` of the arguments; it converts to the parameters as a call's
   /// arguments do. On the memory store's hit path (see the file comment), the lookups of up
   /// to 16 calls are started together, their index slots prefetched before any is probed,
   /// so the cache misses of independent calls overlap (Caffeine's `getAll`, the seed's
-  /// bulk helpers). An exception from one call propagates; the results of the calls before
-  /// it are lost, their entries stay stored.
-  template <std::ranges::input_range Calls>
-  std::vector<R> call_many(const Calls& calls) const {
+  /// bulk helpers); there an element is read and converted twice if its call does not hit
+  /// (so `calls` is a forward range). An exception from one call propagates after the calls
+  /// before it ran; their results are lost, their entries stay stored.
+  template <std::ranges::forward_range Calls>
+  std::vector<R> call_many(Calls&& calls) const {
     std::vector<R> out;
     if constexpr (std::ranges::sized_range<Calls>) out.reserve(std::ranges::size(calls));
-    call_many(calls, std::back_inserter(out));
+    call_many(std::forward<Calls>(calls), std::back_inserter(out));
     return out;
   }
   /// `call_many` writing the results to `out` (which it returns, advanced): with an
   /// iterator into storage the caller reuses, a batch of hits allocates nothing.
-  template <std::ranges::input_range Calls, std::output_iterator<R> Out>
-  Out call_many(const Calls& calls, Out out) const {
+  template <std::ranges::forward_range Calls, std::output_iterator<R> Out>
+  Out call_many(Calls&& calls, Out out) const {
     self().call_batch(
         calls,
         [](const auto& element, auto&& use) {
-          using E = std::remove_cvref_t<decltype(element)>;
-          if constexpr (sizeof...(P) == 1 && !detail::is_specialization_of<E, std::tuple>) {
+          if constexpr (element_is_argument<decltype(element)>()) {
             return [&](P... p) { return use(std::as_const(p)...); }(element);
           } else {
             return std::apply([&](P... p) { return use(std::as_const(p)...); }, element);
@@ -211,6 +214,16 @@ class memo_calls<Derived, signature<R, void, P...>> {
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }
+  /// Whether a `call_many` element is the argument itself (not a tuple of the arguments).
+  template <class E>
+  static constexpr bool element_is_argument() {
+    if constexpr (sizeof...(P) == 1) {
+      return (std::is_convertible_v<E, P> && ...) ||
+             !is_specialization_of<std::remove_cvref_t<E>, std::tuple>;
+    } else {
+      return false;
+    }
+  }
 };
 
 // Member functions: the object comes first.
@@ -561,9 +574,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   // counters (compared field by field), the key's hash from those values and the
   // arguments' bytes (`detail::raw_key_hash_*`, the hash `cache_key::finish` gives the same
   // key's bytes), and the entry is matched by comparing its stored key with the head, each
-  // generation and the arguments in place. Only a hit is served there; anything else (a
-  // miss, an expired entry, another type, a counter not remembered) takes the ordinary
-  // path, which builds the key and counts.
+  // generation and the arguments in place (a counter the thread does not remember is read
+  // from the store with its id built). Only a hit is served there; anything else (a miss,
+  // an expired entry, another type) takes the ordinary path, which builds the key and
+  // counts.
 
   /// Upper bound of a call's raw argument bytes.
   static constexpr std::size_t raw_arguments_bound = [] {
@@ -706,7 +720,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// there is made as a single call.
   static constexpr std::size_t batch_size = 16;
   template <class Calls, class Apply, class Emit>
-  void call_batch(const Calls& calls, Apply&& apply, Emit&& emit) const {
+  void call_batch(Calls& calls, Apply&& apply, Emit&& emit) const {
     auto single = [&](const auto& c) {
       emit(apply(c, [&](const auto&... a) { return call(nullptr, a...); }));
     };
@@ -718,21 +732,30 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         while (it != end) {
           auto first = it;
           std::size_t n = 0;
+          bool failed = false;  // a key that cannot be built (an empty optional generation)
           for (; it != end && n < batch_size; ++it, ++n) {
-            apply(*it, [&](const auto&... a) {
-              make_field_key(keys[n], std::forward_as_tuple(a...));
-              return 0;
-            });
+            try {
+              apply(*it, [&](const auto&... a) {
+                make_field_key(keys[n], std::forward_as_tuple(a...));
+                return 0;
+              });
+            } catch (...) {
+              failed = true;  // the calls before it run first; its single call throws
+              break;
+            }
             cache_.store().prefetch(keys[n].hash);
           }
           for (std::size_t j = 0; j < n; ++j, ++first) {
-            if (std::optional<result_type> hit = find_field_key(keys[j])) {
+            std::optional<result_type> hit;
+            if (enabled()) hit = find_field_key(keys[j]);  // a call may switch it off
+            if (hit) {
               hits_.increment();
               emit(std::move(*hit));
             } else {
               single(*first);
             }
           }
+          if (failed) single(*it++);
         }
         return;
       }

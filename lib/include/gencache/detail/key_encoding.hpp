@@ -123,7 +123,8 @@ template <class T>
 concept char_type = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
     std::same_as<T, char16_t> || std::same_as<T, char32_t>;
 template <class T>
-concept key_integer = std::integral<T> && !std::same_as<T, bool> && !char_type<T>;
+concept key_integer =
+    std::integral<T> && !std::same_as<T, bool> && !char_type<T> && sizeof(T) <= 8;  // no __int128
 
 template <class T>
 struct is_duration : std::false_type {};

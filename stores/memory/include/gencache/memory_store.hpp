@@ -521,7 +521,8 @@ class memory_store {
   /// satisfy `matches(std::string_view)`, if present, unexpired and of type T, counted and
   /// refreshed as `get`'s hit. Anything else returns nullopt and counts nothing: the caller
   /// then builds the key and calls `get`, which counts the miss. `hash` is the hash the
-  /// key's bytes were stored under. Lock-free, allocation-free (but T's copy).
+  /// key's bytes were stored under. Allocation-free (but T's copy); lock-free as `get` is
+  /// (an LRU promotion takes the shard's lock).
   template <class T, class Match>
   [[nodiscard]] std::optional<T> get_hit(std::uint64_t hash, Match&& matches) {
     detail::value_shard& s = values_[hash & mask_];
@@ -538,6 +539,7 @@ class memory_store {
   /// Brings towards the cache the index slot a key of hash `hash` starts its probe at: a
   /// batch of lookups prefetches them all before probing any.
   void prefetch(std::uint64_t hash) const noexcept {
+    const detail::rcu_read_section section;  // the table may be replaced and freed meanwhile
     values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
   }
 
