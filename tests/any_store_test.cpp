@@ -208,14 +208,14 @@ TEST_CASE("any: URLs of many parameters are read in linear time, and quoted valu
 
   // A 1 MB bad value, host or port is quoted cut to 64 characters, once.
   const std::string huge(1 << 20, '7');
-  for (const std::string bad :
+  for (const std::string& bad :
        {"redis://127.0.0.1?pool_size=x" + huge, "memory://?eviction=" + huge,
         "redis://127.0.0.1?connect_timeout=" + huge + "ms", "redis://h" + huge + "!",
         "memcached://127.0.0.1:" + huge, "redis://127.0.0.1/x" + huge}) {
     INFO(bad.substr(0, 40));
-    const std::string m = refusal(bad);
-    CHECK(m.size() < 1024);
-    CHECK_THAT(m, Contains("..."));
+    const std::string cut = refusal(bad);
+    CHECK(cut.size() < 1024);
+    CHECK_THAT(cut, Contains("..."));
   }
 }
 

@@ -82,7 +82,7 @@ class server_process {
     std::string answer;
     const std::string line = command + "\r\n";
     if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size())) {
+        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
       char c = 0;
       while (::read(fd, &c, 1) == 1 && c != '\n') answer.push_back(c);
     }

@@ -67,8 +67,9 @@ struct raw_hash_secret {
   static const raw_hash_secret secret = draw_raw_hash_secret();
   return secret;
 }
+__extension__ using raw_hash_wide = unsigned __int128;  // GCC and Clang; no -Wpedantic noise
 [[nodiscard]] inline std::uint64_t raw_hash_mix(std::uint64_t a, std::uint64_t b) noexcept {
-  const unsigned __int128 product = static_cast<unsigned __int128>(a) * b;
+  const raw_hash_wide product = static_cast<raw_hash_wide>(a) * b;
   return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
 }
 [[nodiscard]] inline std::uint64_t raw_key_hash_generation(std::uint64_t state,
