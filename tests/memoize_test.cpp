@@ -1010,6 +1010,56 @@ TEST_CASE("memoize: call_many returns what single calls return, in order, with t
   CHECK(cached.call_many(std::vector<std::tuple<int, int>>{}).empty());
 }
 
+TEST_CASE(
+    "memoize: call_many reads the counters its thread does not remember together, and follows "
+    "their invalidation",
+    "[memoize][hit_path][call_many][g1]") {
+  // Each batch below runs on a fresh thread, which remembers no counter: every per-user
+  // generation of every call is read in the batch's own pass (more users than the
+  // per-thread generation cache has slots). A value read wrong makes hits misses (computed
+  // counts them); a stale one returns an old version.
+  constexpr int users = 3000;
+  std::vector<int> version(users + 1, 0);
+  std::atomic<int> computed{0};
+  const auto score = [&](int user, int item) {
+    ++computed;
+    return user * 100'000 + item * 10 + version[static_cast<std::size_t>(user)];
+  };
+  gencache::cache cache;
+  gencache::memoized cached(cache, score, "scores", gencache::gen("scores:user", gencache::arg<0>));
+  std::vector<std::tuple<int, int>> calls;
+  for (int u = 0; u < users; ++u) calls.emplace_back(u, u % 9);
+  const auto expected = [&] {
+    std::vector<int> out;
+    for (const auto& [u, i] : calls) out.push_back(u * 100'000 + i * 10 + version[u]);
+    return out;
+  };
+  const auto batch_on_a_fresh_thread = [&] {
+    std::vector<int> got;
+    std::thread([&] { got = cached.call_many(calls); }).join();
+    return got;
+  };
+  for (const auto& [u, i] : calls) (void)cached(u, i);  // fills, on this thread
+  REQUIRE(computed == users);
+
+  computed = 0;
+  CHECK(batch_on_a_fresh_thread() == expected());
+  CHECK(computed == 0);
+
+  for (int u = 0; u < users; u += 7) {
+    ++version[static_cast<std::size_t>(u)];
+    cache.invalidate({"scores:user", u});
+  }
+  calls.emplace_back(users, 1);  // a user whose counter the batch creates
+  computed = 0;
+  CHECK(batch_on_a_fresh_thread() == expected());
+  CHECK(computed == (users + 6) / 7 + 1);
+  computed = 0;
+  CHECK(batch_on_a_fresh_thread() == expected());
+  CHECK(computed == 0);
+  CHECK(cache.stats().errors == 0);
+}
+
 TEST_CASE("memoize: call_many on a remote store makes single calls", "[memoize][call_many]") {
   gencache::remote_cache cache(
       std::make_shared<gencache::remote_store>(std::make_shared<test::fake_backend>()));

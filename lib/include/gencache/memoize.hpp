@@ -67,6 +67,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +78,7 @@
 #include <optional>
 #include <ranges>
 #include <source_location>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -149,7 +151,7 @@ concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(
   {
     s.remembered_generation(hash, std::size_t{}, match)
     } -> std::same_as<std::optional<std::uint64_t>>;
-  s.prefetch(hash);
+  s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
 };
 
 template <class Derived, class Signature>
@@ -177,8 +179,9 @@ class memo_calls<Derived, signature<R, void, P...>> {
   /// a one-parameter function (anything that converts to its parameter, a `std::tuple`
   /// too), else a `std::tuple` of the arguments; it converts to the parameters as a call's
   /// arguments do. On the memory store's hit path (see the file comment), the lookups of up
-  /// to 16 calls are started together, their index slots prefetched before any is probed,
-  /// so the cache misses of independent calls overlap (Caffeine's `getAll`, the seed's
+  /// to 16 calls are started together (the generation counters the thread does not
+  /// remember, then the index slots, then the entries prefetched for all before any is
+  /// probed), so the cache misses of independent calls overlap (Caffeine's `getAll`, the seed's
   /// bulk helpers); there an element is read and converted twice if its call does not hit
   /// (so `calls` is a forward range). An exception from one call propagates after the calls
   /// before it ran; their results are lost, their entries stay stored.
@@ -464,6 +467,22 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       return field_value(s, args);
     }
   }
+  /// The id of a value-based generation fed an integer (`encoded`, whose id hashes to
+  /// `hash`), built into `storage`.
+  key_view integer_generation_id(generation_id_storage& storage, const generation_slot& slot,
+                                 const detail::integer_generation_bytes& encoded,
+                                 std::uint64_t hash) const {
+    const std::size_t spec_size = slot.id_prefix.size();
+    if (spec_size + sizeof encoded.bytes <= id_block) [[likely]] {
+      std::memcpy(storage.block, slot.id_template, id_block);
+      std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
+      return {{storage.block, spec_size + sizeof encoded.bytes}, hash};
+    }
+    key_bytes& id = storage.bytes;
+    id = slot.id_prefix;
+    id.insert(id.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
+    return {{id.data(), id.size()}, hash};
+  }
   /// The id of value-based generation `s` in a call, built into `id` (an empty optional
   /// throws std::invalid_argument): the spec's bytes and hash come from the slot, so only
   /// the value is encoded and hashed.
@@ -475,17 +494,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     using V = std::remove_cvref_t<decltype(value)>;
     if constexpr (detail::key_integer<V>) {
       const auto encoded = detail::encode_integer_generation_value(value);
-      const std::uint64_t hash =
-          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
-      if (spec_size + sizeof encoded.bytes <= id_block) [[likely]] {
-        std::memcpy(storage.block, slot.id_template, id_block);
-        std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
-        return {{storage.block, spec_size + sizeof encoded.bytes}, hash};
-      }
-      key_bytes& id = storage.bytes;
-      id = slot.id_prefix;
-      id.insert(id.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
-      return {{id.data(), id.size()}, hash};
+      return integer_generation_id(
+          storage, slot, encoded,
+          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little));
     } else {
       key_bytes& id = storage.bytes;
       id = slot.id_prefix;
@@ -630,10 +641,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
 
   /// Generation `s`'s identity and current value for a call, from registers where the thread
-  /// remembers the counter.
+  /// remembers the counter. With `deferred` (a batch), a counter the thread does not remember
+  /// is not read: its bit is set there (`read_deferred_generations` reads it).
   template <class S, class Args>
   void generation_fields(const S& s, std::size_t& g, const Args& args, std::uint64_t* identities,
-                         std::uint64_t* values) const {
+                         std::uint64_t* values, std::uint64_t* deferred = nullptr,
+                         detail::integer_generation_bytes* encodings = nullptr) const {
     if constexpr (detail::is_gen<S>) {
       const std::size_t i = g++;
       const generation_slot& slot = generations_[i];
@@ -656,6 +669,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             });
         if (remembered) [[likely]] {
           values[i] = *remembered;
+        } else if (deferred != nullptr && i < 64) {
+          *deferred |= std::uint64_t{1} << i;
+          encodings[i] = encoded;
         } else {
           generation_id_storage storage;
           values[i] = cache_.store().read_generation(value_generation_id(storage, slot, s, args));
@@ -663,22 +679,40 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       }
     }
   }
-
   /// What the hit path knows of a call's key without building it.
   struct field_key {
     std::uint64_t identities[generation_count + 1];
     std::uint64_t values[generation_count + 1];
+    detail::integer_generation_bytes encodings[generation_count + 1];  // of counters deferred
     raw_arguments arguments;
     std::uint64_t hash;
   };
+  /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
+  /// are left unread (see `generation_fields`) and the hash is not computed: the batch reads
+  /// them together, then calls `hash_field_key`.
   template <class Args>
-  void make_field_key(field_key& k, const Args& args) const {
+  void make_field_key(field_key& k, const Args& args, std::uint64_t* deferred = nullptr) const {
     std::size_t g = 0;
     std::apply(
-        [&](const auto&... s) { (generation_fields(s, g, args, k.identities, k.values), ...); },
+        [&](const auto&... s) {
+          (generation_fields(s, g, args, k.identities, k.values, deferred, k.encodings), ...);
+        },
         specs_);
     k.arguments.size = 0;  // a batch reuses its keys
     append_raw_arguments(k.arguments, args);
+    if (deferred == nullptr) hash_field_key(k);
+  }
+  /// Reads the counters a batch's `make_field_key` left unread (`deferred`'s bits).
+  void read_deferred_generations(std::uint64_t deferred, field_key& k) const {
+    for (; deferred != 0; deferred &= deferred - 1) {
+      const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
+      generation_id_storage storage;
+      k.values[i] = cache_.store().read_generation(
+          integer_generation_id(storage, generations_[i], k.encodings[i], k.identities[i]));
+    }
+  }
+
+  void hash_field_key(field_key& k) const {
     std::uint64_t hash = head_hash_;
     for (std::size_t i = 0; i < generation_count; ++i) {
       hash = detail::raw_key_hash_generation(hash, k.identities[i], k.values[i]);
@@ -714,10 +748,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     return find_field_key(k);
   }
 
-  /// Calls in batches (memo_calls::call_many): on the hit path, the keys of up to
-  /// `batch_size` calls are computed and their index slots prefetched before any is
-  /// probed, so the memory accesses of independent calls overlap; a call that does not hit
-  /// there is made as a single call.
+  /// Calls in batches (memo_calls::call_many). On the hit path the memory accesses of up to
+  /// `batch_size` independent calls overlap, in passes over the batch, each touching what
+  /// the previous one prefetched: (1) each call's generation fields, from registers and the
+  /// thread's remembered counters; (2) the counters it does not remember: their index slots
+  /// prefetched, then their nodes, then read; (3) the keys hashed and their index slots
+  /// prefetched; (4) the entries prefetched; (5) each entry probed. A call that does not hit
+  /// there is made as a single call, in order.
   static constexpr std::size_t batch_size = 16;
   template <class Calls, class Apply, class Emit>
   void call_batch(Calls& calls, Apply&& apply, Emit&& emit) const {
@@ -726,33 +763,79 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     };
     if constexpr (field_hits_possible) {
       if (field_hits_ && enabled()) {
+        using iterator = std::ranges::iterator_t<Calls>;
         field_key keys[batch_size];
+        std::uint64_t deferred[batch_size];
+        iterator elements[batch_size];
         auto it = std::ranges::begin(calls);
         const auto end = std::ranges::end(calls);
+        using pass_kind = typename Store::prefetch_pass;
+        std::uint64_t hashes[batch_size];
+        auto prefetch = [&](std::size_t count, pass_kind kind) {
+          cache_.store().prefetch(std::span<const std::uint64_t>(hashes, count), kind);
+        };
         while (it != end) {
-          auto first = it;
           std::size_t n = 0;
-          bool failed = false;  // a key that cannot be built (an empty optional generation)
-          for (; it != end && n < batch_size; ++it, ++n) {
+          for (; it != end && n < batch_size; ++it, ++n) elements[n] = it;
+          // A call whose key cannot be built (an empty optional generation, a counter that
+          // cannot be created) ends the batch there: the calls before it run first, then its
+          // single call throws.
+          bool failed = false;
+          const auto end_batch_at = [&](std::size_t j) {
+            it = elements[j];
+            n = j;
+            failed = true;
+          };
+          std::uint64_t any_deferred = 0;
+          for (std::size_t j = 0; j < n; ++j) {
             try {
-              apply(*it, [&](const auto&... a) {
-                make_field_key(keys[n], std::forward_as_tuple(a...));
+              deferred[j] = 0;
+              apply(*elements[j], [&](const auto&... a) {
+                make_field_key(keys[j], std::forward_as_tuple(a...), &deferred[j]);
                 return 0;
               });
+              any_deferred |= deferred[j];
             } catch (...) {
-              failed = true;  // the calls before it run first; its single call throws
-              break;
+              end_batch_at(j);
             }
-            cache_.store().prefetch(keys[n].hash);
           }
-          for (std::size_t j = 0; j < n; ++j, ++first) {
+          if (any_deferred != 0) {
+            // The counters the thread does not remember: slots, then nodes, then read.
+            for (const pass_kind kind : {pass_kind::generation_slots, pass_kind::generations}) {
+              std::size_t count = 0;
+              for (std::size_t j = 0; j < n; ++j) {
+                for (std::uint64_t bits = deferred[j]; bits != 0; bits &= bits - 1) {
+                  if (count == batch_size) {
+                    prefetch(count, kind);
+                    count = 0;
+                  }
+                  hashes[count++] = keys[j].identities[std::countr_zero(bits)];
+                }
+              }
+              prefetch(count, kind);
+            }
+            for (std::size_t j = 0; j < n; ++j) {
+              try {
+                read_deferred_generations(deferred[j], keys[j]);
+              } catch (...) {
+                end_batch_at(j);
+              }
+            }
+          }
+          for (std::size_t j = 0; j < n; ++j) {
+            hash_field_key(keys[j]);
+            hashes[j] = keys[j].hash;
+          }
+          prefetch(n, pass_kind::entry_slots);
+          prefetch(n, pass_kind::entries);
+          for (std::size_t j = 0; j < n; ++j) {
             std::optional<result_type> hit;
             if (enabled()) hit = find_field_key(keys[j]);  // a call may switch it off
             if (hit) {
               hits_.increment();
               emit(std::move(*hit));
             } else {
-              single(*first);
+              single(*elements[j]);
             }
           }
           if (failed) single(*it++);

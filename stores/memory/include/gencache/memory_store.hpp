@@ -63,6 +63,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -265,6 +266,18 @@ class node_table {
   }
   /// Brings the home slot of `hash` towards the cache (a batch's first pass).
   void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&slots_[home_of(hash)]); }
+  /// Brings towards the cache the node the home slot of `hash` points at, if the slot's hash
+  /// bits match (a batch's next pass, once the slot is near): the line of the node's hash
+  /// and the first 64 bytes after the node, where its key starts.
+  void prefetch_node(std::uint64_t hash) const noexcept {
+    const std::uint64_t word = slots_[home_of(hash)].load(std::memory_order_acquire);
+    if (word > erased && (word & tag_mask_) == (hash & tag_mask_)) {
+      const Node* node = address_of(word);
+      __builtin_prefetch(&node->hash);
+      __builtin_prefetch(node + 1);
+      __builtin_prefetch(reinterpret_cast<const char*>(node + 1) + 63);
+    }
+  }
 
   // Writers only, under the shard's lock.
   /// The slot holding `key`, or npos.
@@ -536,11 +549,31 @@ class memory_store {
     record_hit(s, *e);
     return std::optional<T>(e->value.get<T>());
   }
-  /// Brings towards the cache the index slot a key of hash `hash` starts its probe at: a
-  /// batch of lookups prefetches them all before probing any.
-  void prefetch(std::uint64_t hash) const noexcept {
-    const detail::rcu_read_section section;  // the table may be replaced and freed meanwhile
-    values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
+  /// What a pass of a batch of lookups brings towards the cache, for each hash: an entry's
+  /// home index slot, the entry that slot points at (once the slot is near), and the same
+  /// two for a generation counter whose id hashes to it.
+  enum class prefetch_pass { entry_slots, entries, generation_slots, generations };
+  /// One pass of a batch (the memoizer's `call_many`): each pass touches what the previous
+  /// one fetched, so the cache misses of independent lookups overlap. One read section (a
+  /// table may be replaced and freed meanwhile); never locks.
+  void prefetch(std::span<const std::uint64_t> hashes, prefetch_pass pass) const noexcept {
+    const detail::rcu_read_section section;
+    for (const std::uint64_t hash : hashes) {
+      switch (pass) {
+        case prefetch_pass::entry_slots:
+          values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
+          break;
+        case prefetch_pass::entries:
+          values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch_node(hash);
+          break;
+        case prefetch_pass::generation_slots:
+          generations_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
+          break;
+        case prefetch_pass::generations:
+          generations_[hash & mask_].table.load(std::memory_order_acquire)->prefetch_node(hash);
+          break;
+      }
+    }
   }
 
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
