@@ -20,7 +20,6 @@
 #include <utility>
 #include <variant>
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <boost/container/small_vector.hpp>
 #include <boost/endian/conversion.hpp>
