@@ -1060,6 +1060,62 @@ TEST_CASE(
   CHECK(cache.stats().errors == 0);
 }
 
+TEST_CASE(
+    "memoize: call_many from a second hostile review: a counter evicted or bumped while its "
+    "batch runs is read again",
+    "[memoize][call_many][g1]") {
+  // Reported: a batch probed with the value its thread remembered for a counter that a later
+  // pass of the same batch had evicted (creating another), and with a value bumped by an
+  // earlier call of the batch; single calls in order recompute both.
+  SECTION("evicted by a counter the batch creates") {
+    int computes = 0;
+    const auto score = [&](int user, int item) { return user * 1000 + item * 10 + ++computes; };
+    gencache::cache cache(gencache::memory_store_options{.shards = 1, .max_generations = 1});
+    gencache::memoized cached(cache, score, "scores",
+                              gencache::gen("scores:user", gencache::arg<0>));
+    CHECK(cached(1, 0) == 1001);  // user 1's counter, remembered by this thread
+    // User 2's counter, created in the batch, evicts user 1's: its entries are lost.
+    CHECK(cached.call_many(std::vector<std::tuple<int, int>>{{2, 0}, {1, 0}}) ==
+          std::vector<int>{2002, 1003});
+    CHECK(computes == 3);
+  }
+  SECTION("bumped by an earlier call of the batch") {
+    gencache::cache cache;
+    int version = 0;
+    const auto page = [&](int user) {
+      if (user == 0) {
+        ++version;
+        cache.invalidate({"pages:user", 5});
+      }
+      return user * 100 + (user == 5 ? version : 0);
+    };
+    gencache::memoized cached(cache, page, "pages", gencache::gen("pages:user", gencache::arg<0>));
+    CHECK(cached(5) == 500);
+    CHECK(cached.call_many(std::vector<int>{0, 5}) == std::vector<int>{0, 501});
+    CHECK(cached(5) == 501);
+  }
+}
+
+TEST_CASE("memoize: a value-based generation's invalidation reaches every spec length",
+          "[memoize][hit_path][call_many][g1]") {
+  // Reported: specs whose encoded id prefix was 41 to 55 bytes long (39 to 53 characters)
+  // were read from an unfilled id template, a counter that invalidate() never bumped.
+  for (std::size_t length = 1; length <= 80; ++length) {
+    const std::string spec = std::string(length, 'a') + ":user";
+    INFO("spec of " << spec.size() << " characters");
+    gencache::cache cache;
+    int computes = 0;
+    gencache::memoized cached(
+        cache, [&](int user) { return user * 1000 + ++computes; }, "per_length",
+        gencache::gen(spec, gencache::arg<0>));
+    CHECK(cached(1) == 1001);
+    cache.invalidate({spec, 1});
+    CHECK(cached(1) == 1002);
+    cache.invalidate({spec, 1});
+    CHECK(cached.call_many(std::vector<int>{1, 1}) == std::vector<int>{1003, 1003});
+  }
+}
+
 TEST_CASE("memoize: call_many on a remote store makes single calls", "[memoize][call_many]") {
   gencache::remote_cache cache(
       std::make_shared<gencache::remote_store>(std::make_shared<test::fake_backend>()));

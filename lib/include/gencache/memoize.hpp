@@ -152,6 +152,7 @@ concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(
     s.remembered_generation(hash, std::size_t{}, match)
     } -> std::same_as<std::optional<std::uint64_t>>;
   s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
+  { s.generation_changes() } -> std::same_as<std::uint64_t>;
 };
 
 template <class Derived, class Signature>
@@ -182,9 +183,12 @@ class memo_calls<Derived, signature<R, void, P...>> {
   /// to 16 calls are started together (the generation counters the thread does not
   /// remember, then the index slots, then the entries prefetched for all before any is
   /// probed), so the cache misses of independent calls overlap (Caffeine's `getAll`, the seed's
-  /// bulk helpers); there an element is read and converted twice if its call does not hit
-  /// (so `calls` is a forward range). An exception from one call propagates after the calls
-  /// before it ran; their results are lost, their entries stay stored.
+  /// bulk helpers); there an element is read and converted twice if its call does not hit,
+  /// or if an earlier call of its batch of 16 could not read a generation counter (so
+  /// `calls` is a forward range). A counter that moves while a batch runs (bumped by one of
+  /// its calls or by another thread, or evicted) is read again for the calls not yet made. An
+  /// exception from one call propagates after the calls before it ran; their results are lost,
+  /// their entries stay stored.
   template <std::ranges::forward_range Calls>
   std::vector<R> call_many(Calls&& calls) const {
     std::vector<R> out;
@@ -193,7 +197,8 @@ class memo_calls<Derived, signature<R, void, P...>> {
     return out;
   }
   /// `call_many` writing the results to `out` (which it returns, advanced): with an
-  /// iterator into storage the caller reuses, a batch of hits allocates nothing.
+  /// iterator into storage the caller reuses, a batch of hits allocates nothing (when each
+  /// value-based generation's id, its spec's text and the value, fits 120 bytes).
   template <std::ranges::forward_range Calls, std::output_iterator<R> Out>
   Out call_many(Calls&& calls, Out out) const {
     self().call_batch(
@@ -353,7 +358,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// copying a fixed block (the slot's `id_template`) and writing the value into it: two
   /// fixed-size copies, where an id built byte by byte cost a store-forwarding stall.
   static constexpr std::size_t id_block = 64;
-  static constexpr std::size_t integer_value_bytes = sizeof(detail::integer_generation_bytes);
+  // The bytes of an integer value in an id (its tag and 8 bytes), as integer_generation_id
+  // writes them after the template's prefix.
+  static constexpr std::size_t integer_value_bytes =
+      sizeof(detail::integer_generation_bytes{}.bytes);
 
   /// Storage for the ids of a call's value-based generations (plain ones point into slots).
   struct generation_id_storage {
@@ -473,7 +481,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
                                  const detail::integer_generation_bytes& encoded,
                                  std::uint64_t hash) const {
     const std::size_t spec_size = slot.id_prefix.size();
-    if (spec_size + sizeof encoded.bytes <= id_block) [[likely]] {
+    if (spec_size + integer_value_bytes <= id_block) [[likely]] {
       std::memcpy(storage.block, slot.id_template, id_block);
       std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
       return {{storage.block, spec_size + sizeof encoded.bytes}, hash};
@@ -658,32 +666,43 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         const auto encoded = detail::encode_integer_generation_value(value);
         const std::uint64_t hash =
             detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
-        const std::size_t spec_size = slot.id_prefix.size();
         identities[i] = hash;
-        const std::optional<std::uint64_t> remembered = cache_.store().remembered_generation(
-            hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
-              std::uint64_t little = 0;
-              std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
-              return id[spec_size] == encoded.tag && little == encoded.little &&
-                     std::memcmp(id.data(), slot.id_prefix.data(), spec_size) == 0;
-            });
-        if (remembered) [[likely]] {
+        if (encodings != nullptr) encodings[i] = encoded;
+        if (const auto remembered = remembered_integer_generation(slot, encoded, hash)) [[likely]] {
           values[i] = *remembered;
         } else if (deferred != nullptr && i < 64) {
           *deferred |= std::uint64_t{1} << i;
-          encodings[i] = encoded;
         } else {
-          generation_id_storage storage;
-          values[i] = cache_.store().read_generation(value_generation_id(storage, slot, s, args));
+          values[i] = read_integer_generation(slot, encoded, hash);
         }
       }
     }
+  }
+  /// The value of a value-based generation fed an integer, if the thread remembers it.
+  std::optional<std::uint64_t> remembered_integer_generation(
+      const generation_slot& slot, const detail::integer_generation_bytes& encoded,
+      std::uint64_t hash) const noexcept {
+    const std::size_t spec_size = slot.id_prefix.size();
+    return cache_.store().remembered_generation(
+        hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
+          std::uint64_t little = 0;
+          std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
+          return id[spec_size] == encoded.tag && little == encoded.little &&
+                 std::memcmp(id.data(), slot.id_prefix.data(), spec_size) == 0;
+        });
+  }
+  /// Its value read from the store (created if absent).
+  std::uint64_t read_integer_generation(const generation_slot& slot,
+                                        const detail::integer_generation_bytes& encoded,
+                                        std::uint64_t hash) const {
+    generation_id_storage storage;
+    return cache_.store().read_generation(integer_generation_id(storage, slot, encoded, hash));
   }
   /// What the hit path knows of a call's key without building it.
   struct field_key {
     std::uint64_t identities[generation_count + 1];
     std::uint64_t values[generation_count + 1];
-    detail::integer_generation_bytes encodings[generation_count + 1];  // of counters deferred
+    detail::integer_generation_bytes encodings[generation_count + 1];  // value-based ones'
     raw_arguments arguments;
     std::uint64_t hash;
   };
@@ -706,10 +725,36 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   void read_deferred_generations(std::uint64_t deferred, field_key& k) const {
     for (; deferred != 0; deferred &= deferred - 1) {
       const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
-      generation_id_storage storage;
-      k.values[i] = cache_.store().read_generation(
-          integer_generation_id(storage, generations_[i], k.encodings[i], k.identities[i]));
+      k.values[i] = read_integer_generation(generations_[i], k.encodings[i], k.identities[i]);
     }
+  }
+  /// Reads every generation value of `k` again, as a single call would now, and hashes it:
+  /// for a batch whose counters moved after it read them.
+  void refresh_field_key(field_key& k) const {
+    std::size_t g = 0;
+    std::apply(
+        [&](const auto&... s) {
+          (
+              [&] {
+                using S = std::remove_cvref_t<decltype(s)>;
+                if constexpr (detail::is_gen<S>) {
+                  const std::size_t i = g++;
+                  const generation_slot& slot = generations_[i];
+                  if constexpr (detail::is_plain_gen<S>) {
+                    k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
+                  } else {
+                    const auto remembered =
+                        remembered_integer_generation(slot, k.encodings[i], k.identities[i]);
+                    k.values[i] =
+                        remembered ? *remembered
+                                   : read_integer_generation(slot, k.encodings[i], k.identities[i]);
+                  }
+                }
+              }(),
+              ...);
+        },
+        specs_);
+    hash_field_key(k);
   }
 
   void hash_field_key(field_key& k) const {
@@ -786,6 +831,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             n = j;
             failed = true;
           };
+          std::uint64_t changes = cache_.store().generation_changes();  // before any is read
           std::uint64_t any_deferred = 0;
           for (std::size_t j = 0; j < n; ++j) {
             try {
@@ -829,6 +875,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
           prefetch(n, pass_kind::entry_slots);
           prefetch(n, pass_kind::entries);
           for (std::size_t j = 0; j < n; ++j) {
+            // A counter bumped or evicted since the batch read them (by a call before this
+            // one, by reading a counter in pass 2, by another thread): the calls left read
+            // theirs again, as single calls made now would.
+            if (const std::uint64_t now = cache_.store().generation_changes(); now != changes) {
+              changes = now;
+              for (std::size_t m = j; m < n; ++m) refresh_field_key(keys[m]);
+            }
             std::optional<result_type> hit;
             if (enabled()) hit = find_field_key(keys[j]);  // a call may switch it off
             if (hit) {

@@ -581,6 +581,7 @@ detail::generation_node& memory_store::find_or_create_generation(detail::generat
     table->erase(table->locate(victim->id()));
     --g.live;
     stripe_of(victim->id()).version.fetch_add(1, std::memory_order_seq_cst);
+    generation_changes_->version.fetch_add(1, std::memory_order_seq_cst);
     g.retired.push_back(*victim);
   }
   return *node;
@@ -624,6 +625,7 @@ std::uint64_t memory_store::bump_generation(key_view id) {
     // Retire every thread's remembered value of this counter before invalidate() returns
     // (G1), and those of the other counters of its stripe.
     stripe_of(id).version.fetch_add(1, std::memory_order_seq_cst);
+    generation_changes_->version.fetch_add(1, std::memory_order_seq_cst);
     garbage = take_retired(g);
   }
   hand_garbage(garbage);

@@ -638,6 +638,12 @@ class memory_store {
     }
     return std::nullopt;
   }
+  /// How many times a counter of this store was bumped or evicted so far (seq_cst; it moves
+  /// before `bump_generation` returns): a front end that read counters ahead of using them
+  /// (the memoizer's `call_many`) reads them again when it moved meanwhile. Never locks.
+  [[nodiscard]] std::uint64_t generation_changes() const noexcept {
+    return generation_changes_->version.load(std::memory_order_seq_cst);
+  }
   /// Gives the counter a new value from the process-wide source and returns it.
   std::uint64_t bump_generation(key_view id);
   /// The counter, pinned: never evicted, valid until the store is destroyed.
@@ -798,6 +804,9 @@ class memory_store {
   static constexpr std::size_t generation_stripes = 1024;
   std::unique_ptr<detail::generation_stripe[]> generation_stripes_ =
       std::make_unique<detail::generation_stripe[]>(generation_stripes);
+  // Counts bumps and evictions of every counter (`generation_changes`), on its own line.
+  std::unique_ptr<detail::generation_stripe> generation_changes_ =
+      std::make_unique<detail::generation_stripe>();
   std::unique_ptr<detail::value_shard[]> values_;
   std::unique_ptr<detail::generation_shard[]> generations_;
   // Statistics blocks, one per thread that counted and is alive; given-back ones are
