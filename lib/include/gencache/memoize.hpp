@@ -622,6 +622,24 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }();
   using raw_arguments = detail::raw_argument_buffer<raw_arguments_bound>;
 
+  /// Calls `f(spec, index, slot)` for each generation spec, in order.
+  template <class Visit>
+  void for_each_generation(Visit&& f) const {
+    std::size_t g = 0;
+    std::apply(
+        [&](const auto&... s) {
+          (
+              [&] {
+                if constexpr (detail::is_gen<std::remove_cvref_t<decltype(s)>>) {
+                  const std::size_t i = g++;
+                  f(s, i, generations_[i]);
+                }
+              }(),
+              ...);
+        },
+        specs_);
+  }
+
   /// Whether this wrapper serves hits by field matching (decided at construction: raw keys,
   /// every plain generation pinned, the head of the short form).
   bool decide_field_hits() const {
@@ -630,20 +648,11 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     } else {
       if (!use_raw_keys() || head_.bytes().size() != short_head_size) return false;
       bool pinned = true;
-      std::size_t g = 0;
-      std::apply(
-          [&](const auto&... s) {
-            (
-                [&] {
-                  using S = std::remove_cvref_t<decltype(s)>;
-                  if constexpr (detail::is_gen<S>) {
-                    const generation_slot& slot = generations_[g++];
-                    if constexpr (detail::is_plain_gen<S>) pinned = pinned && slot.handle;
-                  }
-                }(),
-                ...);
-          },
-          specs_);
+      for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
+        if constexpr (detail::is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
+          pinned = pinned && slot.handle;
+        }
+      });
       return pinned;
     }
   }
@@ -723,37 +732,26 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
   /// Reads the counters a batch's `make_field_key` left unread (`deferred`'s bits).
   void read_deferred_generations(std::uint64_t deferred, field_key& k) const {
-    for (; deferred != 0; deferred &= deferred - 1) {
-      const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
-      k.values[i] = read_integer_generation(generations_[i], k.encodings[i], k.identities[i]);
+    if constexpr (generation_count > 0) {  // (no slot to index: GCC's -Warray-bounds)
+      for (; deferred != 0; deferred &= deferred - 1) {
+        const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
+        k.values[i] = read_integer_generation(generations_[i], k.encodings[i], k.identities[i]);
+      }
     }
   }
   /// Reads every generation value of `k` again, as a single call would now, and hashes it:
   /// for a batch whose counters moved after it read them.
   void refresh_field_key(field_key& k) const {
-    std::size_t g = 0;
-    std::apply(
-        [&](const auto&... s) {
-          (
-              [&] {
-                using S = std::remove_cvref_t<decltype(s)>;
-                if constexpr (detail::is_gen<S>) {
-                  const std::size_t i = g++;
-                  const generation_slot& slot = generations_[i];
-                  if constexpr (detail::is_plain_gen<S>) {
-                    k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
-                  } else {
-                    const auto remembered =
-                        remembered_integer_generation(slot, k.encodings[i], k.identities[i]);
-                    k.values[i] =
-                        remembered ? *remembered
-                                   : read_integer_generation(slot, k.encodings[i], k.identities[i]);
-                  }
-                }
-              }(),
-              ...);
-        },
-        specs_);
+    for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
+      if constexpr (detail::is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
+        k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
+      } else {
+        const auto remembered =
+            remembered_integer_generation(slot, k.encodings[i], k.identities[i]);
+        k.values[i] = remembered ? *remembered
+                                 : read_integer_generation(slot, k.encodings[i], k.identities[i]);
+      }
+    });
     hash_field_key(k);
   }
 
