@@ -657,33 +657,39 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
   }
 
-  /// Generation `s`'s identity and current value for a call, from registers where the thread
-  /// remembers the counter. With `deferred` (a batch), a counter the thread does not remember
-  /// is not read: its bit is set there (`read_deferred_generations` reads it).
+  /// What the hit path knows of a call's key without building it.
+  struct field_key {
+    std::uint64_t identities[generation_count + 1];
+    std::uint64_t values[generation_count + 1];
+    detail::integer_generation_bytes encodings[generation_count + 1];  // value-based ones'
+    raw_arguments arguments;
+    std::uint64_t hash;
+  };
+  /// Generation `s` (number `i`) of a call into `k`: its identity and current value, from
+  /// registers where the thread remembers the counter. With `deferred` (a batch), a counter
+  /// the thread does not remember is not read: its bit is set there
+  /// (`read_deferred_generations` reads it).
   template <class S, class Args>
-  void generation_fields(const S& s, std::size_t& g, const Args& args, std::uint64_t* identities,
-                         std::uint64_t* values, std::uint64_t* deferred = nullptr,
-                         detail::integer_generation_bytes* encodings = nullptr) const {
-    if constexpr (detail::is_gen<S>) {
-      const std::size_t i = g++;
-      const generation_slot& slot = generations_[i];
-      if constexpr (detail::is_plain_gen<S>) {
-        identities[i] = slot.spec_hash;
-        values[i] = slot.handle->counter().load(std::memory_order_acquire);
-      } else {
-        const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
-        const auto encoded = detail::encode_integer_generation_value(value);
-        const std::uint64_t hash =
-            detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
-        identities[i] = hash;
-        if (encodings != nullptr) encodings[i] = encoded;
-        if (const auto remembered = remembered_integer_generation(slot, encoded, hash)) [[likely]] {
-          values[i] = *remembered;
-        } else if (deferred != nullptr && i < 64) {
-          *deferred |= std::uint64_t{1} << i;
+  void generation_field(const S& s, std::size_t i, const generation_slot& slot, const Args& args,
+                        field_key& k, std::uint64_t* deferred) const {
+    if constexpr (detail::is_plain_gen<S>) {
+      k.identities[i] = slot.spec_hash;
+      k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
+    } else {
+      const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
+      const auto encoded = detail::encode_integer_generation_value(value);
+      k.identities[i] =
+          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
+      k.encodings[i] = encoded;
+      if (deferred != nullptr && i < 64) {
+        if (const auto remembered = remembered_integer_generation(slot, encoded, k.identities[i]))
+            [[likely]] {
+          k.values[i] = *remembered;
         } else {
-          values[i] = read_integer_generation(slot, encoded, hash);
+          *deferred |= std::uint64_t{1} << i;
         }
+      } else {
+        k.values[i] = current_integer_generation(slot, encoded, k.identities[i]);
       }
     }
   }
@@ -707,25 +713,21 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     generation_id_storage storage;
     return cache_.store().read_generation(integer_generation_id(storage, slot, encoded, hash));
   }
-  /// What the hit path knows of a call's key without building it.
-  struct field_key {
-    std::uint64_t identities[generation_count + 1];
-    std::uint64_t values[generation_count + 1];
-    detail::integer_generation_bytes encodings[generation_count + 1];  // value-based ones'
-    raw_arguments arguments;
-    std::uint64_t hash;
-  };
+  /// Its value now: remembered by the thread, else read from the store.
+  std::uint64_t current_integer_generation(const generation_slot& slot,
+                                           const detail::integer_generation_bytes& encoded,
+                                           std::uint64_t hash) const {
+    const auto remembered = remembered_integer_generation(slot, encoded, hash);
+    return remembered ? *remembered : read_integer_generation(slot, encoded, hash);
+  }
   /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
-  /// are left unread (see `generation_fields`) and the hash is not computed: the batch reads
+  /// are left unread (see `generation_field`) and the hash is not computed: the batch reads
   /// them together, then calls `hash_field_key`.
   template <class Args>
   void make_field_key(field_key& k, const Args& args, std::uint64_t* deferred = nullptr) const {
-    std::size_t g = 0;
-    std::apply(
-        [&](const auto&... s) {
-          (generation_fields(s, g, args, k.identities, k.values, deferred, k.encodings), ...);
-        },
-        specs_);
+    for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
+      generation_field(s, i, slot, args, k, deferred);
+    });
     k.arguments.size = 0;  // a batch reuses its keys
     append_raw_arguments(k.arguments, args);
     if (deferred == nullptr) hash_field_key(k);
@@ -746,10 +748,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
       if constexpr (detail::is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
         k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
       } else {
-        const auto remembered =
-            remembered_integer_generation(slot, k.encodings[i], k.identities[i]);
-        k.values[i] = remembered ? *remembered
-                                 : read_integer_generation(slot, k.encodings[i], k.identities[i]);
+        k.values[i] = current_integer_generation(slot, k.encodings[i], k.identities[i]);
       }
     });
     hash_field_key(k);

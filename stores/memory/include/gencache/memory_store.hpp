@@ -558,21 +558,21 @@ class memory_store {
   /// table may be replaced and freed meanwhile); never locks.
   void prefetch(std::span<const std::uint64_t> hashes, prefetch_pass pass) const noexcept {
     const detail::rcu_read_section section;
-    for (const std::uint64_t hash : hashes) {
-      switch (pass) {
-        case prefetch_pass::entry_slots:
-          values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
-          break;
-        case prefetch_pass::entries:
-          values_[hash & mask_].table.load(std::memory_order_acquire)->prefetch_node(hash);
-          break;
-        case prefetch_pass::generation_slots:
-          generations_[hash & mask_].table.load(std::memory_order_acquire)->prefetch(hash);
-          break;
-        case prefetch_pass::generations:
-          generations_[hash & mask_].table.load(std::memory_order_acquire)->prefetch_node(hash);
-          break;
+    const auto fetch = [&](const auto* shards, bool nodes) {
+      for (const std::uint64_t hash : hashes) {
+        const auto* table = shards[hash & mask_].table.load(std::memory_order_acquire);
+        nodes ? table->prefetch_node(hash) : table->prefetch(hash);
       }
+    };
+    switch (pass) {
+      case prefetch_pass::entry_slots:
+        return fetch(values_.get(), false);
+      case prefetch_pass::entries:
+        return fetch(values_.get(), true);
+      case prefetch_pass::generation_slots:
+        return fetch(generations_.get(), false);
+      case prefetch_pass::generations:
+        return fetch(generations_.get(), true);
     }
   }
 
@@ -616,8 +616,8 @@ class memory_store {
   [[nodiscard]] std::uint64_t read_generation(key_view id) {
     detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
     const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
-    if (r.store == id_ && r.version == version && r.hash == id.hash && r.size == id.bytes.size() &&
-        std::memcmp(r.id, id.bytes.data(), id.bytes.size()) == 0) {
+    if (remembers(r, version, id.hash, id.bytes.size(),
+                  [&](std::string_view held) { return held == id.bytes; })) {
       return r.value;
     }
     return read_and_remember_generation(id, r, version);
@@ -632,10 +632,7 @@ class memory_store {
                                                                    Match&& matches) const noexcept {
     const detail::remembered_generation& r = detail::remembered_generation_for(hash);
     const std::uint64_t version = stripe_of(hash).version.load(std::memory_order_acquire);
-    if (r.store == id_ && r.version == version && r.hash == hash && r.size == size &&
-        matches(std::string_view(r.id, size))) {
-      return r.value;
-    }
+    if (remembers(r, version, hash, size, matches)) return r.value;
     return std::nullopt;
   }
   /// How many times a counter of this store was bumped or evicted so far (seq_cst; it moves
@@ -654,6 +651,14 @@ class memory_store {
   [[nodiscard]] std::size_t shard_count() const noexcept { return mask_ + 1; }
 
  private:
+  // Whether `r` holds, for this store, the counter of this id (hash, size, bytes that
+  // satisfy `matches`) as it stood at its stripe's `version`.
+  template <class Match>
+  bool remembers(const detail::remembered_generation& r, std::uint64_t version, std::uint64_t hash,
+                 std::size_t size, Match&& matches) const noexcept {
+    return r.store == id_ && r.version == version && r.hash == hash && r.size == size &&
+           matches(std::string_view(r.id, size));
+  }
   std::uint64_t read_and_remember_generation(key_view id, detail::remembered_generation& r,
                                              std::uint64_t version) {
     const std::uint64_t value = read_generation_unremembered(id);
