@@ -31,7 +31,6 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/endian/conversion.hpp>
 
-#include "gencache/detail/raw_hash.hpp"
 #include "gencache/key.hpp"
 
 namespace gencache {
@@ -56,9 +55,23 @@ namespace detail {
 /// words, longer ones hashed with XXH3 seeded by the state and the secret below. Not XXH3 of the
 /// whole key: the bytes it would read were written a moment before, one field at a time, and a wide
 /// load across narrow stores stalls store forwarding. A multiplier xored with a value an attacker
-/// may choose must not be predictable: the factors are salted with the process's secret
-/// (detail/raw_hash.hpp; these hashes never leave the process: `R` keys live only in memory
-/// stores).
+/// may choose must not be predictable, or the product can be made zero for every key (hash
+/// flooding): the factors are salted with a secret drawn once per process (these hashes never leave
+/// the process: `R` keys live only in memory stores).
+struct raw_hash_secret {
+  std::uint64_t k0, k1, k2;
+};
+[[nodiscard]] raw_hash_secret draw_raw_hash_secret() noexcept;
+/// The process's secret (std::random_device, drawn on first use).
+[[nodiscard]] inline const raw_hash_secret& raw_hash_salt() noexcept {
+  static const raw_hash_secret secret = draw_raw_hash_secret();
+  return secret;
+}
+__extension__ using raw_hash_wide = unsigned __int128;  // GCC and Clang; no -Wpedantic noise
+[[nodiscard]] inline std::uint64_t raw_hash_mix(std::uint64_t a, std::uint64_t b) noexcept {
+  const raw_hash_wide product = static_cast<raw_hash_wide>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
 [[nodiscard]] inline std::uint64_t raw_key_hash_generation(std::uint64_t state,
                                                            std::uint64_t identity,
                                                            std::uint64_t value) noexcept {

@@ -26,7 +26,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "gencache/detail/raw_hash.hpp"
 #include "gencache/key.hpp"
 
 namespace gencache {
@@ -118,16 +117,14 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
 /// An integer value (encoded as its tag and 8 bytes, see `encode_integer_generation_value`)
 /// hashes its 8 value bytes with the tag mixed into the seed: the memoizer computes that
 /// from a register, without reading back a 9-byte encoding written a moment before (a load
-/// that spans two stores stalls store forwarding). It is one salted multiply-fold
-/// (detail/raw_hash.hpp), not XXH3: ids' hashes never leave the process (they index the
-/// memory store's counter table and the threads' remembered counters), and an integer fed
-/// by a caller must not let it flood that table.
+/// that spans two stores stalls store forwarding). These hashes are generations'
+/// identities in keys, which remote stores name values by: every process must compute the
+/// same ones (no per-process salt; tests/generation_test.cpp holds known values).
 [[nodiscard]] inline std::uint64_t integer_generation_id_hash(std::uint64_t encoded_spec_hash,
                                                               char tag_byte,
                                                               std::uint64_t little) noexcept {
-  const raw_hash_secret& salt = raw_hash_salt();
-  return raw_hash_mix(little ^ salt.k2,
-                      encoded_spec_hash ^ salt.k1 ^ static_cast<std::uint8_t>(tag_byte));
+  return XXH3_64bits_withSeed(&little, sizeof little,
+                              encoded_spec_hash ^ static_cast<std::uint8_t>(tag_byte));
 }
 [[nodiscard]] inline std::uint64_t generation_id_hash(std::uint64_t encoded_spec_hash,
                                                       std::string_view encoded_value) noexcept {

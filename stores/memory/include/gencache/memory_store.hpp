@@ -618,8 +618,16 @@ class memory_store {
   [[nodiscard]] std::uint64_t read_generation(key_view id) {
     detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
     const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
-    if (remembers(r, version, id.bytes.size(),
-                  [&](std::string_view held) { return held == id.bytes; })) {
+    if (remembers(r, version, id.bytes.size(), [&](std::string_view held) {
+          // The ids of one spec differ in their last bytes (the value): compared first.
+          std::uint64_t held_tail = 0;
+          std::uint64_t id_tail = 0;
+          if (held.size() >= sizeof held_tail) {
+            std::memcpy(&held_tail, held.data() + held.size() - sizeof held_tail, sizeof held_tail);
+            std::memcpy(&id_tail, id.bytes.data() + held.size() - sizeof id_tail, sizeof id_tail);
+          }
+          return held_tail == id_tail && held == id.bytes;
+        })) {
       return r.value;
     }
     return read_and_remember_generation(id, r, version);
