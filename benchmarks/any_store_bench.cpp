@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -56,7 +57,7 @@ BENCHMARK(BM_AnyStore_CacheGetHit)->ArgName("any")->Arg(0)->Arg(1);
 
 template <class Cache>
 void memoize_hit(benchmark::State& state, Cache cache) {
-  auto cached = gencache::memoized(cache, &bench::render_nav, "project",
+  auto cached = gencache::memoized(std::move(cache), &bench::render_nav, "project",
                                    gencache::gen("nav_portal:user_id", &bench::nav_args::user_id));
   const auto order = bench::nav_calls();
   for (const auto& c : order) benchmark::DoNotOptimize(cached(c));  // fill

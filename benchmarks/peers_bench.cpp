@@ -39,7 +39,8 @@ void BM_Peers_ZipfRead(benchmark::State& state, const char* store) {
   if (state.thread_index() == 0) {
     shootout::options o;
     o.keys = bench::zipf_keys;
-    o.capacity_entries = 2 * bench::zipf_keys;  // values and the peers' generation entries
+    o.capacity_entries =
+        std::size_t{2} * bench::zipf_keys;  // values and the peers' generation entries
     shared_target = shootout::make_target(store, o);
     for (std::uint32_t k = 0; k < bench::zipf_keys; ++k) {
       benchmark::DoNotOptimize(shared_target->read({k % users, k}));

@@ -261,8 +261,11 @@ TEST_CASE("any: the context's clock times retry_after on both remote back ends",
   // Port 1 on loopback refuses connections at once: every attempt fails, and fast.
   const char* url = GENERATE("redis://127.0.0.1:1?retry_after=1s&connect_timeout=200ms",
                              "memcached://127.0.0.1:1?retry_after=1s&connect_timeout=200ms");
+  // The two are equal when both stores are built.
+  // NOLINTBEGIN(bugprone-branch-clone,misc-redundant-expression)
   if (std::string_view(url).starts_with("redis") ? !GENCACHE_HAVE_REDIS
                                                  : !GENCACHE_HAVE_MEMCACHED) {
+    // NOLINTEND(bugprone-branch-clone,misc-redundant-expression)
     return;
   }
   INFO(url);

@@ -182,7 +182,8 @@ TEST_CASE(
         const std::uint64_t k = rng() % keys;
         // A miss stores the value, as a cache does, so that readers hit however the
         // threads are scheduled.
-        const std::uint64_t version = 1'000'000 * (r + 1) + static_cast<std::uint64_t>(i);
+        const std::uint64_t version =
+            std::uint64_t{1'000'000} * (r + 1) + static_cast<std::uint64_t>(i);
         if (k % 2 == 0) {
           if (const auto v = store.get<sealed_value>(key[k])) {
             hits.fetch_add(1, std::memory_order_relaxed);

@@ -179,7 +179,7 @@ TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 
       proxied, {.pool_size = 4, .retry_after = std::chrono::milliseconds(0)}, options));
 #endif
   std::atomic<std::uint64_t> progress{0};
-  constexpr std::uint64_t total = W::threads * W::operations;
+  constexpr std::uint64_t total = std::uint64_t{W::threads} * W::operations;
   std::thread faults([&] {
     while (progress.load() < total * 3 / 10) std::this_thread::yield();
     for (auto& proxy : proxies) proxy->refuse();
@@ -234,7 +234,7 @@ TEST_CASE("history: during an outage, concurrent memoized calls each get their o
   std::string violations;  // INFO in a loop would go out of scope before the checks
   for (const auto& text : v.violations) violations += text + "\n";
   INFO(violations);
-  CHECK(v.memo_reads == W::threads * 200u);
+  CHECK(v.memo_reads == std::uint64_t{W::threads} * 200u);
   CHECK(v.foreign == 0);
   CHECK(memo.stats().hits == 0);  // nothing can be cached during the outage
   CHECK(cache.stats().errors > 0);

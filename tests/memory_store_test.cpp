@@ -200,7 +200,7 @@ TEST_CASE("memory_store: the default shard count leaves every shard a useful sha
   const memory_store large;
   CHECK(std::has_single_bit(large.shard_count()));
   CHECK(large.shard_count() >= 32);  // many more than threads: a hot set contends less
-  CHECK(memory_store({.max_entries = 64 * 4}).shard_count() <= 4);
+  CHECK(memory_store({.max_entries = std::size_t{64} * 4}).shard_count() <= 4);
   CHECK(memory_store({.max_bytes = std::size_t{2} << 20}).shard_count() <= 2);
   CHECK(memory_store({.max_generations = 2}).shard_count() <= 2);
   CHECK(memory_store({.max_entries = 1}).shard_count() == 1);

@@ -140,10 +140,12 @@ TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, nami
           "[remote][bad-input]") {
   const std::string url = fixture::url();
 #ifdef GENCACHE_TEST_REDIS
-  const auto make = [&](gencache::redis_options o) { return gencache::make_redis_store(url, o); };
+  const auto make = [&](const gencache::redis_options& o) {
+    return gencache::make_redis_store(url, o);
+  };
   const std::string options = "redis_options::";
 #else
-  const auto make = [&](gencache::memcached_options o) {
+  const auto make = [&](const gencache::memcached_options& o) {
     return gencache::make_memcached_store(url, o);
   };
   const std::string options = "memcached_options::";

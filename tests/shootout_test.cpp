@@ -219,7 +219,8 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
 
   const std::string table = shootout::format_table(results);
   CHECK_THAT(table, Catch::Contains("naive"));
-  CHECK(std::count(table.begin(), table.end(), '\n') == 1 + results.size());  // header + rows
+  CHECK(static_cast<std::size_t>(std::count(table.begin(), table.end(), '\n')) ==
+        1 + results.size());  // header + rows
 }
 
 TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootout][run]") {

@@ -142,7 +142,9 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
       if (GENCACHE_HAVE_POCO) stores.emplace_back("poco-lru");
       if (GENCACHE_HAVE_ROCKSDB) stores.emplace_back("rocksdb-lru");
       for (const char* variable : {"GENCACHE_REDIS_URL", "GENCACHE_MEMCACHED_URL"}) {
-        if (const char* url = std::getenv(variable); url != nullptr && *url != '\0') {
+        // Read only, before any thread starts.
+        const char* url = std::getenv(variable);  // NOLINT(concurrency-mt-unsafe)
+        if (url != nullptr && *url != '\0') {
           stores.emplace_back(url);
         }
       }

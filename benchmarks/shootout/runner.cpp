@@ -87,6 +87,7 @@ std::vector<thread_result> phase(target& t, const options& o, unsigned threads, 
   const std::uint64_t per_thread =
       total_ops ? (*total_ops + threads - 1) / threads : std::numeric_limits<std::uint64_t>::max();
   std::vector<std::jthread> workers;
+  workers.reserve(threads);
   for (unsigned k = 0; k < threads; ++k) {
     workers.emplace_back([&, k] {
       ready.arrive_and_wait();

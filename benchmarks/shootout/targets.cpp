@@ -153,7 +153,7 @@ class tbb_target final : public target {
  public:
   tbb_target(const options& o)
       : value_size_(o.value_size),
-        cache_([this](std::string key) { return make(key); }, entry_capacity(o)) {}
+        cache_([this](const std::string& key) { return make(key); }, entry_capacity(o)) {}
 
   [[nodiscard]] std::string_view name() const override { return "tbb-lru"; }
   [[nodiscard]] bool in_process() const override { return true; }

@@ -50,6 +50,7 @@ double measure(const std::vector<std::uint32_t>& stream, unsigned threads, doubl
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> calls{0};
   std::vector<std::thread> workers;
+  workers.reserve(threads);
   const auto started = clock_type::now();
   for (unsigned t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {

@@ -42,7 +42,7 @@ class cursor {
   bool fixed(U& v) noexcept {
     std::string_view b;
     if (!take(sizeof(U), b)) return false;
-    std::memcpy(&v, b.data(), sizeof(U));
+    std::memcpy(&v, b.data(), sizeof(U));  // NOLINT(bugprone-suspicious-stringview-data-usage)
     v = boost::endian::little_to_native(v);
     return true;
   }

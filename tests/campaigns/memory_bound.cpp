@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
 
     std::latch start(threads + 1);
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (unsigned t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         std::mt19937_64 rng(1000 + t);

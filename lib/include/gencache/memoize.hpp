@@ -572,6 +572,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }();
   bool use_raw_keys() const noexcept {
+    // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder over the store's kind
     if constexpr (!raw_eligible) {
       return false;
     } else if constexpr (!batching_store<Store>) {
@@ -703,7 +704,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
           std::uint64_t little = 0;
           std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
           return id[spec_size] == encoded.tag && little == encoded.little &&
-                 std::memcmp(id.data(), slot.id_prefix.data(), spec_size) == 0;
+                 id.starts_with(std::string_view(slot.id_prefix.data(), spec_size));
         });
   }
   /// Its value read from the store (created if absent).

@@ -239,7 +239,7 @@ constexpr std::string_view remote_parameters =
 
 }  // namespace
 
-std::shared_ptr<any_store> make_store(std::string_view url, store_context context) {
+std::shared_ptr<any_store> make_store(std::string_view url, const store_context& context) {
   // First, on the whole URL: a password may hold '/', '?' or '@' (found by its last '@').
   detail::reject_user_information(url);
   const auto question = url.find('?');

@@ -121,7 +121,7 @@ bool unreachable(memcached_return_t rc) noexcept {
 // is only read (cloned, and hashed by member_of), which libmemcached does without writing.
 class memcached_backend final : public remote_backend {
  public:
-  memcached_backend(memcached_url url, memcached_options options)
+  memcached_backend(const memcached_url& url, memcached_options options)
       : options_(std::move(options)),
         location_(describe(url)),
         template_(memcached_create(nullptr)),
@@ -196,7 +196,7 @@ class memcached_backend final : public remote_backend {
     call& c = started.value();
     boost::container::small_vector<bool, 8> found(keys.size(), false);
     status bad;
-    const status fetched = multi_get(c, keys, {}, [&](std::size_t i, std::string_view text) {
+    status fetched = multi_get(c, keys, {}, [&](std::size_t i, std::string_view text) {
       const auto parsed = parse_counter(text);
       if (!parsed && bad.ok()) bad = bad_counter(keys[i], text);
       if (parsed) out[i] = *parsed;
@@ -576,7 +576,7 @@ class memcached_backend final : public remote_backend {
 
   static time_t expiration(std::optional<std::chrono::nanoseconds> ttl) {
     if (!ttl) return 0;
-    constexpr std::int64_t thirty_days = 60 * 60 * 24 * 30;
+    constexpr std::int64_t thirty_days = std::int64_t{60} * 60 * 24 * 30;
     // Rounded up, without overflowing at nanoseconds::max().
     const std::int64_t seconds =
         ttl->count() / 1'000'000'000 + (ttl->count() % 1'000'000'000 != 0 ? 1 : 0);
@@ -591,7 +591,7 @@ class memcached_backend final : public remote_backend {
   const memcached_options options_;
   // Largest allocation libmemcached may make: a value, its key and the protocol framing
   // (the allocator context, read only; libmemcached takes it as void*).
-  const std::size_t largest_allocation_ = options_.max_value_size + 64 * 1024;
+  const std::size_t largest_allocation_ = options_.max_value_size + std::size_t{64} * 1024;
   const std::string location_;
   std::mutex template_mutex_;
   const client_ptr template_;

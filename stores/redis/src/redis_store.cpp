@@ -10,6 +10,7 @@
 #include <concepts>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
@@ -441,13 +442,13 @@ class redis_backend final : public remote_backend {
       if (n >= 0) {
         sent += static_cast<std::size_t>(n);
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        return trip(io_error(what, "sending failed", std::strerror(errno)));
+        return trip(io_error(what, "sending failed", std::generic_category().message(errno)));
       } else if (!wait_until(fd, POLLOUT, deadline)) {
         return trip(timed_out(what));
       }
     }
     c.limits = {.objects_left = arguments + 8,
-                .bytes_left = options_.max_value_size + 64 * 1024 + 64 * arguments,
+                .bytes_left = options_.max_value_size + std::size_t{64} * 1024 + 64 * arguments,
                 .violation = {}};
     redisReader* reader = c.context->reader;
     std::array<reply_ptr, N> replies;
@@ -469,11 +470,11 @@ class redis_backend final : public remote_backend {
         if (n == 0) return trip(io_error(what, "failed", "the server closed the connection"));
         if (n < 0) {
           if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-          return trip(io_error(what, "failed", std::strerror(errno)));
+          return trip(io_error(what, "failed", std::generic_category().message(errno)));
         }
         if (static_cast<std::size_t>(n) > c.limits.bytes_left) {
-          return over_limits(
-              what, fmt::format("replies over {} bytes", options_.max_value_size + 64 * 1024));
+          return over_limits(what, fmt::format("replies over {} bytes",
+                                               options_.max_value_size + std::size_t{64} * 1024));
         }
         c.limits.bytes_left -= static_cast<std::size_t>(n);
         if (redisReaderFeed(reader, buffer.data(), static_cast<std::size_t>(n)) != REDIS_OK) {

@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <chrono>
+#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <cstring>
@@ -182,13 +183,13 @@ class binary_sink {
   void floating(F v) {
     if constexpr (std::same_as<F, float>) {
       put(tag::f32);
-      fixed(v != v ? 0x7fc00000u : std::bit_cast<std::uint32_t>(v));
+      fixed(std::isnan(v) ? 0x7fc00000u : std::bit_cast<std::uint32_t>(v));
     } else if constexpr (std::same_as<F, double>) {
       put(tag::f64);
-      fixed(v != v ? 0x7ff8000000000000ull : std::bit_cast<std::uint64_t>(v));
+      fixed(std::isnan(v) ? 0x7ff8000000000000ull : std::bit_cast<std::uint64_t>(v));
     } else {
       put(tag::f80);
-      if (v != v) v = std::numeric_limits<F>::quiet_NaN();
+      if (std::isnan(v)) v = std::numeric_limits<F>::quiet_NaN();
       // x87 long double has 6 padding bytes of garbage: encode only the value bytes.
       constexpr std::size_t value_bytes = std::numeric_limits<F>::digits == 64 ? 10 : sizeof(F);
       unsigned char b[sizeof(F)];
@@ -243,7 +244,7 @@ class binary_sink {
 template <std::floating_point F>
 void append_float_text(std::string& out, F v) {
   const auto start = out.size();
-  if (v != v) {
+  if (std::isnan(v)) {
     out += "nan";
   } else {
     fmt::format_to(std::back_inserter(out), "{}", v);
@@ -287,8 +288,6 @@ class text_sink {
         fmt::format_to(std::back_inserter(out_), "variant#{}(", count);
         break;
       case kind::duration:
-        fmt::format_to(std::back_inserter(out_), "{}(", type);
-        break;
       case kind::enumeration:
         fmt::format_to(std::back_inserter(out_), "{}(", type);
         break;

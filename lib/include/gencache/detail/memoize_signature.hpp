@@ -114,6 +114,7 @@ consteval std::size_t parameter_holding() {
 /// Floats, pointers, strings, optionals, ranges and custom fragments are not.
 template <class T>
 consteval bool raw_representable() {
+  // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per kind of type
   if constexpr (has_key_fragment<T>) {
     return false;
   } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
@@ -160,7 +161,8 @@ void append_masked(Sink& out, const masked_aggregate<T, N>& m) {
 }
 
 inline bool environment_is_local() {
-  const char* env = std::getenv("GENCACHE_ENV");
+  // Read only: gencache never writes the environment.
+  const char* env = std::getenv("GENCACHE_ENV");  // NOLINT(concurrency-mt-unsafe)
   return env != nullptr && std::string_view(env) == "local";
 }
 

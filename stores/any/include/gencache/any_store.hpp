@@ -164,6 +164,6 @@ struct store_context {
 /// comment). Remote stores connect lazily: an unreachable server is not an error here but
 /// a counted failure on use. Throws std::invalid_argument for a bad URL.
 [[nodiscard]] std::shared_ptr<any_store> make_store(std::string_view url,
-                                                    store_context context = {});
+                                                    const store_context& context = {});
 
 }  // namespace gencache

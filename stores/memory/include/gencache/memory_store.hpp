@@ -176,7 +176,8 @@ struct entry : lru_hook, s3fifo_entry_state {
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
     return hash == k.hash && key_size == k.bytes.size() &&
-           std::memcmp(this + 1, k.bytes.data(), k.bytes.size()) == 0;
+           std::memcmp(reinterpret_cast<const char*>(this + 1), k.bytes.data(), k.bytes.size()) ==
+               0;
   }
   template <class V>
   static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires) {
@@ -336,6 +337,7 @@ class node_table {
     return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(e)) | (e->hash & tag_mask_);
   }
   Node* address_of(std::uint64_t word) const noexcept {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): a slot word is an address with hash bits
     return reinterpret_cast<Node*>(static_cast<std::uintptr_t>(word & ~tag_mask_));
   }
   // The shard takes the hash's low bits; the home slot the next ones.
@@ -384,7 +386,8 @@ struct generation_node : lru_hook {
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
     return hash == k.hash && id_size == k.bytes.size() &&
-           std::memcmp(this + 1, k.bytes.data(), k.bytes.size()) == 0;
+           std::memcmp(reinterpret_cast<const char*>(this + 1), k.bytes.data(), k.bytes.size()) ==
+               0;
   }
 
   std::uint64_t hash;

@@ -108,6 +108,7 @@ std::size_t weigh(const T& v) {
       }
     }
     return total;
+    // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per kind
   } else if constexpr (std::is_trivially_copyable_v<T>) {
     return sizeof(T);
   } else if constexpr (is_specialization_of<T, std::optional>) {
@@ -178,10 +179,10 @@ class value_slot {
       }
     } else {
       const T* heap = new T(std::forward<V>(value));
-      std::memcpy(storage_, &heap, sizeof heap);
+      std::memcpy(static_cast<void*>(storage_), static_cast<const void*>(&heap), sizeof(const T*));
       destroy_ = [](void* p) noexcept {
-        const T* held;
-        std::memcpy(&held, p, sizeof held);
+        const T* held = nullptr;
+        std::memcpy(static_cast<void*>(&held), p, sizeof(const T*));
         delete held;
       };
     }
@@ -196,8 +197,8 @@ class value_slot {
     if constexpr (in_place_value<T>) {
       return *std::launder(reinterpret_cast<const T*>(storage_));
     } else {
-      const T* held;
-      std::memcpy(&held, storage_, sizeof held);
+      const T* held = nullptr;
+      std::memcpy(static_cast<void*>(&held), static_cast<const void*>(storage_), sizeof(const T*));
       return *held;
     }
   }

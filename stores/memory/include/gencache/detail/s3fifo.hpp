@@ -41,7 +41,7 @@ class ghost_fifo {
       // `order_` first: a push it holds that the map does not is skipped as superseded.
       order_.push_back({hash, next_});
       seq_of_[hash] = next_;
-    } catch (...) {  // std::bad_alloc: remember nothing new
+    } catch (...) {  // NOLINT(bugprone-empty-catch): std::bad_alloc: remember nothing new
     }
     while (seq_of_.size() > capacity && head_ < order_.size()) pop_oldest();
     // Popped and skipped pushes are dropped once they outnumber the remembered hashes, so
