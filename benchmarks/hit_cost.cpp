@@ -4,46 +4,25 @@
 // and a 2 MiB last level, this machine's L1d and L2) with one and with two timed passes and
 // prints the difference per call (docs/benchmarks.md).
 //
-// The workload is `gencache-bench throughput`'s: a Zipf(0.99) stream over `keys` keys,
+// The workload is `gencache-bench throughput`'s: its Zipf(0.99) stream over `keys` keys,
 // each key's user of 16 keys feeding a value-based generation beside a plain one, every
 // key cached by an untimed first pass.
 //
 //   build/release/benchmarks/hit_cost per-user|plain PASSES [keys]
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string_view>
 #include <vector>
 
 #include <gencache/gencache.hpp>
 
+#include "simulate.hpp"
+
 namespace {
 
 std::uint64_t item_value(std::uint32_t key) { return std::uint64_t{key} * 2654435761U; }
 int user_of(std::uint32_t key) { return static_cast<int>(key / 16); }
-
-/// One million Zipf(0.99) draws over `keys` keys, the ranks scattered over the key space.
-std::vector<std::uint32_t> zipf_stream(std::uint32_t keys) {
-  std::vector<double> cumulative(keys);
-  double sum = 0;
-  for (std::uint32_t i = 0; i < keys; ++i) {
-    sum += 1.0 / std::pow(i + 1.0, 0.99);
-    cumulative[i] = sum;
-  }
-  std::mt19937_64 random(1);
-  std::uniform_real_distribution<double> uniform(0, sum);
-  std::vector<std::uint32_t> stream(1'000'000);
-  for (std::uint32_t& key : stream) {
-    const auto rank = static_cast<std::uint64_t>(
-        std::lower_bound(cumulative.begin(), cumulative.end(), uniform(random)) -
-        cumulative.begin());
-    key = static_cast<std::uint32_t>(rank * 2654435761U % keys);
-  }
-  return stream;
-}
 
 template <class Memoized>
 std::uint64_t run(Memoized& item, const std::vector<std::uint32_t>& stream, int passes) {
@@ -66,7 +45,12 @@ int main(int argc, char** argv) {
   const int passes = std::atoi(argv[2]);
   const auto keys = static_cast<std::uint32_t>(argc > 3 ? std::atol(argv[3]) : 100'000);
   if (passes < 0 || keys == 0 || (mode != "per-user" && mode != "plain")) return 2;
-  const std::vector<std::uint32_t> stream = zipf_stream(keys);
+  // The throughput side-by-side's stream (shootout::make_stream: Zipf draws over shuffled
+  // keys), 1M draws.
+  shootout::simulation stream_options;
+  stream_options.keys = keys;
+  stream_options.requests = 1'000'000;
+  const std::vector<std::uint32_t> stream = shootout::make_stream(stream_options);
   gencache::cache cache(gencache::memory_store_options{.max_entries = std::size_t{keys} * 4,
                                                        .max_bytes = std::size_t{4} << 30});
   const auto compute = [](int, std::uint32_t key) { return item_value(key); };

@@ -65,6 +65,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -175,9 +176,7 @@ struct entry : lru_hook, s3fifo_entry_state {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
-    return hash == k.hash && key_size == k.bytes.size() &&
-           std::memcmp(reinterpret_cast<const char*>(this + 1), k.bytes.data(), k.bytes.size()) ==
-               0;
+    return hash == k.hash && key().bytes == k.bytes;
   }
   template <class V>
   static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires) {
@@ -385,9 +384,7 @@ struct generation_node : lru_hook {
     return {{reinterpret_cast<const char*>(this + 1), id_size}, hash};
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
-    return hash == k.hash && id_size == k.bytes.size() &&
-           std::memcmp(reinterpret_cast<const char*>(this + 1), k.bytes.data(), k.bytes.size()) ==
-               0;
+    return hash == k.hash && id().bytes == k.bytes;
   }
 
   std::uint64_t hash;
@@ -426,6 +423,19 @@ struct alignas(64) remembered_generation {
   char id[39];  // ids up to 39 bytes are remembered ("nav_portal:user_id" + an integer: 29)
 };
 static_assert(sizeof(remembered_generation) == 64);
+
+/// Whether two ids of equal size are equal, their last 8 bytes first: the ids of one spec
+/// differ there (the value), so a remembered slot held by another user's counter is told
+/// apart with one load.
+[[nodiscard]] inline bool same_generation_id(std::string_view held, std::string_view id) noexcept {
+  std::uint64_t held_tail = 0;
+  std::uint64_t id_tail = 0;
+  if (held.size() >= sizeof held_tail) {
+    std::memcpy(&held_tail, held.data() + held.size() - sizeof held_tail, sizeof held_tail);
+    std::memcpy(&id_tail, id.data() + held.size() - sizeof id_tail, sizeof id_tail);
+  }
+  return held_tail == id_tail && held == id;
+}
 
 /// The calling thread's slot for a generation id hash: a direct-mapped table of 512 entries
 /// (32 KiB per thread), so a few hundred hot value-based generations rarely collide.
@@ -622,14 +632,7 @@ class memory_store {
     detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
     const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
     if (remembers(r, version, id.bytes.size(), [&](std::string_view held) {
-          // The ids of one spec differ in their last bytes (the value): compared first.
-          std::uint64_t held_tail = 0;
-          std::uint64_t id_tail = 0;
-          if (held.size() >= sizeof held_tail) {
-            std::memcpy(&held_tail, held.data() + held.size() - sizeof held_tail, sizeof held_tail);
-            std::memcpy(&id_tail, id.bytes.data() + held.size() - sizeof id_tail, sizeof id_tail);
-          }
-          return held_tail == id_tail && held == id.bytes;
+          return detail::same_generation_id(held, id.bytes);
         })) {
       return r.value;
     }
