@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <gencache/remote_cache.hpp>
+
 #include "support/stores.hpp"
 
 namespace {
