@@ -90,8 +90,10 @@ void BM_Redis_RawGet(benchmark::State& state) {
   const auto names = fill(cache);
   const auto url = gencache::parse_redis_url(env("GENCACHE_REDIS_URL"));
   const gencache::redis_options defaults;
-  const timeval connect{0, static_cast<suseconds_t>(defaults.connect_timeout.count() * 1000)};
-  const timeval command{0, static_cast<suseconds_t>(defaults.command_timeout.count() * 1000)};
+  const timeval connect{
+      0, static_cast<suseconds_t>(defaults.connection.connect_timeout.count() * 1000)};
+  const timeval command{
+      0, static_cast<suseconds_t>(defaults.connection.command_timeout.count() * 1000)};
   redisContext* c = redisConnectWithTimeout(url.server.host.c_str(), url.server.port, connect);
   if (c == nullptr || c->err != 0 || names.empty()) return state.SkipWithError("no redis");
   redisSetTimeout(c, command);

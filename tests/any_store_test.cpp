@@ -121,7 +121,7 @@ TEST_CASE("any: bad URLs are std::invalid_argument naming what is wrong", "[any]
   rejects("redis://127.0.0.1?connect_timeout=1h", "connect_timeout: unknown unit 'h'");
   rejects("redis://127.0.0.1?command_timeout=1500us", "not a whole number of milliseconds");
   rejects("redis://127.0.0.1?generation_cache_window=99999999999min", "is too long");
-  rejects("redis://127.0.0.1?pool_size=0", "redis_options::pool_size must be positive");
+  rejects("redis://127.0.0.1?pool_size=0", "redis_options::connection.pool_size must be positive");
   rejects("redis://127.0.0.1?prefix=%zz", "prefix: a '%' not followed by two hex digits");
   rejects("redis://127.0.0.1?prefix=%4", "prefix: a '%' not followed by two hex digits");
   rejects("redis://127.0.0.1?eviction=lru", "unknown parameter 'eviction' for redis://");

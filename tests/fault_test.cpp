@@ -37,7 +37,10 @@ std::shared_ptr<gencache::remote_store> make_store(
     std::chrono::milliseconds retry_after = 1s) {
   return gencache::make_redis_store(
       url,
-      {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = retry_after, .clock = time},
+      {.connection = {.command_timeout = 200ms,
+                      .pool_size = pool_size,
+                      .retry_after = retry_after,
+                      .clock = time}},
       {.prefix = test::unique_prefix(), .on_error = std::move(on_error)});
 }
 #else
@@ -50,7 +53,10 @@ std::shared_ptr<gencache::remote_store> make_store(
     std::chrono::milliseconds retry_after = 1s) {
   return gencache::make_memcached_store(
       url,
-      {.command_timeout = 200ms, .pool_size = pool_size, .retry_after = retry_after, .clock = time},
+      {.connection = {.command_timeout = 200ms,
+                      .pool_size = pool_size,
+                      .retry_after = retry_after,
+                      .clock = time}},
       {.prefix = test::unique_prefix(), .on_error = std::move(on_error)});
 }
 #endif
@@ -242,9 +248,12 @@ TEST_CASE("faults: a memcached member that comes back never undoes a confirmed i
   auto time = std::make_shared<gencache::fake_clock>();
   const std::string prefix = test::unique_prefix();
   auto make = [&] {
-    return gencache::make_memcached_store(
-        url, {.command_timeout = 200ms, .pool_size = 1, .retry_after = 1s, .clock = time},
-        {.prefix = prefix});
+    return gencache::make_memcached_store(url,
+                                          {.connection = {.command_timeout = 200ms,
+                                                          .pool_size = 1,
+                                                          .retry_after = 1s,
+                                                          .clock = time}},
+                                          {.prefix = prefix});
   };
   gencache::remote_cache cache(make());
   constexpr int users = 40;
@@ -298,7 +307,8 @@ TEST_CASE("faults: a Redis restarted from a snapshot never undoes a confirmed in
     const std::string prefix = test::unique_prefix();
     auto make = [&] {
       return gencache::make_redis_store(
-          server.url(), {.command_timeout = 200ms, .retry_after = 1s, .clock = time},
+          server.url(),
+          {.connection = {.command_timeout = 200ms, .retry_after = 1s, .clock = time}},
           {.prefix = prefix});
     };
     gencache::remote_cache cache(make());
@@ -530,7 +540,7 @@ TEST_CASE("faults: a failing memcached member fails fast alone, also after a mul
   auto time = std::make_shared<gencache::fake_clock>();
   const auto backend = gencache::make_memcached_backend(
       fmt::format("memcached://127.0.0.1:{},127.0.0.1:{}", a.port(), b.port()),
-      {.command_timeout = 200ms, .pool_size = 2, .retry_after = 1s, .clock = time});
+      {.connection = {.command_timeout = 200ms, .pool_size = 2, .retry_after = 1s, .clock = time}});
   struct outcome {
     std::vector<std::string> on_a, on_b;  // keys served, keys failed
     std::size_t tried_b = 0;              // b's connections after the single gets
@@ -601,7 +611,7 @@ TEST_CASE("faults: a Redis that refuses us after connecting opens the breaker to
   auto time = std::make_shared<gencache::fake_clock>();
   std::vector<std::string> seen;
   gencache::remote_cache cache(gencache::make_redis_store(
-      server.url(), {.command_timeout = 200ms, .retry_after = 1s, .clock = time},
+      server.url(), {.connection = {.command_timeout = 200ms, .retry_after = 1s, .clock = time}},
       {.prefix = test::unique_prefix(),
        .on_error = [&](const gencache::status& s) { seen.push_back(s.message()); }}));
   for (int i = 0; i < 20; ++i) CHECK_FALSE(cache.get<int>({}, "k", i));

@@ -173,10 +173,12 @@ TEST_CASE("history: a server that goes away and comes back mid-run keeps G1, G5 
   // retry_after 0: every request tries the server, so the run sees it come back.
 #ifdef GENCACHE_TEST_REDIS
   gencache::remote_cache cache(gencache::make_redis_store(
-      proxied, {.pool_size = 4, .retry_after = std::chrono::milliseconds(0)}, options));
+      proxied, {.connection = {.pool_size = 4, .retry_after = std::chrono::milliseconds(0)}},
+      options));
 #else
   gencache::remote_cache cache(gencache::make_memcached_store(
-      proxied, {.pool_size = 4, .retry_after = std::chrono::milliseconds(0)}, options));
+      proxied, {.connection = {.pool_size = 4, .retry_after = std::chrono::milliseconds(0)}},
+      options));
 #endif
   std::atomic<std::uint64_t> progress{0};
   constexpr std::uint64_t total = std::uint64_t{W::threads} * W::operations;

@@ -53,7 +53,8 @@ std::shared_ptr<gencache::remote_backend> backend_of(
     const test::fake_server& server, std::chrono::milliseconds command_timeout = 100ms) {
   return gencache::make_redis_backend(
       fmt::format("redis://127.0.0.1:{}", server.port()),
-      {.connect_timeout = 1s, .command_timeout = command_timeout, .max_value_size = value_limit});
+      {.connection = {.connect_timeout = 1s, .command_timeout = command_timeout},
+       .max_value_size = value_limit});
 }
 
 }  // namespace
@@ -139,10 +140,10 @@ TEST_CASE("hostile: a Redis whose replies slip by one never hands a key another 
       }
     }
   });
-  gencache::remote_cache cache(
-      gencache::make_redis_store(fmt::format("redis://127.0.0.1:{}", server.port()),
-                                 {.connect_timeout = 1s, .command_timeout = 200ms, .pool_size = 1},
-                                 {.prefix = test::unique_prefix()}));
+  gencache::remote_cache cache(gencache::make_redis_store(
+      fmt::format("redis://127.0.0.1:{}", server.port()),
+      {.connection = {.connect_timeout = 1s, .command_timeout = 200ms, .pool_size = 1}},
+      {.prefix = test::unique_prefix()}));
   for (int i = 0; i < 10; ++i) REQUIRE(cache.set({}, fmt::format("value of {}", i), "k", i).ok());
   int foreign = 0;
   for (int round = 0; round < 3; ++round) {
@@ -203,9 +204,11 @@ TEST_CASE(
       }
     }
   });
-  const auto backend = gencache::make_redis_backend(
-      fmt::format("redis://127.0.0.1:{}", server.port()),
-      {.connect_timeout = connect_timeout, .command_timeout = command_timeout, .pool_size = 1});
+  const auto backend =
+      gencache::make_redis_backend(fmt::format("redis://127.0.0.1:{}", server.port()),
+                                   {.connection = {.connect_timeout = connect_timeout,
+                                                   .command_timeout = command_timeout,
+                                                   .pool_size = 1}});
   std::thread first([&] { (void)backend->get("a"); });
   // A first GET that never arrives (its set-up failed) ends the test instead of hanging it.
   const bool first_arrived = first_get.get_future().wait_for(60s) == std::future_status::ready;
@@ -234,7 +237,8 @@ std::shared_ptr<gencache::remote_backend> backend_of(
     const test::fake_server& server, std::chrono::milliseconds command_timeout = 100ms) {
   return gencache::make_memcached_backend(
       fmt::format("memcached://127.0.0.1:{}", server.port()),
-      {.connect_timeout = 1s, .command_timeout = command_timeout, .max_value_size = value_limit});
+      {.connection = {.connect_timeout = 1s, .command_timeout = command_timeout},
+       .max_value_size = value_limit});
 }
 
 }  // namespace
@@ -264,8 +268,9 @@ TEST_CASE("hostile: a memcached pool of many members builds whatever max_value_s
       std::string url = fmt::format("memcached://127.0.0.1:{}", server.port());
       for (std::size_t i = 1; i < members; ++i) url += fmt::format(",127.0.0.2:{}", i);
       std::shared_ptr<gencache::remote_backend> backend;
-      REQUIRE_NOTHROW(backend = gencache::make_memcached_backend(
-                          url, {.command_timeout = 20ms, .max_value_size = max_value_size}));
+      REQUIRE_NOTHROW(
+          backend = gencache::make_memcached_backend(
+              url, {.connection = {.command_timeout = 20ms}, .max_value_size = max_value_size}));
       for (int k = 0; k < 4; ++k) {
         std::string name = "k";  // appended: GCC 12's -Wrestrict false positive on "k" + ...
         name += std::to_string(k);

@@ -2,6 +2,7 @@
 // core and the remote layer on the include path (this file's target links gencache::remote
 // alone, so a remote header that reaches into a store or a client library fails the build).
 #include <gencache/codec.hpp>
+#include <gencache/connection_options.hpp>
 #include <gencache/detail/breaker.hpp>
 #include <gencache/detail/connection_pool.hpp>
 #include <gencache/remote_cache.hpp>

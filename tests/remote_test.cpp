@@ -150,15 +150,19 @@ TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, nami
   };
   const std::string options = "memcached_options::";
 #endif
-  CHECK_THROWS_WITH(make({.connect_timeout = 0ms}), Catch::Contains(options + "connect_timeout"));
-  CHECK_THROWS_WITH(make({.command_timeout = -5ms}),
-                    Catch::Contains(options + "command_timeout") && Catch::Contains("-5ms"));
-  CHECK_THROWS_WITH(make({.retry_after = -1ms}), Catch::Contains(options + "retry_after"));
-  CHECK_THROWS_WITH(make({.pool_size = 0}), Catch::Contains(options + "pool_size"));
+  CHECK_THROWS_WITH(make({.connection = {.connect_timeout = 0ms}}),
+                    Catch::Contains(options + "connection.connect_timeout"));
+  CHECK_THROWS_WITH(
+      make({.connection = {.command_timeout = -5ms}}),
+      Catch::Contains(options + "connection.command_timeout") && Catch::Contains("-5ms"));
+  CHECK_THROWS_WITH(make({.connection = {.retry_after = -1ms}}),
+                    Catch::Contains(options + "connection.retry_after"));
+  CHECK_THROWS_WITH(make({.connection = {.pool_size = 0}}),
+                    Catch::Contains(options + "connection.pool_size"));
   CHECK_THROWS_WITH(make({.max_value_size = 0}), Catch::Contains(options + "max_value_size"));
   // Both back ends take the same rules: retry_after 0 means no fail-fast period (memcached
   // rejected it while Redis took it).
-  CHECK_NOTHROW(make({.retry_after = 0ms}));
+  CHECK_NOTHROW(make({.connection = {.retry_after = 0ms}}));
 }
 
 TEST_CASE("remote: max_value_size is bounded at construction, so its reply limit cannot wrap",

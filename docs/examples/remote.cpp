@@ -25,7 +25,8 @@ int main() {
   }
   // Backend options: timeouts and pool. Store options: the prefix that keeps applications
   // on one server apart (unique here, so that every run starts empty).
-  const gencache::redis_options redis{.connect_timeout = 100ms, .command_timeout = 100ms};
+  const gencache::redis_options redis{
+      .connection = {.connect_timeout = 100ms, .command_timeout = 100ms}};
   const std::string prefix =
       fmt::format("example-{}:", std::chrono::steady_clock::now().time_since_epoch().count());
 

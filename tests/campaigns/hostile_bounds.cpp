@@ -63,7 +63,8 @@ std::string outcome_of(const gencache::status& s) {
 std::string redis_get(std::uint16_t port) {
   const auto backend = gencache::make_redis_backend(
       fmt::format("redis://127.0.0.1:{}", port),
-      {.connect_timeout = 250ms, .command_timeout = 250ms, .max_value_size = value_limit});
+      {.connection = {.connect_timeout = 250ms, .command_timeout = 250ms},
+       .max_value_size = value_limit});
   const auto got = backend->get("k");
   return got ? "answered" : outcome_of(got.error());
 }
@@ -71,7 +72,8 @@ std::string redis_get(std::uint16_t port) {
 std::string memcached_get(std::uint16_t port) {
   const auto backend = gencache::make_memcached_backend(
       fmt::format("memcached://127.0.0.1:{}", port),
-      {.connect_timeout = 250ms, .command_timeout = 250ms, .max_value_size = value_limit});
+      {.connection = {.connect_timeout = 250ms, .command_timeout = 250ms},
+       .max_value_size = value_limit});
   const auto got = backend->get("k");
   return got ? "answered" : outcome_of(got.error());
 }

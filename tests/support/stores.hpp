@@ -118,10 +118,11 @@ struct redis_fixture {
   static std::shared_ptr<store_type> make_at(const std::string& host_port,
                                              gencache::remote_store_options options = {}) {
     options.prefix = unique_prefix();
-    return gencache::make_redis_store("redis://" + host_port,
-                                      {.connect_timeout = std::chrono::milliseconds(200),
-                                       .command_timeout = std::chrono::milliseconds(200)},
-                                      std::move(options));
+    return gencache::make_redis_store(
+        "redis://" + host_port,
+        {.connection = {.connect_timeout = std::chrono::milliseconds(200),
+                        .command_timeout = std::chrono::milliseconds(200)}},
+        std::move(options));
   }
 };
 #endif
@@ -147,10 +148,11 @@ struct memcached_fixture {
   static std::shared_ptr<store_type> make_at(const std::string& host_port,
                                              gencache::remote_store_options options = {}) {
     options.prefix = unique_prefix();
-    return gencache::make_memcached_store("memcached://" + host_port,
-                                          {.connect_timeout = std::chrono::milliseconds(200),
-                                           .command_timeout = std::chrono::milliseconds(200)},
-                                          std::move(options));
+    return gencache::make_memcached_store(
+        "memcached://" + host_port,
+        {.connection = {.connect_timeout = std::chrono::milliseconds(200),
+                        .command_timeout = std::chrono::milliseconds(200)}},
+        std::move(options));
   }
 };
 #endif

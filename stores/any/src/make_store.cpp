@@ -207,10 +207,12 @@ std::shared_ptr<any_store> make_memory(std::string_view rest, query& q,
 /// The remote store's own parameters, and the backend's shared connection parameters.
 template <class BackendOptions>
 remote_store_options take_remote(query& q, BackendOptions& b, const store_context& context) {
-  q.take("connect_timeout", [&](auto v) { b.connect_timeout = q.millis("connect_timeout", v); });
-  q.take("command_timeout", [&](auto v) { b.command_timeout = q.millis("command_timeout", v); });
-  q.take("retry_after", [&](auto v) { b.retry_after = q.millis("retry_after", v); });
-  q.take("pool_size", [&](auto v) { b.pool_size = q.count("pool_size", v); });
+  q.take("connect_timeout",
+         [&](auto v) { b.connection.connect_timeout = q.millis("connect_timeout", v); });
+  q.take("command_timeout",
+         [&](auto v) { b.connection.command_timeout = q.millis("command_timeout", v); });
+  q.take("retry_after", [&](auto v) { b.connection.retry_after = q.millis("retry_after", v); });
+  q.take("pool_size", [&](auto v) { b.connection.pool_size = q.count("pool_size", v); });
   q.take("max_value_size", [&](auto v) { b.max_value_size = q.size("max_value_size", v); });
   remote_store_options r;
   q.take("prefix", [&](auto v) { r.prefix = std::string(v); });
@@ -218,9 +220,9 @@ remote_store_options take_remote(query& q, BackendOptions& b, const store_contex
          [&](auto v) { r.generation_cache_window = q.duration("generation_cache_window", v); });
   q.take("generation_cache_size",
          [&](auto v) { r.generation_cache_size = q.count("generation_cache_size", v); });
-  // Both back ends time retry_after on their own clock field: one place sets it for both
+  // Both back ends time retry_after on their connection's clock: one place sets it for both
   // (the memcached branch once forgot to, and failed fast on the steady clock).
-  b.clock = context.clock;
+  b.connection.clock = context.clock;
   r.clock = context.clock;
   r.on_error = context.on_error;
   return r;

@@ -125,16 +125,16 @@ class memcached_backend final : public remote_backend {
       : options_(std::move(options)),
         location_(describe(url)),
         template_(memcached_create(nullptr)),
-        pool_(options_.pool_size, options_.command_timeout,
+        pool_(options_.connection.pool_size, options_.connection.command_timeout,
               [this](detail::connection_pool<client>::clock::time_point) { return clone(); }) {
     if (!template_) throw std::bad_alloc();
     configure(url);
-    const auto time = options_.clock ? options_.clock : steady_clock();
+    const auto time = options_.connection.clock ? options_.connection.clock : steady_clock();
     for (const server_address& s : url.servers) {
       members_.push_back(std::make_unique<member>(
           url.servers.size() == 1 ? location_
                                   : fmt::format("{}:{} in {}", s.host, s.port, location_),
-          options_.retry_after, time));
+          options_.connection.retry_after, time));
     }
   }
 
@@ -417,7 +417,7 @@ class memcached_backend final : public remote_backend {
       if (memcached_server_response_count(server) > 0) {
         why = {errc::timeout,
                fmt::format("gencache: memcached get (multi) timed out on {}: no answer in {}ms",
-                           members_[i]->name, options_.command_timeout.count())};
+                           members_[i]->name, options_.connection.command_timeout.count())};
       } else if (memcached_server_srcport(server) == 0) {
         const memcached_return_t own = memcached_server_error_return(server);
         why = failure(m, unreachable(own) ? own : MEMCACHED_CONNECTION_FAILURE, "get (multi)", i,
@@ -474,13 +474,13 @@ class memcached_backend final : public remote_backend {
         {MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},
         {MEMCACHED_BEHAVIOR_NO_BLOCK, 1},  // so that the connect timeout applies
         {MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
-         static_cast<std::uint64_t>(options_.connect_timeout.count())},
+         static_cast<std::uint64_t>(options_.connection.connect_timeout.count())},
         {MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
-         static_cast<std::uint64_t>(options_.command_timeout.count())},
+         static_cast<std::uint64_t>(options_.connection.command_timeout.count())},
         {MEMCACHED_BEHAVIOR_SND_TIMEOUT,
-         static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
+         static_cast<std::uint64_t>(options_.connection.command_timeout.count() * 1000)},
         {MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
-         static_cast<std::uint64_t>(options_.command_timeout.count() * 1000)},
+         static_cast<std::uint64_t>(options_.connection.command_timeout.count() * 1000)},
         // A server that fails is never ejected: its keys, above all its generation counters,
         // stay with it. Were they moved to another member, a bump confirmed there would be
         // undone when the owner came back holding the old counter, and another process that
@@ -604,10 +604,10 @@ class memcached_backend final : public remote_backend {
 };
 
 void validate(const memcached_options& o) {
-  detail::validate_connection_options(o, "memcached_options");
+  o.connection.validate("memcached_options");
   // memcached's largest item (-I) is 1 GiB; the bound also keeps the reply limit
   // (max_value_size + 64 KiB) from wrapping.
-  if (o.max_value_size > memcached_largest_value) {
+  if (o.max_value_size == 0 || o.max_value_size > memcached_largest_value) {
     throw std::invalid_argument(
         fmt::format("gencache: memcached_options::max_value_size must be in [1, 1 GiB], got {}",
                     o.max_value_size));

@@ -195,11 +195,11 @@ class redis_backend final : public remote_backend {
   redis_backend(redis_url url, redis_options options)
       : url_(std::move(url)),
         options_(std::move(options)),
-        clock_(options_.clock ? options_.clock : steady_clock()),
+        clock_(options_.connection.clock ? options_.connection.clock : steady_clock()),
         location_(
             fmt::format("redis://{}:{}/{}", url_.server.host, url_.server.port, url_.database)),
-        breaker_(options_.retry_after, clock_),
-        pool_(options_.pool_size, options_.command_timeout,
+        breaker_(options_.connection.retry_after, clock_),
+        pool_(options_.connection.pool_size, options_.connection.command_timeout,
               [this](io_clock::time_point limit) { return connect(limit); }) {}
 
   [[nodiscard]] const std::string& location() const noexcept override { return location_; }
@@ -337,7 +337,7 @@ class redis_backend final : public remote_backend {
   result<connection_ptr> open_connection(io_clock::time_point limit) {
     const auto left = std::chrono::floor<std::chrono::milliseconds>(limit - io_clock::now());
     if (left.count() <= 0) return timed_out("connecting");
-    const timeval connect_timeout = to_timeval(std::min(options_.connect_timeout, left));
+    const timeval connect_timeout = to_timeval(std::min(options_.connection.connect_timeout, left));
     auto c = std::make_unique<connection>();
     c->context.reset(
         redisConnectWithTimeout(url_.server.host.c_str(), url_.server.port, connect_timeout));
@@ -351,7 +351,7 @@ class redis_backend final : public remote_backend {
     c->context->reader->privdata = &c->limits;
     // Setting the connection up (SELECT, INFO, three SCRIPT LOADs) has one command_timeout.
     const io_clock::time_point deadline =
-        std::min(io_clock::now() + options_.command_timeout, limit);
+        std::min(io_clock::now() + options_.connection.command_timeout, limit);
     if (url_.database != 0) {
       const std::string db = std::to_string(url_.database);
       const std::string_view argv[] = {"SELECT", db};
@@ -495,8 +495,9 @@ class redis_backend final : public remote_backend {
   }
 
   status timed_out(std::string_view what) const {
-    return {errc::timeout, fmt::format("gencache: {} timed out on {}: no complete answer in {}ms",
-                                       what, location_, options_.command_timeout.count())};
+    return {errc::timeout,
+            fmt::format("gencache: {} timed out on {}: no complete answer in {}ms", what, location_,
+                        options_.connection.command_timeout.count())};
   }
   status io_error(std::string_view what, std::string_view how, std::string_view detail) const {
     return {errc::connection,
@@ -522,14 +523,15 @@ class redis_backend final : public remote_backend {
   /// never past the call's limit.
   [[nodiscard]] io_clock::time_point deadline(const connection& c,
                                               io_clock::time_point start) const {
-    return std::min(std::max(start, c.ready_at) + options_.command_timeout, limit(start));
+    return std::min(std::max(start, c.ready_at) + options_.connection.command_timeout,
+                    limit(start));
   }
   /// The end of a call that started at `start`, whatever the server sends: at most
   /// `command_timeout` waiting for a pooled connection, `connect_timeout` to open a new
   /// one and `command_timeout` to set it up, and the command's `command_timeout`, counted
   /// from the start, cut to this.
   [[nodiscard]] io_clock::time_point limit(io_clock::time_point start) const {
-    return start + options_.connect_timeout + 2 * options_.command_timeout;
+    return start + options_.connection.connect_timeout + 2 * options_.connection.command_timeout;
   }
 
   /// One command `verb key args...` on a pooled connection, the key tagged with the
@@ -647,8 +649,8 @@ class redis_backend final : public remote_backend {
 };
 
 void validate(const redis_options& o) {
-  detail::validate_connection_options(o, "redis_options");
-  if (o.max_value_size > (std::size_t{512} << 20)) {
+  o.connection.validate("redis_options");
+  if (o.max_value_size == 0 || o.max_value_size > (std::size_t{512} << 20)) {
     throw std::invalid_argument(
         fmt::format("gencache: redis_options::max_value_size must be in [1, 512 MiB], got {}",
                     o.max_value_size));

@@ -51,7 +51,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gencache/clock.hpp"
+#include "gencache/connection_options.hpp"
 #include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
 #include "gencache/store_url.hpp"
@@ -79,25 +79,16 @@ struct memcached_url {
 /// part otherwise (user information and query parameters are refused).
 [[nodiscard]] memcached_url parse_memcached_url(std::string_view url);
 
-/// Options of the memcached backend, validated at construction (std::invalid_argument).
-/// The connection fields are the same in both backends' options and are checked by one
-/// rule set (detail::validate_connection_options); they are declared in each struct, not
-/// in a shared base, so that designated initializers (`{.connect_timeout = 100ms}`) reach
-/// them and each backend keeps its own defaults.
+/// Options of the memcached backend, validated at construction (std::invalid_argument
+/// naming the field).
 struct memcached_options {
-  std::chrono::milliseconds connect_timeout{250};
-  /// For each wait for the server (connect aside), and for a free client handle.
-  std::chrono::milliseconds command_timeout{250};
-  std::size_t pool_size = 8;
-  /// How long requests for a member's keys fail fast after a request on it failed to
-  /// connect, found its connection closed or got no answer in time (file comment); 0: no
-  /// fail-fast period, every request tries the member.
-  std::chrono::milliseconds retry_after{1000};
+  /// Timeouts, pool and fail-fast period (connection_options.hpp). `command_timeout`
+  /// bounds each wait for the server (connect aside) and for a free client handle;
+  /// `retry_after` is per pool member (file comment).
+  connection_options connection{};
   /// Largest value sent (its encoding and an 8-byte seal). At most 1 GiB
   /// (`memcached_largest_value`); more is std::invalid_argument at construction.
   std::size_t max_value_size = memcached_default_max_value;
-  /// Time source of `retry_after`; null = the steady clock.
-  std::shared_ptr<const ::gencache::clock> clock{};
 };
 
 /// A memcached backend for `memcached://host[:port][,host[:port]…]`. Connects lazily.

@@ -39,7 +39,7 @@
 #include <memory>
 #include <string_view>
 
-#include "gencache/clock.hpp"
+#include "gencache/connection_options.hpp"
 #include "gencache/remote_cache.hpp"
 #include "gencache/remote_store.hpp"
 #include "gencache/store_url.hpp"
@@ -58,29 +58,19 @@ struct redis_url {
 /// for options in the URL).
 [[nodiscard]] redis_url parse_redis_url(std::string_view url);
 
-/// Options of the Redis backend, validated at construction (std::invalid_argument).
-/// The connection fields are the same in both backends' options and are checked by one
-/// rule set (detail::validate_connection_options); they are declared in each struct, not
-/// in a shared base, so that designated initializers (`{.connect_timeout = 100ms}`) reach
-/// them and each backend keeps its own defaults.
+/// Options of the Redis backend, validated at construction (std::invalid_argument naming
+/// the field).
 struct redis_options {
-  std::chrono::milliseconds connect_timeout{250};
-  /// The deadline of each command, sending and whole reply, counted from the start of the
+  /// Timeouts, pool and fail-fast period (connection_options.hpp). `command_timeout` is
+  /// the deadline of each command, sending and whole reply, counted from the start of the
   /// call (the wait for a free connection included) or from the set-up of the connection
   /// it opened; a request's bound is `connect_timeout` + 2 × `command_timeout` (file
   /// comment). Host names are resolved by getaddrinfo, which no timeout bounds.
-  std::chrono::milliseconds command_timeout{250};
-  std::size_t pool_size = 8;
-  /// How long requests fail fast after a request failed to connect, found its connection
-  /// closed or got no answer in time (file comment); 0: no fail-fast period, every request
-  /// tries the server.
-  std::chrono::milliseconds retry_after{1000};
+  connection_options connection{};
   /// Largest value sent: its encoding and an 8-byte seal (Redis allows 512 MiB).
   std::size_t max_value_size = std::size_t{64} << 20;
   /// Longest key name; longer keys keep a readable prefix and a hash (remote_key.hpp).
   std::size_t max_key_size = 512;
-  /// Time source of `retry_after`; null = the steady clock.
-  std::shared_ptr<const ::gencache::clock> clock{};
 };
 
 /// A Redis backend for `redis://host[:port][/db]`. Connects lazily: an unreachable server is

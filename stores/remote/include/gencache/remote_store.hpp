@@ -144,31 +144,6 @@ namespace detail {
 /// A fresh generation value for a shared server: wall-clock microseconds × 1024 plus 10
 /// random bits, increasing within the process. Thread-safe.
 [[nodiscard]] std::uint64_t next_fleet_generation_value() noexcept;
-/// Checks the options every remote backend has, by the same rules (std::invalid_argument
-/// naming `type` and the field): `connect_timeout` and `command_timeout` positive,
-/// `retry_after` not negative (0: no fail-fast period), `pool_size` and `max_value_size`
-/// positive.
-template <class Options>
-void validate_connection_options(const Options& o, std::string_view type) {
-  auto positive = [&](std::chrono::milliseconds d, std::string_view name) {
-    if (d.count() <= 0) {
-      throw std::invalid_argument(
-          fmt::format("gencache: {}::{} must be positive, got {}ms", type, name, d.count()));
-    }
-  };
-  positive(o.connect_timeout, "connect_timeout");
-  positive(o.command_timeout, "command_timeout");
-  if (o.retry_after.count() < 0) {
-    throw std::invalid_argument(fmt::format(
-        "gencache: {}::retry_after must not be negative, got {}ms", type, o.retry_after.count()));
-  }
-  if (o.pool_size == 0) {
-    throw std::invalid_argument(fmt::format("gencache: {}::pool_size must be positive", type));
-  }
-  if (o.max_value_size == 0) {
-    throw std::invalid_argument(fmt::format("gencache: {}::max_value_size must be positive", type));
-  }
-}
 /// The failure of a server's generation counter `key` that holds `text`, not a value
 /// gencache wrote (errc::protocol; the text is cut to 40 characters and escaped).
 [[nodiscard]] status foreign_counter(std::string_view location, std::string_view key,
