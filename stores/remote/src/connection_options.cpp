@@ -8,8 +8,7 @@ namespace gencache {
 
 void connection_options::validate(std::string_view owner) const {
   const auto fail = [&](std::string_view field, std::string_view rule) {
-    throw std::invalid_argument(
-        fmt::format("gencache: {}::connection.{} {}", owner, field, rule));
+    throw std::invalid_argument(fmt::format("gencache: {}::connection.{} {}", owner, field, rule));
   };
   const auto positive = [&](std::chrono::milliseconds d, std::string_view field) {
     if (d.count() <= 0) fail(field, fmt::format("must be positive, got {}ms", d.count()));

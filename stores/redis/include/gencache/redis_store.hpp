@@ -77,11 +77,11 @@ struct redis_options {
 /// not an error here, but a counted failure on use. Throws std::invalid_argument for a bad
 /// URL or options.
 [[nodiscard]] std::shared_ptr<remote_backend> make_redis_backend(std::string_view url,
-                                                                 redis_options options = {});
+                                                                 const redis_options& options = {});
 
 /// A store over `make_redis_backend(url, options)`.
 [[nodiscard]] std::shared_ptr<remote_store> make_redis_store(std::string_view url,
-                                                             redis_options options = {},
+                                                             const redis_options& options = {},
                                                              remote_store_options store = {});
 
 }  // namespace gencache
