@@ -87,11 +87,13 @@ TEST_CASE("cache: direct keys never equal memoized keys", "[cache][key]") {
   gencache::cache cache;
   const auto direct = cache.key({"g"}, 1, "x");
   const gencache::generation_ref gens[] = {"g"};
-  const auto memoized = cache.make_key(gencache::key_domain::memoized, "", gens, 1, "x");
+  const auto memoized = gencache::detail::cache_access::make_key(
+      cache, gencache::key_domain::memoized, "", gens, 1, "x");
   CHECK(direct.bytes().front() == 'D');
   CHECK(memoized.bytes().front() == 'M');
   CHECK(direct != memoized);
-  CHECK(direct == cache.make_key(gencache::key_domain::direct, "", gens, 1, "x"));
+  CHECK(direct == gencache::detail::cache_access::make_key(cache, gencache::key_domain::direct, "",
+                                                           gens, 1, "x"));
 }
 
 TEST_CASE("cache: a value computed before an invalidation is never read after it (G3)",
@@ -160,7 +162,8 @@ TEST_CASE("cache: a key knows its structure, as split_cache_key reads it from th
   const std::string long_scope(200, 's');  // a two-byte length prefix
   for (const std::string_view scope :
        {std::string_view(), std::string_view("scope"), std::string_view(long_scope)}) {
-    const auto key = cache.make_key(gencache::key_domain::memoized, scope, gens, 1, "x");
+    const auto key = gencache::detail::cache_access::make_key(cache, gencache::key_domain::memoized,
+                                                              scope, gens, 1, "x");
     const gencache::split_key known = key.split();
     const auto parsed = gencache::split_cache_key(key.bytes());
     REQUIRE(parsed);
@@ -180,12 +183,13 @@ TEST_CASE("cache: a key request resolves pinned, stored and unknown generations 
   gencache::cache cache;
   const auto project = cache.pin_generation("project");
   const gencache::generation_ref gens[] = {project, {"per:user", 7}};
-  gencache::key_request request = cache.make_request(gencache::key_domain::direct, {}, gens, "x");
+  gencache::key_request request = gencache::detail::cache_access::make_request<gencache::cache>(
+      gencache::key_domain::direct, {}, gens, "x");
   CHECK(request.generation_count() == 2);
   CHECK(request.pinned(0) == &project.counter());
   CHECK(request.pinned(1) == nullptr);
   CHECK_FALSE(request.key().resolved());  // placeholders until resolved
-  const gencache::cache_key& key = cache.resolve(request);
+  const gencache::cache_key& key = gencache::detail::cache_access::resolve(cache, request);
   CHECK(key.resolved());
   CHECK(key == cache.key({project, {"per:user", 7}}, "x"));
   CHECK(key.generations()[0] == project.value());

@@ -40,6 +40,9 @@ int main() {
   (void)m.key(args{1});
 #elif defined(GENCACHE_REJECT_throwing_destructor)
   (void)cache.set({"g"}, throws_when_destroyed{}, 1);
+#elif defined(GENCACHE_REJECT_plumbing)  // the front ends' plumbing is not the facade
+  const gencache::generation_ref gens[] = {"g"};
+  (void)cache.make_key(gencache::key_domain::direct, {}, gens, 1);
 #endif
   return 0;
 }

@@ -212,6 +212,25 @@ TEST_CASE("memoize: invalidate(args) erases exactly that entry, also before the 
   CHECK(foobar_calls == 3);
 }
 
+TEST_CASE("memoize: erase(args) is the wrapper's invalidate(args): one entry, no generation bumped",
+          "[memoize]") {
+  gencache::cache cache;
+  gencache::memoized cached(cache, &foobar, "g");
+  gencache::memoized_function<int(int)> held = gencache::memoize(cache, &foobar, "g");
+  const std::uint64_t before = cache.generation_value("g");
+  CHECK_FALSE(cached.erase(1));  // nothing yet, and no error
+  CHECK(cached(1) == 2);
+  CHECK(cached(2) == 4);
+  CHECK(held(1) == 2);
+  CHECK(cached.erase(1));
+  CHECK_FALSE(cached.erase(1));  // gone: the alias finds nothing either
+  CHECK_FALSE(cached.invalidate(1));
+  CHECK(cached.peek(2) == 4);
+  CHECK(held.erase(1));
+  CHECK_FALSE(held.invalidate(1));
+  CHECK(cache.generation_value("g") == before);
+}
+
 TEST_CASE("memoize: refresh recomputes, peek never computes, enable switches caching",
           "[memoize]") {
   gencache::cache cache;

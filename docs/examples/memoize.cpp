@@ -42,7 +42,7 @@ int main() {
                                   gencache::gen("scores:user_id", gencache::arg<0>),
                                   gencache::memoize_options{.name = "scores.v1"});
   fmt::print("score {} (key: {})\n", cached_score(7, 3), cached_score.describe(7, 3));
-  cached_score.invalidate(7, 3);  // exactly that entry
+  cached_score.erase(7, 3);  // exactly that entry (the seed's name, invalidate, also works)
 
   const auto s = cached_nav.stats();
   fmt::print("nav: hits {} misses {} computes {} waits {}\n", s.hits, s.misses, s.computes,

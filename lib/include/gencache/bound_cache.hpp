@@ -159,7 +159,8 @@ class basic_bound_cache {
   template <class... Parts>
   [[nodiscard]] cache_key key(named_values values, const Parts&... parts) const {
     const auto refs = generations(values);
-    return cache_.make_key(key_domain::direct, {}, {refs.data(), refs.size()}, parts...);
+    return detail::cache_access::make_key(cache_, key_domain::direct, {},
+                                          {refs.data(), refs.size()}, parts...);
   }
 
   /// The value under `values` and `parts`: on a remote store, the generations and the value
@@ -167,7 +168,7 @@ class basic_bound_cache {
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(named_values values, const Parts&... parts) {
     const auto refs = generations(values);
-    return cache_.template get_current<T>({refs.data(), refs.size()}, parts...);
+    return detail::cache_access::get_current<T>(cache_, {refs.data(), refs.size()}, parts...);
   }
   /// Like `get`, without refreshing recency.
   template <class T, class... Parts>
@@ -189,7 +190,8 @@ class basic_bound_cache {
   requires std::invocable<F&>
   auto get_or_compute(named_values values, F&& compute, const Parts&... parts) {
     const auto refs = generations(values);
-    return cache_.compute_if_absent({refs.data(), refs.size()}, std::nullopt, compute, parts...);
+    return detail::cache_access::compute_if_absent(cache_, {refs.data(), refs.size()}, std::nullopt,
+                                                   compute, parts...);
   }
   template <class F, class... Parts>
   requires std::invocable<F&>
@@ -197,7 +199,8 @@ class basic_bound_cache {
                       const Parts&... parts) {
     detail::check_ttl(expiry.ttl);
     const auto refs = generations(values);
-    return cache_.compute_if_absent({refs.data(), refs.size()}, expiry.ttl, compute, parts...);
+    return detail::cache_access::compute_if_absent(cache_, {refs.data(), refs.size()}, expiry.ttl,
+                                                   compute, parts...);
   }
   template <class... Parts>
   bool erase(named_values values, const Parts&... parts) {

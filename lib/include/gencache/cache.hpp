@@ -64,6 +64,10 @@ flight_table<R>& flights() {
 /// key parts is valid; so is one with no generations.
 using generation_list = std::initializer_list<generation_ref>;
 
+namespace detail {
+struct cache_access;
+}  // namespace detail
+
 /// The cache facade over `Store`. The in-process cache is `gencache::cache`
 /// (memory_cache.hpp, in the memory component); over a remote store, `gencache::remote_cache`.
 template <class Store>
@@ -95,15 +99,9 @@ class basic_cache {
   /// `pin_generation` where the store can pin this counter (a memory store, also behind
   /// any_store); nullopt where it cannot (a remote store), and the generation is read per use.
   [[nodiscard]] std::optional<generation_handle> try_pin_generation(std::string_view spec) {
-    if constexpr (pinning_store<Store>) {
-      return pin_generation(spec);
-    } else if constexpr (requires(key_view id) {
-                           {
-                             store_->try_pin_generation(id)
-                             } -> std::same_as<const std::atomic<std::uint64_t>*>;
-                         }) {
+    if constexpr (store_traits<Store>::may_pin) {
       const generation_ref ref(spec);
-      if (const auto* counter = store_->try_pin_generation(ref.id())) {
+      if (const auto* counter = store_traits<Store>::try_pin(*store_, ref.id())) {
         return generation_handle(std::string(spec), *counter);
       }
     }
@@ -128,62 +126,11 @@ class basic_cache {
   [[nodiscard]] cache_key key(generation_list gens, const Parts&... parts) const {
     return make_key(key_domain::direct, {}, {gens.begin(), gens.size()}, parts...);
   }
-  /// Builds a key in any domain, resolving `gens` through `resolve`.
-  template <class... Parts>
-  [[nodiscard]] cache_key make_key(key_domain domain, std::string_view scope,
-                                   std::span<const generation_ref> gens,
-                                   const Parts&... parts) const {
-    key_request request = make_request(domain, scope, gens, parts...);
-    return std::move(resolve(request));
-  }
-  /// A request for the key of `parts` under `gens` (placeholders for their values).
-  template <class... Parts>
-  [[nodiscard]] static key_request make_request(key_domain domain, std::string_view scope,
-                                                std::span<const generation_ref> gens,
-                                                const Parts&... parts) {
-    key_request request(domain, scope, gens.size());
-    for (const generation_ref& g : gens) request.add_generation(g.id(), g.pinned_counter());
-    request.key().add_parts(parts...);
-    return request;
-  }
-
-  /// Reads the values of `request`'s generations into its key and finishes it. This is the
-  /// one place that decides how generations are read, for every front end: a pinned counter
-  /// by one load; otherwise a local store per counter, and a batching (remote) store all of
-  /// them in one request, leaving them `unknown_generation` if it failed (such a key is
-  /// never read or written).
-  cache_key& resolve(key_request& request) const {
-    if constexpr (batching_store<Store>) {
-      store_->resolve_generations(request);
-    } else {
-      detail::resolve_locally(*store_, request);
-    }
-    return request.key();
-  }
-  /// Resolves `request` and reads the value under its key: on a batching store, both in one
-  /// round trip. The request's key then holds the generation values used, for a `set` of a
-  /// computed value under them (G3). Refreshes the entry's recency.
-  template <class T>
-  [[nodiscard]] std::optional<T> lookup(key_request& request) {
-    if constexpr (batching_store<Store>) {
-      return store_->template get_current<T>(request);
-    } else {
-      return get_at<T>(resolve(request));
-    }
-  }
-
   /// The value stored under `gens` and `parts`; nullopt if not cached (an empty value that
   /// was cached is returned as such). Refreshes the entry's recency.
   template <class T, class... Parts>
   [[nodiscard]] std::optional<T> get(generation_list gens, const Parts&... parts) {
     return get_current<T>({gens.begin(), gens.size()}, parts...);
-  }
-  /// `get` for generations gathered at run time (what the bound cache uses).
-  template <class T, class... Parts>
-  [[nodiscard]] std::optional<T> get_current(std::span<const generation_ref> gens,
-                                             const Parts&... parts) {
-    key_request request = make_request(key_domain::direct, {}, gens, parts...);
-    return lookup<T>(request);
   }
   /// The value stored under `key` *as it was built*: the generation values it holds are
   /// those `key()` read, and an invalidation since then does not change what it names. So
@@ -240,43 +187,6 @@ class basic_cache {
     detail::check_ttl(expiry.ttl);
     return compute_if_absent({gens.begin(), gens.size()}, expiry.ttl, compute, parts...);
   }
-  /// `get_or_compute` for generations gathered at run time (what the bound cache uses).
-  template <class F, class... Parts>
-  requires std::invocable<F&>
-  auto compute_if_absent(std::span<const generation_ref> gens,
-                         std::optional<std::chrono::nanoseconds> ttl, F& compute,
-                         const Parts&... parts) {
-    using R = std::decay_t<std::invoke_result_t<F&>>;
-    key_request request = make_request(key_domain::direct, {}, gens, parts...);
-    if (std::optional<R> hit = lookup<R>(request)) return std::move(*hit);
-    const cache_key& key = request.key();
-    if (!key.resolved()) return R(compute());  // never written under unknown generations
-    return compute_once<R>(
-        store_.get(), key,
-        [&] {
-          R value = compute();
-          (void)set(key, value, ttl);
-          return value;
-        },
-        [] {});
-  }
-
-  /// Single flight for a miss of `key`, shared by get_or_compute and the memoizer: unless a
-  /// flight of `owner` for `key` runs, re-checks the store (another thread may have stored
-  /// the value since the miss), else runs `compute_and_store()`; a caller that finds a
-  /// flight calls `on_join()` and gets the flight's result or exception
-  /// (detail/single_flight.hpp).
-  template <class R, class ComputeAndStore, class OnJoin>
-  R compute_once(const void* owner, const cache_key& key, ComputeAndStore&& compute_and_store,
-                 OnJoin&& on_join) {
-    return detail::flights<R>().run(
-        owner, key.bytes(), key.hash(),
-        [&]() -> R {
-          if (std::optional<R> stored = peek_at<R>(key)) return std::move(*stored);
-          return compute_and_store();
-        },
-        on_join);
-  }
   /// Stores `value` under a key built earlier; `ttl`, if given, must be positive (the store
   /// throws std::invalid_argument otherwise).
   template <class V>
@@ -316,10 +226,147 @@ class basic_cache {
   [[nodiscard]] std::string describe(const cache_key& key) const { return gencache::describe(key); }
 
   [[nodiscard]] store_stats stats() const { return store_->stats(); }
+  /// The store, for what only it offers (a memory store's `visit` or `flush`, any_store's
+  /// `memory()` and `remote()`).
   [[nodiscard]] Store& store() const noexcept { return *store_; }
 
  private:
+  // The front ends' plumbing (key requests, resolution, single flight), reached by the
+  // bound cache and the memoizer through detail::cache_access, not part of the facade.
+  friend struct detail::cache_access;
+
+  /// Builds a key in any domain, resolving `gens` through `resolve`.
+  template <class... Parts>
+  [[nodiscard]] cache_key make_key(key_domain domain, std::string_view scope,
+                                   std::span<const generation_ref> gens,
+                                   const Parts&... parts) const {
+    key_request request = make_request(domain, scope, gens, parts...);
+    return std::move(resolve(request));
+  }
+  /// A request for the key of `parts` under `gens` (placeholders for their values).
+  template <class... Parts>
+  [[nodiscard]] static key_request make_request(key_domain domain, std::string_view scope,
+                                                std::span<const generation_ref> gens,
+                                                const Parts&... parts) {
+    key_request request(domain, scope, gens.size());
+    for (const generation_ref& g : gens) request.add_generation(g.id(), g.pinned_counter());
+    request.key().add_parts(parts...);
+    return request;
+  }
+
+  /// Reads the values of `request`'s generations into its key and finishes it. This is the
+  /// one place that decides how generations are read, for every front end: a pinned counter
+  /// by one load; otherwise a local store per counter, and a batching (remote) store all of
+  /// them in one request, leaving them `unknown_generation` if it failed (such a key is
+  /// never read or written).
+  cache_key& resolve(key_request& request) const {
+    if constexpr (store_traits<Store>::batches) {
+      store_->resolve_generations(request);
+    } else {
+      detail::resolve_locally(*store_, request);
+    }
+    return request.key();
+  }
+  /// Resolves `request` and reads the value under its key: on a batching store, both in one
+  /// round trip. The request's key then holds the generation values used, for a `set` of a
+  /// computed value under them (G3). Refreshes the entry's recency.
+  template <class T>
+  [[nodiscard]] std::optional<T> lookup(key_request& request) {
+    if constexpr (store_traits<Store>::batches) {
+      return store_->template get_current<T>(request);
+    } else {
+      return get_at<T>(resolve(request));
+    }
+  }
+
+  /// `get` for generations gathered at run time (what the bound cache uses).
+  template <class T, class... Parts>
+  [[nodiscard]] std::optional<T> get_current(std::span<const generation_ref> gens,
+                                             const Parts&... parts) {
+    key_request request = make_request(key_domain::direct, {}, gens, parts...);
+    return lookup<T>(request);
+  }
+  /// `get_or_compute` for generations gathered at run time (what the bound cache uses).
+  template <class F, class... Parts>
+  requires std::invocable<F&>
+  auto compute_if_absent(std::span<const generation_ref> gens,
+                         std::optional<std::chrono::nanoseconds> ttl, F& compute,
+                         const Parts&... parts) {
+    using R = std::decay_t<std::invoke_result_t<F&>>;
+    key_request request = make_request(key_domain::direct, {}, gens, parts...);
+    if (std::optional<R> hit = lookup<R>(request)) return std::move(*hit);
+    const cache_key& key = request.key();
+    if (!key.resolved()) return R(compute());  // never written under unknown generations
+    return compute_once<R>(
+        store_.get(), key,
+        [&] {
+          R value = compute();
+          (void)set(key, value, ttl);
+          return value;
+        },
+        [] {});
+  }
+
+  /// Single flight for a miss of `key`, shared by get_or_compute and the memoizer: unless a
+  /// flight of `owner` for `key` runs, re-checks the store (another thread may have stored
+  /// the value since the miss), else runs `compute_and_store()`; a caller that finds a
+  /// flight calls `on_join()` and gets the flight's result or exception
+  /// (detail/single_flight.hpp).
+  template <class R, class ComputeAndStore, class OnJoin>
+  R compute_once(const void* owner, const cache_key& key, ComputeAndStore&& compute_and_store,
+                 OnJoin&& on_join) {
+    return detail::flights<R>().run(
+        owner, key.bytes(), key.hash(),
+        [&]() -> R {
+          if (std::optional<R> stored = peek_at<R>(key)) return std::move(*stored);
+          return compute_and_store();
+        },
+        on_join);
+  }
   std::shared_ptr<Store> store_;
 };
+
+namespace detail {
+/// The front ends' way into basic_cache's plumbing: the bound cache and the memoizer build
+/// key requests, resolve them, look values up and share single flight through it.
+struct cache_access {
+  template <class Cache, class... Parts>
+  static cache_key make_key(const Cache& cache, key_domain domain, std::string_view scope,
+                            std::span<const generation_ref> gens, const Parts&... parts) {
+    return cache.make_key(domain, scope, gens, parts...);
+  }
+  template <class Cache, class... Parts>
+  static key_request make_request(key_domain domain, std::string_view scope,
+                                  std::span<const generation_ref> gens, const Parts&... parts) {
+    return Cache::make_request(domain, scope, gens, parts...);
+  }
+  template <class Cache>
+  static cache_key& resolve(const Cache& cache, key_request& request) {
+    return cache.resolve(request);
+  }
+  template <class T, class Cache>
+  static std::optional<T> lookup(Cache& cache, key_request& request) {
+    return cache.template lookup<T>(request);
+  }
+  template <class T, class Cache, class... Parts>
+  static std::optional<T> get_current(Cache& cache, std::span<const generation_ref> gens,
+                                      const Parts&... parts) {
+    return cache.template get_current<T>(gens, parts...);
+  }
+  template <class Cache, class F, class... Parts>
+  static auto compute_if_absent(Cache& cache, std::span<const generation_ref> gens,
+                                std::optional<std::chrono::nanoseconds> ttl, F& compute,
+                                const Parts&... parts) {
+    return cache.compute_if_absent(gens, ttl, compute, parts...);
+  }
+  template <class R, class Cache, class ComputeAndStore, class OnJoin>
+  static R compute_once(Cache& cache, const void* owner, const cache_key& key,
+                        ComputeAndStore&& compute_and_store, OnJoin&& on_join) {
+    return cache.template compute_once<R>(owner, key,
+                                          std::forward<ComputeAndStore>(compute_and_store),
+                                          std::forward<OnJoin>(on_join));
+  }
+};
+}  // namespace detail
 
 }  // namespace gencache

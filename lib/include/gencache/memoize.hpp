@@ -143,18 +143,6 @@ struct raw_argument_buffer {
   std::size_t size = 0;
 };
 
-/// A store that finds an entry, and remembers a generation, by comparing fields instead of
-/// building bytes (memory_store::get_hit, memory_store::remembered_generation).
-template <class S>
-concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(std::string_view)) {
-  { s.template get_hit<int>(hash, match) } -> std::same_as<std::optional<int>>;
-  {
-    s.remembered_generation(hash, std::size_t{}, match)
-    } -> std::same_as<std::optional<std::uint64_t>>;
-  s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
-  { s.generation_changes() } -> std::same_as<std::uint64_t>;
-};
-
 template <class Derived, class Signature>
 class memo_calls;
 
@@ -164,7 +152,10 @@ class memo_calls<Derived, signature<R, void, P...>> {
  public:
   /// Calls through the cache.
   R operator()(P... args) const { return self().call(nullptr, std::forward<P>(args)...); }
-  /// Erases the entry for exactly these arguments; true if there was one.
+  /// Erases the entry for exactly these arguments; true if there was one. Bumps no
+  /// generation (the cache's `invalidate` does that).
+  bool erase(P... args) const { return self().erase_for(nullptr, args...); }
+  /// `erase`, under the seed's name (hscacheutils' wrapped callable has `invalidate`).
   bool invalidate(P... args) const { return self().erase_for(nullptr, args...); }
   /// Computes, stores, and returns the result, whatever is cached.
   R refresh(P... args) const { return self().refresh_for(nullptr, std::forward<P>(args)...); }
@@ -241,6 +232,7 @@ class memo_calls<Derived, signature<R, C, P...>> {
   R operator()(C& object, P... args) const {
     return self().call(&object, std::forward<P>(args)...);
   }
+  bool erase(C& object, P... args) const { return self().erase_for(&object, args...); }
   bool invalidate(C& object, P... args) const { return self().erase_for(&object, args...); }
   R refresh(C& object, P... args) const {
     return self().refresh_for(&object, std::forward<P>(args)...);
@@ -572,17 +564,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     (std::make_index_sequence<std::tuple_size_v<params>>{});
   }();
   bool use_raw_keys() const noexcept {
-    // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder over the store's kind
     if constexpr (!raw_eligible) {
       return false;
-    } else if constexpr (!batching_store<Store>) {
-      return true;
-    } else if constexpr (requires(const Store& s) {
-                           { s.resolves_locally() } -> std::same_as<bool>;
-                         }) {
-      return cache_.store().resolves_locally();
     } else {
-      return false;
+      return store_traits<Store>::resolves_locally(cache_.store());
     }
   }
 
@@ -613,7 +598,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// scope size, the 16-byte scope fingerprint, generation count.
   static constexpr std::size_t short_head_size = 20;
   static constexpr bool field_hits_possible = [] {
-    if constexpr (!raw_eligible || !detail::field_matching_store<Store>) {
+    if constexpr (!raw_eligible || !store_traits<Store>::matches_fields) {
       return false;
     } else {
       return generation_count < 0x80 && raw_arguments_bound <= 64 &&
@@ -1021,7 +1006,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   cache_key make_key(const object_type* object, const Args& args) const {
     generation_ids ids;
     key_request request = make_request(object, args, ids);
-    return std::move(cache_.resolve(request));
+    return std::move(detail::cache_access::resolve(cache_, request));
   }
 
   // ---- the calls (reached through memo_calls) -------------------------------------------
@@ -1049,7 +1034,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     }
     generation_ids ids;
     key_request request = make_request(object, std::forward_as_tuple(std::as_const(args)...), ids);
-    auto hit = cache_.template lookup<result_type>(request);
+    auto hit = detail::cache_access::lookup<result_type>(cache_, request);
     return complete(std::move(hit), request.key(), object, std::forward<A>(args)...);
   }
   /// A call after its lookup: the hit, or the miss computed (once, with single flight).
@@ -1072,8 +1057,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// and stores outside any lock; its waiters get its result or its exception.
   template <class... A>
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
-    return cache_.template compute_once<result_type>(
-        this, key, [&] { return compute_and_store(key, object, std::forward<A>(args)...); },
+    return detail::cache_access::compute_once<result_type>(
+        cache_, this, key, [&] { return compute_and_store(key, object, std::forward<A>(args)...); },
         [&] { waits_.increment(); });
   }
 
@@ -1217,7 +1202,9 @@ class memoized_function<R(P...)> {
   }
 
   R operator()(P... args) const { return held().call(std::forward<P>(args)...); }
-  bool invalidate(P... args) const { return held().invalidate(std::forward<P>(args)...); }
+  bool erase(P... args) const { return held().erase(std::forward<P>(args)...); }
+  /// `erase`, under the seed's name.
+  bool invalidate(P... args) const { return held().erase(std::forward<P>(args)...); }
   R refresh(P... args) const { return held().refresh(std::forward<P>(args)...); }
   [[nodiscard]] std::optional<R> peek(P... args) const {
     return held().peek(std::forward<P>(args)...);
@@ -1240,7 +1227,7 @@ class memoized_function<R(P...)> {
   struct interface {
     virtual ~interface() = default;
     virtual R call(P... args) = 0;
-    virtual bool invalidate(P... args) = 0;
+    virtual bool erase(P... args) = 0;
     virtual R refresh(P... args) = 0;
     virtual std::optional<R> peek(P... args) = 0;
     virtual std::string describe(P... args) = 0;
@@ -1252,7 +1239,7 @@ class memoized_function<R(P...)> {
   struct model final : interface {
     explicit model(std::shared_ptr<W> w) : wrapper(std::move(w)) {}
     R call(P... args) override { return (*wrapper)(std::forward<P>(args)...); }
-    bool invalidate(P... args) override { return wrapper->invalidate(std::forward<P>(args)...); }
+    bool erase(P... args) override { return wrapper->erase(std::forward<P>(args)...); }
     R refresh(P... args) override { return wrapper->refresh(std::forward<P>(args)...); }
     std::optional<R> peek(P... args) override { return wrapper->peek(std::forward<P>(args)...); }
     std::string describe(P... args) override { return wrapper->describe(std::forward<P>(args)...); }

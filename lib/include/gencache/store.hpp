@@ -38,6 +38,8 @@ namespace gencache {
 /// (`pinning_store`); or resolve all of a key's generations in one request and fetch its
 /// value in the same round trip (`batching_store`: remote stores, where a request costs far
 /// more than the work).
+/// `store_traits<S>` (below) says which of these a store offers; the front ends ask it and
+/// nothing else.
 namespace detail {
 /// A ttl, when given, must be positive: std::invalid_argument otherwise.
 inline void check_ttl(const std::optional<std::chrono::nanoseconds>& ttl) {
@@ -106,6 +108,62 @@ template <class S>
 concept batching_store = store<S> && requires(S& s, key_request& request) {
   { s.resolve_generations(request) } -> std::same_as<bool>;
   { s.template get_current<std::uint64_t>(request) } -> std::same_as<std::optional<std::uint64_t>>;
+};
+
+namespace detail {
+/// A store that finds an entry, and remembers a generation, by comparing fields instead of
+/// building bytes (memory_store::get_hit, memory_store::remembered_generation).
+template <class S>
+concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(std::string_view)) {
+  { s.template get_hit<int>(hash, match) } -> std::same_as<std::optional<int>>;
+  {
+    s.remembered_generation(hash, std::size_t{}, match)
+    } -> std::same_as<std::optional<std::uint64_t>>;
+  s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
+  { s.generation_changes() } -> std::same_as<std::uint64_t>;
+};
+}  // namespace detail
+
+/// What a store can do beyond the `store` concept: the one place that asks, for the cache,
+/// the bound cache and the memoizer alike (moka's `policy()`, Caffeine's `Policy`). The
+/// constants are decided at compile time from the store's type; the functions ask a store
+/// object whose abilities are chosen at run time (`any_store`).
+template <store S>
+struct store_traits {
+  /// Every counter can be pinned for the store's lifetime (`pin_generation`).
+  static constexpr bool pins_every_generation = pinning_store<S>;
+  /// Some store objects of this type can pin counters (`try_pin_generation`, any_store).
+  static constexpr bool may_pin = pins_every_generation || requires(S & s, key_view id) {
+    { s.try_pin_generation(id) } -> std::same_as<const std::atomic<std::uint64_t>*>;
+  };
+  /// Resolves a key's generations in one request, and reads the value with them.
+  static constexpr bool batches = batching_store<S>;
+  /// Finds memoized hits by comparing fields, with no key bytes.
+  static constexpr bool matches_fields = detail::field_matching_store<S>;
+
+  /// The counter `id`, pinned for the store's lifetime; null where `store` cannot pin it.
+  static const std::atomic<std::uint64_t>* try_pin(S& store, key_view id) {
+    if constexpr (pins_every_generation) {
+      return &store.pin_generation(id);
+    } else if constexpr (may_pin) {
+      return store.try_pin_generation(id);
+    } else {
+      return nullptr;
+    }
+  }
+  /// Whether `store` reads generations in this process, one counter at a time (no round
+  /// trip to batch): every store that does not batch, and any_store over a memory store.
+  static bool resolves_locally(const S& store) noexcept {
+    if constexpr (!batches) {
+      return true;
+    } else if constexpr (requires {
+                           { store.resolves_locally() } -> std::same_as<bool>;
+                         }) {
+      return store.resolves_locally();
+    } else {
+      return false;
+    }
+  }
 };
 
 }  // namespace gencache

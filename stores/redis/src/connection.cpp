@@ -69,8 +69,7 @@ result<std::unique_ptr<connection>> connection::open(const connection_settings& 
   }
   bound_reader(*c->context_->reader, &c->limits_);
   // Setting the connection up (SELECT, INFO, the SCRIPT LOADs) has one command_timeout.
-  if (status s = c->set_up(std::min(io_clock::now() + settings.command_timeout, limit));
-      !s.ok()) {
+  if (status s = c->set_up(std::min(io_clock::now() + settings.command_timeout, limit)); !s.ok()) {
     return s;
   }
   c->ready_at_ = io_clock::now();
@@ -238,8 +237,7 @@ result<reply_ptr> connection::eval(script_id id, std::span<std::string_view> arg
     auto r = command(argv, deadline);
     if (!r) return r;
     const redisReply& reply = *r.value();
-    if (attempt == 0 && reply.type == REDIS_REPLY_ERROR &&
-        text_of(reply).starts_with("NOSCRIPT")) {
+    if (attempt == 0 && reply.type == REDIS_REPLY_ERROR && text_of(reply).starts_with("NOSCRIPT")) {
       if (status s = load_script(id, deadline); !s.ok()) return s;
       continue;
     }

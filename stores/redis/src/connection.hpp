@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include <boost/container/small_vector.hpp>
 #include <hiredis/hiredis.h>
+#include <boost/container/small_vector.hpp>
 
 #include "gencache/redis_store.hpp"
 #include "gencache/result.hpp"
@@ -48,8 +48,8 @@ class connection {
  public:
   /// Connects within `connect_timeout` and sets the connection up within `command_timeout`
   /// more, all by `limit`.
-  [[nodiscard]] static result<std::unique_ptr<connection>> open(
-      const connection_settings& settings, io_clock::time_point limit);
+  [[nodiscard]] static result<std::unique_ptr<connection>> open(const connection_settings& settings,
+                                                                io_clock::time_point limit);
 
   /// `key` tagged with the server's incarnation.
   [[nodiscard]] std::string name(std::string_view key) const;

@@ -26,5 +26,4 @@ redis_url parse_redis_url(std::string_view url) {
   return out;
 }
 
-
 }  // namespace gencache
