@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "gencache/cache_key.hpp"
+#include "gencache/detail/type_class.hpp"
 #include "gencache/key.hpp"
 #include "gencache/stats.hpp"
 #include "gencache/status.hpp"
@@ -54,10 +55,9 @@ namespace detail {
 /// Values that stores keep as a std::string: string literals, char pointers and
 /// std::string_view (a view would dangle once the caller's text goes away).
 template <class V>
-concept stored_as_string =
-    std::is_array_v<std::remove_cvref_t<V>> || std::is_same_v < std::decay_t<V>,
-const char* > || std::is_same_v<std::decay_t<V>, char*> ||
-    std::is_same_v<std::remove_cvref_t<V>, std::string_view>;
+concept stored_as_string = class_of<std::remove_cvref_t<V>>
+== type_class::c_string || class_of<std::remove_cvref_t<V>> == type_class::char_array ||
+    std::same_as<std::remove_cvref_t<V>, std::string_view>;
 }  // namespace detail
 
 /// An expiry for a value stored through the facades: `gencache::expire_after{5min}`. A type

@@ -260,7 +260,7 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
     remote_store_options r = take_remote(q, b, context);
     q.take("max_key_size", [&](auto v) { b.max_key_size = q.size("max_key_size", v); });
     q.check_all_used("redis://", std::string(remote_parameters) + ", max_key_size");
-    return std::make_shared<any_store>(make_redis_store(base, std::move(b), std::move(r)));
+    return std::make_shared<any_store>(make_redis_store(base, b, std::move(r)));
 #else
     not_built(q, "Redis", "GENCACHE_WITH_REDIS");
 #endif

@@ -27,6 +27,7 @@
 #include <boost/pfr/core.hpp>
 #include <boost/pfr/tuple_size.hpp>
 
+#include "gencache/detail/type_class.hpp"
 #include "gencache/detail/type_name.hpp"
 #include "gencache/key_bytes.hpp"
 
@@ -106,30 +107,10 @@ enum class kind : std::uint8_t {
   custom
 };
 
-template <class>
-inline constexpr bool dependent_false = false;
-
-/// A range whose elements are of its own type (std::filesystem::path).
+/// An integer a key holds: 64 bits at most (no __int128).
 template <class T>
-concept self_nested_range =
-    std::ranges::forward_range<const T> && std::same_as<std::ranges::range_value_t<const T>, T>;
-
-template <class T, template <class...> class Template>
-inline constexpr bool is_specialization_of = false;
-template <template <class...> class Template, class... Args>
-inline constexpr bool is_specialization_of<Template<Args...>, Template> = true;
-
-template <class T>
-concept char_type = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
-    std::same_as<T, char16_t> || std::same_as<T, char32_t>;
-template <class T>
-concept key_integer =
-    std::integral<T> && !std::same_as<T, bool> && !char_type<T> && sizeof(T) <= 8;  // no __int128
-
-template <class T>
-struct is_duration : std::false_type {};
-template <class Rep, class Period>
-struct is_duration<std::chrono::duration<Rep, Period>> : std::true_type {};
+concept key_integer = class_of<T>
+== type_class::integer && sizeof(T) <= 8;
 
 /// Binary sink: the canonical identity encoding.
 class binary_sink {
@@ -353,48 +334,48 @@ concept has_key_fragment = requires(key_writer<binary_sink>& w, const T& v) {
   key_fragment<T>::append(w, v);
 };
 
-template <class T>
-concept unordered_container = requires {
-  typename T::hasher;
-  typename T::key_equal;
-};
-
+/// A key part's canonical encoding: its key_fragment if it has one, else the rule of its
+/// type class (type_class.hpp).
 template <class Sink, class T>
 void append_part(Sink& out, const T& v) {
   using U = std::remove_cvref_t<T>;
+  constexpr type_class c = class_of<U>;
   out.next();
+  // One case per type class.
+  // NOLINTBEGIN(bugprone-branch-clone)
   if constexpr (has_key_fragment<U>) {
     out.open(kind::custom, type_name<U>(), type_fingerprint<U>, 0);
     key_writer<Sink> writer(out);
     key_fragment<U>::append(writer, v);
     out.close(kind::custom);
-  } else if constexpr (std::same_as<U, bool>) {
+  } else if constexpr (c == type_class::boolean) {
     out.boolean(v);
-  } else if constexpr (char_type<U>) {
+  } else if constexpr (c == type_class::character) {
     out.character(v);
-  } else if constexpr (key_integer<U>) {
+  } else if constexpr (c == type_class::integer) {
+    static_assert(key_integer<U>, "gencache: an integer wider than 64 bits is not a key part");
     out.integer(v);
-  } else if constexpr (std::floating_point<U>) {
+  } else if constexpr (c == type_class::floating) {
     out.floating(v);
-  } else if constexpr (std::is_enum_v<U>) {
+  } else if constexpr (c == type_class::enumeration) {
     out.open(kind::enumeration, type_name<U>(), type_fingerprint<U>, 1);
     append_part(out, static_cast<std::underlying_type_t<U>>(v));
     out.close(kind::enumeration);
-  } else if constexpr (std::same_as<U, const char*> || std::same_as<U, char*>) {
+  } else if constexpr (c == type_class::c_string) {
     if (v == nullptr) {
       out.null_string();
     } else {
       out.string(std::string_view(v));
     }
-  } else if constexpr (std::is_array_v<U> && std::same_as<std::remove_extent_t<U>, char>) {
+  } else if constexpr (c == type_class::char_array) {
     // A char array is a string up to its first NUL, never past its end.
     const auto n = std::char_traits<char>::find(v, std::extent_v<U>, '\0');
     out.string(std::string_view(v, n ? static_cast<std::size_t>(n - v) : std::extent_v<U>));
-  } else if constexpr (std::convertible_to<const U&, std::string_view>) {
+  } else if constexpr (c == type_class::string_like) {
     out.string(std::string_view(v));
-  } else if constexpr (std::same_as<U, std::nullopt_t>) {
+  } else if constexpr (c == type_class::nullopt) {
     out.none(type_fingerprint<U>);
-  } else if constexpr (is_specialization_of<U, std::optional>) {
+  } else if constexpr (c == type_class::optional) {
     if (!v) {
       out.none(type_fingerprint<typename U::value_type>);
     } else {
@@ -402,9 +383,9 @@ void append_part(Sink& out, const T& v) {
       append_part(out, *v);
       out.close(kind::some);
     }
-  } else if constexpr (std::same_as<U, std::monostate>) {
+  } else if constexpr (c == type_class::monostate) {
     out.monostate();
-  } else if constexpr (is_specialization_of<U, std::variant>) {
+  } else if constexpr (c == type_class::variant) {
     if (v.valueless_by_exception()) {
       out.open(kind::variant, {}, 0, std::variant_npos);
       out.close(kind::variant);
@@ -413,24 +394,23 @@ void append_part(Sink& out, const T& v) {
       std::visit([&](const auto& alt) { append_part(out, alt); }, v);
       out.close(kind::variant);
     }
-  } else if constexpr (is_duration<U>::value) {
+  } else if constexpr (c == type_class::duration) {
     out.open(kind::duration, type_name<U>(), type_fingerprint<U>, 1);
     append_part(out, v.count());
     out.close(kind::duration);
-  } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
-                       std::same_as<U, std::nullptr_t>) {
+  } else if constexpr (c == type_class::pointer) {
     static_assert(dependent_false<U>,
                   "gencache: a pointer is not a key part (it would key by address). Pass the "
                   "pointee, or specialize gencache::key_fragment for the pointer's owner.");
-  } else if constexpr (unordered_container<U>) {
+  } else if constexpr (c == type_class::unordered) {
     static_assert(dependent_false<U>,
                   "gencache: unordered containers are not key parts: their iteration order is "
                   "not canonical. Use a sorted std::vector or a std::map.");
-  } else if constexpr (self_nested_range<U>) {
+  } else if constexpr (c == type_class::self_nested) {
     static_assert(dependent_false<U>,
                   "gencache: a range of itself (std::filesystem::path) is not a key part: its "
                   "elements would recurse forever. Pass path.native() or path.generic_string().");
-  } else if constexpr (std::ranges::forward_range<const U>) {
+  } else if constexpr (c == type_class::range || c == type_class::fixed_array) {
     using element = std::ranges::range_value_t<const U>;
     out.open(kind::range, {}, type_fingerprint<element>,
              static_cast<std::size_t>(std::ranges::distance(v)));
@@ -442,11 +422,11 @@ void append_part(Sink& out, const T& v) {
       }
     }
     out.close(kind::range);
-  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+  } else if constexpr (c == type_class::tuple_like) {
     out.open(kind::tuple, {}, 0, std::tuple_size_v<U>);
     std::apply([&](const auto&... e) { (append_part(out, e), ...); }, v);
     out.close(kind::tuple);
-  } else if constexpr (std::is_aggregate_v<U> && !std::is_array_v<U>) {
+  } else if constexpr (c == type_class::aggregate) {
     out.open(kind::aggregate, type_name<U>(), type_fingerprint<U>, boost::pfr::tuple_size_v<U>);
     boost::pfr::for_each_field(v, [&](const auto& field) { append_part(out, field); });
     out.close(kind::aggregate);
@@ -456,6 +436,7 @@ void append_part(Sink& out, const T& v) {
                   "constructors), or specialize gencache::key_fragment<T> with "
                   "`static void append(auto& out, const T& v) { out(v.a, v.b); }`.");
   }
+  // NOLINTEND(bugprone-branch-clone)
 }
 
 }  // namespace detail

@@ -44,6 +44,7 @@
 
 #include <boost/pfr/core.hpp>
 
+#include "gencache/detail/type_class.hpp"
 #include "gencache/detail/type_name.hpp"
 #include "gencache/key.hpp"
 
@@ -91,10 +92,19 @@ inline constexpr int max_pointee_depth = 8;
 inline thread_local int pointee_depth = 0;
 
 template <class T>
+std::size_t weigh_elements(const T& v);
+
+/// The bytes `v` holds: its value_weight if it has one, else the rule of its type class
+/// (detail/type_class.hpp) — a trivially copyable value its size, a container its elements
+/// (contiguous or node-based), a structure its members.
+template <class T>
 std::size_t weigh(const T& v) {
+  constexpr type_class c = class_of<T>;
+  // One case per type class.
+  // NOLINTBEGIN(bugprone-branch-clone)
   if constexpr (requires { value_weight<T>::of(v); }) {
     return value_weight<T>::of(v);
-  } else if constexpr (is_specialization_of<T, std::shared_ptr>) {
+  } else if constexpr (c == type_class::shared_ptr) {
     constexpr std::size_t control_block = 16;
     std::size_t total = sizeof(T) + control_block;
     // shared_ptr<void> and shared_ptr<U[]> have no pointee to weigh.
@@ -108,39 +118,49 @@ std::size_t weigh(const T& v) {
       }
     }
     return total;
-    // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per kind
   } else if constexpr (std::is_trivially_copyable_v<T>) {
     return sizeof(T);
-  } else if constexpr (is_specialization_of<T, std::optional>) {
+  } else if constexpr (c == type_class::optional) {
     using V = typename T::value_type;
     return sizeof(T) + (v ? weigh(*v) - sizeof(V) : 0);
-  } else if constexpr (is_specialization_of<T, std::variant>) {
+  } else if constexpr (c == type_class::variant) {
     return sizeof(T) + std::visit(
                            [](const auto& alt) {
                              return weigh(alt) - sizeof(std::remove_cvref_t<decltype(alt)>);
                            },
                            v);
-  } else if constexpr (self_nested_range<T>) {
+  } else if constexpr (c == type_class::self_nested) {
     // A range of itself (std::filesystem::path): its elements are views of its own text.
     return sizeof(T) + std::ranges::size(v.native()) * sizeof(*v.native().data());
-  } else if constexpr (flat_range<T>) {
-    return sizeof(T) + std::ranges::size(v) * sizeof(std::ranges::range_value_t<const T>);
-  } else if constexpr (std::ranges::contiguous_range<const T> || requires { v.capacity(); }) {
-    std::size_t total = sizeof(T);
-    for (const auto& e : v) total += weigh(e);
-    return total;
   } else if constexpr (std::ranges::forward_range<const T>) {
-    std::size_t total = sizeof(T);
-    for (const auto& e : v) total += weigh(e) + node_overhead;
-    return total;
-  } else if constexpr (requires { std::tuple_size<T>::value; }) {
+    // Text, ranges, arrays and hash containers alike: by how their elements are held.
+    return sizeof(T) + weigh_elements(v);
+  } else if constexpr (c == type_class::tuple_like) {
     return std::apply([](const auto&... e) { return (std::size_t{0} + ... + weigh(e)); }, v);
-  } else if constexpr (std::is_aggregate_v<T>) {
+  } else if constexpr (c == type_class::aggregate) {
     std::size_t total = 0;
     boost::pfr::for_each_field(v, [&](const auto& f) { total += weigh(f); });
     return total;
   } else {
     return sizeof(T);
+  }
+  // NOLINTEND(bugprone-branch-clone)
+}
+
+/// The elements of a range: their bytes alone when they are flat and contiguous, each one
+/// weighed when contiguous (or a deque-like `capacity()` holder), plus a node per element
+/// otherwise.
+template <class T>
+std::size_t weigh_elements(const T& v) {
+  if constexpr (flat_range<T>) {
+    return std::ranges::size(v) * sizeof(std::ranges::range_value_t<const T>);
+  } else {
+    constexpr bool contiguous = std::ranges::contiguous_range<const T> || requires {
+      v.capacity();
+    };
+    std::size_t total = 0;
+    for (const auto& e : v) total += weigh(e) + (contiguous ? 0 : node_overhead);
+    return total;
   }
 }
 

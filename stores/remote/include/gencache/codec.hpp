@@ -56,6 +56,7 @@
 #include <boost/pfr/core.hpp>
 #include <boost/pfr/tuple_size.hpp>
 
+#include "gencache/detail/type_class.hpp"
 #include "gencache/detail/type_name.hpp"
 #include "gencache/key.hpp"
 #include "gencache/status.hpp"
@@ -103,18 +104,80 @@ concept has_value_codec = requires(value_writer& w, value_reader& r, const T& c,
 };
 
 template <class T>
-concept fixed_scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
-
-template <class T>
 concept rebuildable_range = std::ranges::forward_range<const T> && std::default_initializable<T> &&
     requires(T& c, std::ranges::range_value_t<T>&& v) {
   c.insert(c.end(), std::move(v));
 };
 
+/// How the codec writes, reads and fingerprints a type: its rules over the type class
+/// (detail/type_class.hpp), decided here once for all three.
+enum class codec_form {
+  custom,   // value_codec<T>
+  pointer,  // refused: a pointer cannot leave the process
+  boolean,  // one byte, 0 or 1
+  enumeration,
+  floating,  // IEEE bits, little-endian
+  integer,   // little-endian, characters included
+  text,      // length and bytes (read back only into std::string)
+  optional,
+  shared_ptr,
+  variant,
+  monostate,  // nothing
+  duration,   // its count
+  fixed_array,
+  container,  // a range that can be rebuilt by inserting at its end: count and elements
+  tuple_like,
+  aggregate,  // its fields, through Boost.PFR
+  unknown,    // refused: make it an aggregate or specialize value_codec<T>
+};
+
 template <class T>
-struct is_std_array : std::false_type {};
-template <class E, std::size_t N>
-struct is_std_array<std::array<E, N>> : std::true_type {};
+consteval codec_form codec_form_of() {
+  using U = std::remove_cv_t<T>;
+  constexpr type_class c = class_of<U>;
+  // One case per form.
+  // NOLINTBEGIN(bugprone-branch-clone)
+  if constexpr (has_value_codec<U>) {
+    return codec_form::custom;
+  } else if constexpr (c == type_class::pointer || c == type_class::c_string) {
+    return codec_form::pointer;
+  } else if constexpr (c == type_class::boolean) {
+    return codec_form::boolean;
+  } else if constexpr (c == type_class::enumeration) {
+    return codec_form::enumeration;
+  } else if constexpr (c == type_class::floating) {
+    return codec_form::floating;
+  } else if constexpr (c == type_class::character || c == type_class::integer) {
+    return codec_form::integer;
+  } else if constexpr (c == type_class::char_array || c == type_class::string_like) {
+    return codec_form::text;
+  } else if constexpr (c == type_class::optional) {
+    return codec_form::optional;
+  } else if constexpr (c == type_class::shared_ptr) {
+    return codec_form::shared_ptr;
+  } else if constexpr (c == type_class::variant) {
+    return codec_form::variant;
+  } else if constexpr (c == type_class::monostate) {
+    return codec_form::monostate;
+  } else if constexpr (c == type_class::duration) {
+    return codec_form::duration;
+  } else if constexpr (c == type_class::fixed_array) {
+    return codec_form::fixed_array;
+  } else if constexpr ((c == type_class::range || c == type_class::unordered) &&
+                       rebuildable_range<U>) {
+    return codec_form::container;
+  } else if constexpr (c == type_class::tuple_like) {
+    return codec_form::tuple_like;
+  } else if constexpr (c == type_class::aggregate) {
+    return codec_form::aggregate;
+  } else {
+    return codec_form::unknown;
+  }
+  // NOLINTEND(bugprone-branch-clone)
+}
+
+template <class T>
+inline constexpr codec_form codec_form_v = codec_form_of<T>();
 
 /// For a map's pair<const K, V>: decode into pair<K, V>.
 template <class T>
@@ -182,6 +245,8 @@ class value_reader {
   [[nodiscard]] bool read(T& v);
 
  private:
+  template <class C>
+  bool read_container(C& v);
   bool fail() noexcept {
     in_ = {};
     return false;
@@ -192,49 +257,51 @@ class value_reader {
 template <class T>
 void value_writer::write(const T& v) {
   using U = std::remove_cv_t<T>;
-  if constexpr (detail::has_value_codec<U>) {
+  using detail::codec_form;
+  constexpr codec_form form = detail::codec_form_v<U>;
+  if constexpr (form == codec_form::custom) {
     value_codec<U>::encode(*this, v);
-  } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U>) {
+  } else if constexpr (form == codec_form::pointer) {
     static_assert(detail::dependent_false<U>,
                   "gencache: a pointer cannot leave the process; store the pointee, or a "
                   "std::shared_ptr<const T>");
-  } else if constexpr (std::same_as<U, bool>) {
+  } else if constexpr (form == codec_form::boolean) {
     out_.push_back(v ? 1 : 0);
-  } else if constexpr (std::is_enum_v<U>) {
+  } else if constexpr (form == codec_form::enumeration) {
     write(static_cast<std::underlying_type_t<U>>(v));
-  } else if constexpr (std::is_floating_point_v<U>) {
+  } else if constexpr (form == codec_form::floating) {
     static_assert(std::numeric_limits<U>::is_iec559 && sizeof(U) <= 8,
                   "gencache: long double has no portable wire form; store a double");
     using bits = std::conditional_t<sizeof(U) == 4, std::uint32_t, std::uint64_t>;
     write(std::bit_cast<bits>(v));
-  } else if constexpr (std::is_integral_v<U>) {
+  } else if constexpr (form == codec_form::integer) {
     using unsigned_type = std::make_unsigned_t<U>;
     const auto le = boost::endian::native_to_little(static_cast<unsigned_type>(v));
     raw(&le, sizeof le);
-  } else if constexpr (std::convertible_to<const U&, std::string_view>) {
+  } else if constexpr (form == codec_form::text) {
     const std::string_view s(v);
     varint(s.size());
     raw(s.data(), s.size());
-  } else if constexpr (detail::is_specialization_of<U, std::optional>) {
+  } else if constexpr (form == codec_form::optional) {
     write(v.has_value());
     if (v) write(*v);
-  } else if constexpr (detail::is_specialization_of<U, std::shared_ptr>) {
+  } else if constexpr (form == codec_form::shared_ptr) {
     write(v != nullptr);
     if (v) write(*v);
-  } else if constexpr (detail::is_specialization_of<U, std::variant>) {
+  } else if constexpr (form == codec_form::variant) {
     varint(v.index());
     std::visit([&](const auto& alt) { write(alt); }, v);
-  } else if constexpr (std::same_as<U, std::monostate>) {
-  } else if constexpr (detail::is_duration<U>::value) {
+  } else if constexpr (form == codec_form::monostate) {
+  } else if constexpr (form == codec_form::duration) {
     write(v.count());
-  } else if constexpr (detail::is_std_array<U>::value) {
+  } else if constexpr (form == codec_form::fixed_array) {
     for (const auto& e : v) write(e);
-  } else if constexpr (detail::rebuildable_range<U>) {
+  } else if constexpr (form == codec_form::container) {
     varint(static_cast<std::uint64_t>(std::ranges::distance(v)));
     for (const auto& e : v) write(e);
-  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+  } else if constexpr (form == codec_form::tuple_like) {
     std::apply([&](const auto&... e) { (write(e), ...); }, v);
-  } else if constexpr (std::is_aggregate_v<U>) {
+  } else if constexpr (form == codec_form::aggregate) {
     boost::pfr::for_each_field(v, [&](const auto& field) { write(field); });
   } else {
     static_assert(detail::dependent_false<U>,
@@ -246,35 +313,37 @@ void value_writer::write(const T& v) {
 template <class T>
 bool value_reader::read(T& v) {
   using U = std::remove_cv_t<T>;
-  if constexpr (detail::has_value_codec<U>) {
+  using detail::codec_form;
+  constexpr codec_form form = detail::codec_form_v<U>;
+  if constexpr (form == codec_form::custom) {
     return value_codec<U>::decode(*this, v) || fail();
-  } else if constexpr (std::same_as<U, bool>) {
+  } else if constexpr (form == codec_form::boolean) {
     std::uint8_t b = 0;
     if (!raw(&b, 1) || b > 1) return fail();
     v = b == 1;
     return true;
-  } else if constexpr (std::is_enum_v<U>) {
+  } else if constexpr (form == codec_form::enumeration) {
     std::underlying_type_t<U> u{};
     if (!read(u)) return false;
     v = static_cast<U>(u);
     return true;
-  } else if constexpr (std::is_floating_point_v<U>) {
+  } else if constexpr (form == codec_form::floating) {
     using bits = std::conditional_t<sizeof(U) == 4, std::uint32_t, std::uint64_t>;
     bits b = 0;
     if (!read(b)) return false;
     v = std::bit_cast<U>(b);
     return true;
-  } else if constexpr (std::is_integral_v<U>) {
+  } else if constexpr (form == codec_form::integer) {
     std::make_unsigned_t<U> le = 0;
     if (!raw(&le, sizeof le)) return false;
     v = static_cast<U>(boost::endian::little_to_native(le));
     return true;
-  } else if constexpr (std::same_as<U, std::string>) {
+  } else if constexpr (form == codec_form::text && std::same_as<U, std::string>) {
     std::size_t n = 0;
     if (!count(n)) return false;
     v.resize(n);
     return raw(v.data(), n);
-  } else if constexpr (detail::is_specialization_of<U, std::optional>) {
+  } else if constexpr (form == codec_form::optional) {
     bool present = false;
     if (!read(present)) return false;
     if (!present) {
@@ -282,7 +351,7 @@ bool value_reader::read(T& v) {
       return true;
     }
     return read(v.emplace());
-  } else if constexpr (detail::is_specialization_of<U, std::shared_ptr>) {
+  } else if constexpr (form == codec_form::shared_ptr) {
     using element = std::remove_const_t<typename U::element_type>;
     bool present = false;
     if (!read(present)) return false;
@@ -294,48 +363,30 @@ bool value_reader::read(T& v) {
     if (!read(*made)) return false;
     v = std::move(made);
     return true;
-  } else if constexpr (detail::is_specialization_of<U, std::variant>) {
+  } else if constexpr (form == codec_form::variant) {
     std::uint64_t index = 0;
     if (!varint(index) || index >= std::variant_size_v<U>) return fail();
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       return ((index == I && read(v.template emplace<I>())) || ...);
     }
     (std::make_index_sequence<std::variant_size_v<U>>{}) || fail();
-  } else if constexpr (std::same_as<U, std::monostate>) {
+  } else if constexpr (form == codec_form::monostate) {
     return true;
-  } else if constexpr (detail::is_duration<U>::value) {
+  } else if constexpr (form == codec_form::duration) {
     typename U::rep count_value{};
     if (!read(count_value)) return false;
     v = U(count_value);
     return true;
-  } else if constexpr (detail::is_std_array<U>::value) {
+  } else if constexpr (form == codec_form::fixed_array) {
     for (auto& e : v) {
       if (!read(e)) return false;
     }
     return true;
-  } else if constexpr (detail::rebuildable_range<U>) {
-    std::size_t n = 0;
-    if (!count(n)) return false;
-    v = U();
-    for (std::size_t i = 0; i < n; ++i) {
-      typename detail::decodable<std::ranges::range_value_t<U>>::type e{};
-      if (!read(e)) return false;
-      if constexpr (requires { typename U::key_type; }) {
-        // Only as written: no duplicate keys, and sorted containers in ascending order.
-        const auto size_before = v.size();
-        const auto at = v.insert(v.end(), std::move(e));
-        if (v.size() != size_before + 1) return fail();
-        if constexpr (requires { v.key_comp(); }) {
-          if (std::next(at) != v.end()) return fail();
-        }
-      } else {
-        v.insert(v.end(), std::move(e));
-      }
-    }
-    return true;
-  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+  } else if constexpr (form == codec_form::container) {
+    return read_container(v);
+  } else if constexpr (form == codec_form::tuple_like) {
     return std::apply([&](auto&... e) { return (read(e) && ...); }, v);
-  } else if constexpr (std::is_aggregate_v<U>) {
+  } else if constexpr (form == codec_form::aggregate) {
     bool ok = true;
     boost::pfr::for_each_field(v, [&](auto& field) { ok = ok && read(field); });
     return ok;
@@ -344,6 +395,29 @@ bool value_reader::read(T& v) {
                   "gencache: the codec does not know this type; make it an aggregate or "
                   "specialize gencache::value_codec<T>");
   }
+}
+
+template <class C>
+bool value_reader::read_container(C& v) {
+  std::size_t n = 0;
+  if (!count(n)) return false;
+  v = C();
+  for (std::size_t i = 0; i < n; ++i) {
+    typename detail::decodable<std::ranges::range_value_t<C>>::type e{};
+    if (!read(e)) return false;
+    if constexpr (requires { typename C::key_type; }) {
+      // Only as written: no duplicate keys, and sorted containers in ascending order.
+      const auto size_before = v.size();
+      const auto at = v.insert(v.end(), std::move(e));
+      if (v.size() != size_before + 1) return fail();
+      if constexpr (requires { v.key_comp(); }) {
+        if (std::next(at) != v.end()) return fail();
+      }
+    } else {
+      v.insert(v.end(), std::move(e));
+    }
+  }
+  return true;
 }
 
 namespace detail {
@@ -364,32 +438,32 @@ consteval std::uint64_t value_fingerprint() {
   if constexpr (std::is_trivially_copyable_v<U>) {
     h = mix_fingerprint(mix_fingerprint(h, sizeof(U)), alignof(U));
   }
-  // An if-constexpr ladder, one case per kind of type.
-  // NOLINTBEGIN(bugprone-branch-clone)
-  if constexpr (Depth > 16 || has_value_codec<U> || fixed_scalar<U> ||
-                std::convertible_to<const U&, std::string_view> || is_duration<U>::value) {
-    // NOLINTEND(bugprone-branch-clone)
+  constexpr codec_form form = codec_form_v<U>;
+  // One case per codec form; the forms without a structure of their own (scalars, text,
+  // durations, custom codecs, refused types) are their name, version and size alone.
+  if constexpr (Depth > 16) {
     return h;
-  } else if constexpr (is_specialization_of<U, std::optional>) {
+  } else if constexpr (form == codec_form::optional) {
     return mix_fingerprint(h, value_fingerprint<typename U::value_type, Depth + 1>());
-  } else if constexpr (is_specialization_of<U, std::shared_ptr>) {
+  } else if constexpr (form == codec_form::shared_ptr) {
     return mix_fingerprint(h, value_fingerprint<typename U::element_type, Depth + 1>());
-  } else if constexpr (is_specialization_of<U, std::variant>) {
+  } else if constexpr (form == codec_form::variant) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((h = mix_fingerprint(h, value_fingerprint<std::variant_alternative_t<I, U>, Depth + 1>())),
        ...);
       return h;
     }
     (std::make_index_sequence<std::variant_size_v<U>>{});
-  } else if constexpr (is_std_array<U>::value || rebuildable_range<U>) {
+  } else if constexpr (form == codec_form::fixed_array || form == codec_form::container) {
     return mix_fingerprint(h, value_fingerprint<std::ranges::range_value_t<U>, Depth + 1>());
-  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+  } else if constexpr (form == codec_form::tuple_like) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((h = mix_fingerprint(h, value_fingerprint<std::tuple_element_t<I, U>, Depth + 1>())), ...);
       return h;
     }
     (std::make_index_sequence<std::tuple_size_v<U>>{});
-  } else if constexpr (std::is_aggregate_v<U>) {
+  } else if constexpr (form == codec_form::aggregate || form == codec_form::monostate) {
+    // std::monostate is an empty aggregate: no fields.
     h = mix_fingerprint(h, boost::pfr::tuple_size_v<U>);
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       ((h = mix_fingerprint(h, value_fingerprint<boost::pfr::tuple_element_t<I, U>, Depth + 1>())),

@@ -1,0 +1,151 @@
+#pragma once
+// What kind of type a key part or a value is, decided once. The key encoding
+// (key_encoding.hpp), the value codec (codec.hpp: write, read and fingerprint) and the value
+// weight (value.hpp) each state their rules over this classification, one case per class,
+// instead of each testing the same traits in its own order. Each consumer asks its own user
+// hook first (key_fragment, value_codec, value_weight); this file knows none of them.
+
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+
+namespace gencache::detail {
+
+template <class>
+inline constexpr bool dependent_false = false;
+
+template <class T, template <class...> class Template>
+inline constexpr bool is_specialization_of = false;
+template <template <class...> class Template, class... Args>
+inline constexpr bool is_specialization_of<Template<Args...>, Template> = true;
+
+template <class T>
+concept char_type = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+    std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+template <class T>
+struct is_duration : std::false_type {};
+template <class Rep, class Period>
+struct is_duration<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+template <class T>
+struct is_std_array : std::false_type {};
+template <class E, std::size_t N>
+struct is_std_array<std::array<E, N>> : std::true_type {};
+
+/// A range whose elements are of its own type (std::filesystem::path).
+template <class T>
+concept self_nested_range =
+    std::ranges::forward_range<const T> && std::same_as<std::ranges::range_value_t<const T>, T>;
+
+template <class T>
+concept unordered_container = requires {
+  typename T::hasher;
+  typename T::key_equal;
+};
+
+enum class type_class {
+  boolean,
+  character,    // char, wchar_t, char8_t, char16_t, char32_t
+  integer,      // every other integral type
+  floating,
+  enumeration,
+  c_string,     // const char*, char*
+  pointer,      // any other pointer, a member pointer, std::nullptr_t
+  char_array,   // char[N]
+  string_like,  // converts to std::string_view (std::string, std::string_view, ...)
+  nullopt,      // std::nullopt_t
+  optional,
+  shared_ptr,
+  monostate,
+  variant,
+  duration,
+  unordered,    // a hash container: its order is not canonical
+  self_nested,  // a range of itself (std::filesystem::path)
+  fixed_array,  // std::array
+  range,        // any other forward range
+  tuple_like,   // std::tuple_size is defined (std::pair, std::tuple)
+  aggregate,    // any other aggregate, not a C array
+  other,
+};
+
+/// The class of `T` (cv-qualifiers ignored): the first that fits, in the enum's order.
+template <class T>
+consteval type_class classify() {
+  using U = std::remove_cv_t<T>;
+  // One case per class: the branches are the classification.
+  // NOLINTBEGIN(bugprone-branch-clone)
+  if constexpr (std::is_void_v<U> || std::is_function_v<U>) {
+    return type_class::other;
+  } else if constexpr (std::same_as<U, bool>) {
+    return type_class::boolean;
+  } else if constexpr (char_type<U>) {
+    return type_class::character;
+  } else if constexpr (std::integral<U>) {
+    return type_class::integer;
+  } else if constexpr (std::floating_point<U>) {
+    return type_class::floating;
+  } else if constexpr (std::is_enum_v<U>) {
+    return type_class::enumeration;
+  } else if constexpr (std::same_as<U, const char*> || std::same_as<U, char*>) {
+    return type_class::c_string;
+  } else if constexpr (std::is_pointer_v<U> || std::is_member_pointer_v<U> ||
+                       std::same_as<U, std::nullptr_t>) {
+    return type_class::pointer;
+  } else if constexpr (std::is_array_v<U> && std::same_as<std::remove_extent_t<U>, char>) {
+    return type_class::char_array;
+  } else if constexpr (std::convertible_to<const U&, std::string_view>) {
+    return type_class::string_like;
+  } else if constexpr (std::same_as<U, std::nullopt_t>) {
+    return type_class::nullopt;
+  } else if constexpr (is_specialization_of<U, std::optional>) {
+    return type_class::optional;
+  } else if constexpr (is_specialization_of<U, std::shared_ptr>) {
+    return type_class::shared_ptr;
+  } else if constexpr (std::same_as<U, std::monostate>) {
+    return type_class::monostate;
+  } else if constexpr (is_specialization_of<U, std::variant>) {
+    return type_class::variant;
+  } else if constexpr (is_duration<U>::value) {
+    return type_class::duration;
+  } else if constexpr (unordered_container<U>) {
+    return type_class::unordered;
+  } else if constexpr (self_nested_range<U>) {
+    return type_class::self_nested;
+  } else if constexpr (is_std_array<U>::value) {
+    return type_class::fixed_array;
+  } else if constexpr (std::ranges::forward_range<const U>) {
+    return type_class::range;
+  } else if constexpr (requires { std::tuple_size<U>::value; }) {
+    return type_class::tuple_like;
+  } else if constexpr (std::is_aggregate_v<U> && !std::is_array_v<U>) {
+    return type_class::aggregate;
+  } else {
+    return type_class::other;
+  }
+  // NOLINTEND(bugprone-branch-clone)
+}
+
+template <class T>
+inline constexpr type_class class_of = classify<T>();
+
+/// Scalars: the classes a value of which is one number.
+template <class T>
+concept scalar_class = class_of<T> == type_class::boolean || class_of<T> == type_class::character ||
+    class_of<T> == type_class::integer || class_of<T> == type_class::floating ||
+    class_of<T> == type_class::enumeration;
+
+/// The classes whose values are text: a C string, a char array, or a string-like type.
+template <class T>
+concept text_class = class_of<T> == type_class::c_string ||
+    class_of<T> == type_class::char_array || class_of<T> == type_class::string_like;
+
+}  // namespace gencache::detail
