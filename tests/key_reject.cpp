@@ -27,6 +27,8 @@ int main() {
   gencache::encode_key_parts(out, static_cast<__int128>(1));
 #elif defined(GENCACHE_REJECT_private_class)
   gencache::encode_key_parts(out, opaque(1));
+#elif defined(GENCACHE_REJECT_null_pointer)  // converts to std::string_view, but is no text
+  gencache::encode_key_parts(out, nullptr);
 #endif
   return static_cast<int>(out.size());
 }

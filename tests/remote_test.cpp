@@ -155,6 +155,12 @@ TEST_CASE("remote: zero or negative timeouts, pools and sizes are rejected, nami
   CHECK_THROWS_WITH(
       make({.connection = {.command_timeout = -5ms}}),
       Catch::Contains(options + "connection.command_timeout") && Catch::Contains("-5ms"));
+  // A timeout that would overflow a deadline ("no timeout") is refused, not undefined.
+  CHECK_THROWS_WITH(make({.connection = {.command_timeout = std::chrono::milliseconds::max()}}),
+                    Catch::Contains(options + "connection.command_timeout"));
+  CHECK_THROWS_WITH(make({.connection = {.connect_timeout = std::chrono::hours(25)}}),
+                    Catch::Contains("at most 24h"));
+  CHECK_NOTHROW(make({.connection = {.command_timeout = std::chrono::hours(24)}}));
   CHECK_THROWS_WITH(make({.connection = {.retry_after = -1ms}}),
                     Catch::Contains(options + "connection.retry_after"));
   CHECK_THROWS_WITH(make({.connection = {.pool_size = 0}}),

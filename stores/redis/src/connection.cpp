@@ -158,6 +158,7 @@ status connection::exchange(std::span<const std::span<const std::string_view>> c
   if (status s = receive(replies, what, arguments, deadline); !s.ok()) return s;
   const redisReader* reader = context_->reader;
   if (reader->pos != reader->len) return unasked(what);  // more replies than commands
+  answered_ = true;
   return {};
 }
 

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <hiredis/hiredis.h>
 #include <boost/container/small_vector.hpp>
@@ -82,6 +83,10 @@ class connection {
   /// After a failure: whether it was the server's absence (no connection, a closed one, no
   /// complete answer in time), which the owner's breaker counts, rather than a wrong answer.
   [[nodiscard]] bool server_down() const noexcept { return server_down_; }
+  /// Whether the server answered an exchange since the last call (then false again): an
+  /// answer closes the owner's breaker, even when the operation fails later (a NOSCRIPT
+  /// answer, then a failed SCRIPT LOAD).
+  [[nodiscard]] bool take_answered() noexcept { return std::exchange(answered_, false); }
 
  private:
   explicit connection(const connection_settings& settings) : settings_(&settings) {}
@@ -114,6 +119,7 @@ class connection {
   io_clock::time_point ready_at_;
   reply_limits limits_;  // the reader's privdata
   bool server_down_ = false;
+  bool answered_ = false;
 };
 
 }  // namespace gencache::detail::redis

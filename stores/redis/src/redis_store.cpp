@@ -177,12 +177,9 @@ class redis_backend final : public remote_backend {
   /// What an exchange on `c` tells the breaker: an answer closes it (the server answers,
   /// again), the server's absence trips it, and a wrong answer (over the limits, unasked,
   /// unparsable) leaves it as it was.
-  status settle(const connection& c, status outcome) {
-    if (outcome.ok()) {
-      breaker_.answered();
-    } else if (c.server_down()) {
-      return trip(std::move(outcome));
-    }
+  status settle(connection& c, status outcome) {
+    if (c.take_answered()) breaker_.answered();
+    if (!outcome.ok() && c.server_down()) return trip(std::move(outcome));
     return outcome;
   }
 
@@ -247,8 +244,7 @@ class redis_backend final : public remote_backend {
   }
 
   /// A command's result, settled with the breaker; a connection that failed is discarded.
-  result<reply_ptr> finish(const connection& c,
-                           detail::connection_pool<connection_ptr>::lease& lease,
+  result<reply_ptr> finish(connection& c, detail::connection_pool<connection_ptr>::lease& lease,
                            result<reply_ptr> r) {
     if (r) {
       (void)settle(c, {});

@@ -43,7 +43,8 @@
 ///   per-command deadline, so a server that trickles a reply a byte at a time holds the
 ///   call for as long as it trickles (docs/reliability.md, "Hostile servers"). TTLs are whole
 ///   seconds on memcached: they are rounded up.
-/// Thread-safe: each request borrows one of `pool_size` client handles.
+/// Thread-safe: each request borrows one of `connection.pool_size` client handles. The
+/// timeouts above are `connection_options` fields (`options.connection.command_timeout`).
 
 #include <chrono>
 #include <cstddef>

@@ -11,7 +11,8 @@
 ///   of the counters with a GET of the name their last values give, and keep the value only
 ///   if the counters still hold those values: two plain commands instead of the script. A bump is
 ///   one script call, atomic on the server.
-/// - A pool of `pool_size` connections. No request (one command or one pipeline; a get
+/// - A pool of `connection.pool_size` connections (connection_options.hpp; below, the
+///   `connection.` of each timeout is left out). No request (one command or one pipeline; a get
 ///   makes one, or two when its remembered counters had moved) takes longer than
 ///   `connect_timeout` + 2 × `command_timeout`, whatever the server sends: waiting for a free
 ///   connection takes at most `command_timeout`; opening one, `connect_timeout` to connect and
@@ -23,7 +24,7 @@
 ///   arguments (+ 8); a server that sends more is `errc::protocol` and the connection is dropped.
 /// - After a request fails to connect or to set its connection up (a NOAUTH answer
 ///   included), finds its connection closed or reset, or gets no complete answer in time,
-///   every request fails at once, without I/O, for `retry_after` on `clock`; then one
+///   every request fails at once, without I/O, for `retry_after` on `connection.clock`; then one
 ///   request tries the server again and its answer (unless over the limits, which leaves
 ///   the state as it was) ends the fail-fast state, while the
 ///   others go on failing fast for another `retry_after`. So a dead or hung server costs one

@@ -33,9 +33,9 @@ struct connection_options {
   /// Time source of `retry_after`; null = the steady clock.
   std::shared_ptr<const ::gencache::clock> clock{};
 
-  /// Checks the rules: both timeouts positive, `retry_after` not negative, `pool_size`
-  /// positive. Otherwise std::invalid_argument naming `owner` and the field, e.g.
-  /// "gencache: redis_options::connection.pool_size must be positive".
+  /// Checks the rules: both timeouts positive and at most 24 hours, `retry_after` not
+  /// negative, `pool_size` positive. Otherwise std::invalid_argument naming `owner` and the field,
+  /// e.g. "gencache: redis_options::connection.pool_size must be positive".
   void validate(std::string_view owner) const;
 };
 
