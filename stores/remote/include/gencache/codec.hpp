@@ -441,6 +441,7 @@ consteval std::uint64_t value_fingerprint() {
   constexpr codec_form form = codec_form_v<U>;
   // One case per codec form; the forms without a structure of their own (scalars, text,
   // durations, custom codecs, refused types) are their name, version and size alone.
+  // NOLINTNEXTLINE(bugprone-branch-clone): the deep case and those forms both return h
   if constexpr (Depth > 16) {
     return h;
   } else if constexpr (form == codec_form::optional) {
