@@ -226,6 +226,43 @@ TEST_CASE(
   CHECK(took < bound + 200ms);
 }
 
+TEST_CASE(
+    "hostile: a pooled Redis connection the server closed while idle is replaced, without "
+    "an error or failing fast",
+    "[hostile][pool]") {
+  // The first connection answers one GET and hangs up, as a Redis with `timeout` set or a
+  // proxy with an idle limit does; every later connection answers every GET.
+  std::atomic<int> sessions{0};
+  std::promise<void> hung_up;
+  test::fake_server server([&](test::wire& w) {
+    const bool first = sessions.fetch_add(1) == 0;
+    while (const auto command = w.read_redis_command()) {
+      if (test::answer_redis_setup(w, *command)) continue;
+      w.send("$-1\r\n");
+      if (first) {
+        w.hang_up();
+        hung_up.set_value();
+        return;
+      }
+    }
+  });
+  auto time = std::make_shared<gencache::fake_clock>();
+  const auto backend = gencache::make_redis_backend(
+      fmt::format("redis://127.0.0.1:{}", server.port()), {.connection = {.connect_timeout = 1s,
+                                                                          .command_timeout = 1s,
+                                                                          .pool_size = 1,
+                                                                          .retry_after = 1h,
+                                                                          .clock = time}});
+  const auto before = backend->get("a");
+  REQUIRE(before);
+  REQUIRE(hung_up.get_future().wait_for(60s) == std::future_status::ready);
+  const auto after = backend->get("b");
+  INFO((after ? std::string("served") : after.error().message()));
+  CHECK(after);
+  CHECK(backend->get("c"));  // not failing fast: the server was never down
+  CHECK(server.connections() == 2);
+}
+
 #else  // memcached
 
 namespace {

@@ -44,6 +44,9 @@ class wire {
     return true;
   }
 
+  /// Closes the connection now, both ways (the session may go on, for nothing).
+  void hang_up() noexcept { ::shutdown(fd_, SHUT_RDWR); }
+
   /// Exactly `size` bytes, or nothing once the client has gone.
   std::optional<std::string> read_exactly(std::size_t size) {
     while (buffer_.size() < size) {

@@ -143,6 +143,11 @@ boost::container::small_vector<std::string, 8> connection::names(
   return out;
 }
 
+bool connection::closed_by_server() const noexcept {
+  char byte = 0;
+  return ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 status connection::exchange(std::span<const std::span<const std::string_view>> commands,
                             std::span<reply_ptr> replies, io_clock::time_point deadline) {
   const std::string_view what = commands[0][0];

@@ -80,6 +80,10 @@ class connection {
   [[nodiscard]] result<reply_ptr> eval(script_id id, std::span<std::string_view> argv,
                                        io_clock::time_point deadline);
 
+  /// Whether the server closed this connection while it sat idle in the pool (a Redis
+  /// `timeout`, a proxy's idle limit): it cannot serve, and it says nothing of the server.
+  [[nodiscard]] bool closed_by_server() const noexcept;
+
   /// After a failure: whether it was the server's absence (no connection, a closed one, no
   /// complete answer in time), which the owner's breaker counts, rather than a wrong answer.
   [[nodiscard]] bool server_down() const noexcept { return server_down_; }

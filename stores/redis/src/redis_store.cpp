@@ -44,6 +44,7 @@ class redis_backend final : public remote_backend {
   redis_backend(redis_url url, const redis_options& options)
       : settings_(settings_of(std::move(url), options)),
         max_key_size_(options.max_key_size),
+        pool_size_(options.connection.pool_size),
         breaker_(options.connection.retry_after,
                  options.connection.clock ? options.connection.clock : steady_clock()),
         pool_(options.connection.pool_size, options.connection.command_timeout,
@@ -258,11 +259,18 @@ class redis_backend final : public remote_backend {
   /// `retry_after` is over, one request probes the server while the others go on failing
   /// fast, so an outage costs one timeout per `retry_after`, not one per waiting request;
   /// the probe's first answer closes the breaker (`settle`).
+  /// A pooled connection the server closed while idle is dropped, not used: it would fail
+  /// the request and trip the breaker, though the server is up. Bounded: the pool holds at
+  /// most `pool_size` idle connections, and a new one is not idle.
   result<detail::connection_pool<connection_ptr>::lease> acquire(io_clock::time_point start) {
     if (const detail::breaker::pass pass = breaker_.admit(); !pass.refusal.ok()) {
       return pass.refusal;
     }
-    return pool_.acquire(start, limit(start));
+    for (std::size_t dropped = 0;; ++dropped) {
+      auto lease = pool_.acquire(start, limit(start));
+      if (!lease || dropped == pool_size_ || !(**lease.value()).closed_by_server()) return lease;
+      lease.value().discard();
+    }
   }
 
   /// Records a connection failure: fail fast for retry_after, and drop idle connections.
@@ -278,6 +286,7 @@ class redis_backend final : public remote_backend {
 
   const detail::redis::connection_settings settings_;
   const std::size_t max_key_size_;
+  const std::size_t pool_size_;
   detail::breaker breaker_;
   detail::connection_pool<connection_ptr> pool_;
 };

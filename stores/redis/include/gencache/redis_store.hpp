@@ -31,6 +31,8 @@
 ///   timeout per `retry_after`, not one per request. `retry_after` 0: every request tries
 ///   the server. Replies to commands, error replies and replies over the limits included,
 ///   are not failures. Idle connections are closed after a failure, since they are suspect.
+///   A pooled connection the server closed while it sat idle (Redis `timeout`, a proxy's
+///   idle limit) is dropped and replaced before use: not an error, not a failure.
 /// - Values over `max_value_size`, and keys over `max_key_size` after shortening, are refused
 ///   before anything is sent.
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
