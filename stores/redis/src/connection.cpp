@@ -143,9 +143,11 @@ boost::container::small_vector<std::string, 8> connection::names(
   return out;
 }
 
-bool connection::closed_by_server() const noexcept {
+bool connection::closed_by_server() noexcept {
   char byte = 0;
-  return ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  const ssize_t n = ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  checked_quiet_ = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  return n == 0;
 }
 
 status connection::exchange(std::span<const std::span<const std::string_view>> commands,
@@ -156,7 +158,8 @@ status connection::exchange(std::span<const std::span<const std::string_view>> c
   // Replies are matched to commands by order alone (a GET's reply does not name its key),
   // so a connection on which the server said anything unasked is never used again: what
   // it said would be taken for the next command's reply, another key's value (G5).
-  if (char byte = 0; ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+  if (char byte = 0; !std::exchange(checked_quiet_, false) &&
+                     ::recv(context_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
     return unasked(what);
   }
   if (status s = send(format_commands(commands), what, deadline); !s.ok()) return s;

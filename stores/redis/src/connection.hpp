@@ -82,7 +82,9 @@ class connection {
 
   /// Whether the server closed this connection while it sat idle in the pool (a Redis
   /// `timeout`, a proxy's idle limit): it cannot serve, and it says nothing of the server.
-  [[nodiscard]] bool closed_by_server() const noexcept;
+  /// When the socket holds nothing, the next exchange skips its own check for unasked
+  /// bytes: this one just made it.
+  [[nodiscard]] bool closed_by_server() noexcept;
 
   /// After a failure: whether it was the server's absence (no connection, a closed one, no
   /// complete answer in time), which the owner's breaker counts, rather than a wrong answer.
@@ -124,6 +126,7 @@ class connection {
   reply_limits limits_;  // the reader's privdata
   bool server_down_ = false;
   bool answered_ = false;
+  bool checked_quiet_ = false;  // closed_by_server found nothing waiting on the socket
 };
 
 }  // namespace gencache::detail::redis

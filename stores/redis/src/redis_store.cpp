@@ -44,7 +44,6 @@ class redis_backend final : public remote_backend {
   redis_backend(redis_url url, const redis_options& options)
       : settings_(settings_of(std::move(url), options)),
         max_key_size_(options.max_key_size),
-        pool_size_(options.connection.pool_size),
         breaker_(options.connection.retry_after,
                  options.connection.clock ? options.connection.clock : steady_clock()),
         pool_(options.connection.pool_size, options.connection.command_timeout,
@@ -268,7 +267,8 @@ class redis_backend final : public remote_backend {
     }
     for (std::size_t dropped = 0;; ++dropped) {
       auto lease = pool_.acquire(start, limit(start));
-      if (!lease || dropped == pool_size_ || !(**lease.value()).closed_by_server()) return lease;
+      if (!lease || dropped == pool_.capacity() || !(**lease.value()).closed_by_server())
+        return lease;
       lease.value().discard();
     }
   }
@@ -286,7 +286,6 @@ class redis_backend final : public remote_backend {
 
   const detail::redis::connection_settings settings_;
   const std::size_t max_key_size_;
-  const std::size_t pool_size_;
   detail::breaker breaker_;
   detail::connection_pool<connection_ptr> pool_;
 };

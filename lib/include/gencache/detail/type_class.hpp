@@ -137,17 +137,4 @@ consteval type_class classify() {
 template <class T>
 inline constexpr type_class class_of = classify<T>();
 
-/// Scalars: the classes a value of which is one number.
-template <class T>
-concept scalar_class = class_of<T>
-== type_class::boolean || class_of<T> == type_class::character ||
-    class_of<T> == type_class::integer || class_of<T> == type_class::floating ||
-    class_of<T> == type_class::enumeration;
-
-/// The classes whose values are text: a C string, a char array, or a string-like type.
-template <class T>
-concept text_class = class_of<T>
-== type_class::c_string || class_of<T> == type_class::char_array ||
-    class_of<T> == type_class::string_like;
-
 }  // namespace gencache::detail

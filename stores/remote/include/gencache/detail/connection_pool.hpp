@@ -57,6 +57,8 @@ class connection_pool {
   /// At most `capacity` connections; a caller waits at most `wait` for one to come free.
   connection_pool(std::size_t capacity, std::chrono::milliseconds wait, connect_function connect)
       : capacity_(capacity), wait_(wait), connect_(std::move(connect)) {}
+  /// The most connections it holds.
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   connection_pool(const connection_pool&) = delete;
   connection_pool& operator=(const connection_pool&) = delete;
 
