@@ -2,6 +2,7 @@
 // Built and run by CMake (ctest -R example_keys).
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,7 +17,8 @@ struct search {
   std::optional<int> max_price;
 };
 
-// A class with private state: give it a key fragment.
+// A class with private state: name the fields that make up its value, once. Keys, the
+// remote stores' value codec and the memory store's weight all use them.
 class customer {
  public:
   customer(int id, std::string region) : id_(id), region_(std::move(region)) {}
@@ -24,16 +26,14 @@ class customer {
   const std::string& region() const { return region_; }
 
  private:
+  friend auto gencache_fields(gencache::maybe_const<customer> auto& self) {
+    return std::tie(self.id_, self.region_);
+  }
   int id_;
   std::string region_;
 };
 
 }  // namespace shop
-
-template <>
-struct gencache::key_fragment<shop::customer> {
-  static void append(auto& out, const shop::customer& c) { out(c.id(), c.region()); }
-};
 
 int main() {
   gencache::cache cache;

@@ -8,10 +8,14 @@
 /// `const char*` and char arrays (all one "string" type: `f("a")` and `f(std::string("a"))`
 /// share a key); `std::optional`, `std::nullopt`; `std::pair`, `std::tuple`; `std::variant`,
 /// `std::monostate`; `std::chrono::duration`; forward ranges (vector, array, map, span, …);
-/// aggregates through Boost.PFR field reflection; and any type with a `key_fragment`
-/// specialization. Anything else — pointers, unordered containers, std::filesystem::path,
-/// 128-bit integers, classes with private state — fails to compile with a message that says
-/// what to do.
+/// aggregates through Boost.PFR field reflection; any type `T` with the `gencache_fields`
+/// hook (`friend auto gencache_fields(gencache::maybe_const<T> auto& self) { return
+/// std::tie(self.a, self.b); }`, found by argument-dependent lookup: keyed as an aggregate
+/// of the fields it names under T's name; the value codec and the memory store's weight use
+/// the same hook, see detail/type_class.hpp); and
+/// any type with a `key_fragment` specialization, which comes first. Anything else —
+/// pointers, unordered containers, std::filesystem::path, 128-bit integers, classes with
+/// private state and no hook — fails to compile with a message that says what to do.
 ///
 /// Encoding rules that matter to users:
 /// - Injective: two different part lists never give the same bytes. Each part carries a type

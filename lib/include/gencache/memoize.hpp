@@ -47,7 +47,8 @@
 /// leave out, so two wrappers that share a `name` but not these never share entries.
 ///
 /// Member functions: call the wrapper with the object first. The object is part of the key
-/// only if its type has a `key_fragment` specialization (decided by type, not by name).
+/// only if its type has a `key_fragment` specialization or the `gencache_fields` hook
+/// (decided by type, not by name).
 ///
 /// Misses run the function once per key even when many threads miss it together
 /// (single flight, on by default): the others wait for its result, or its exception, which
@@ -556,7 +557,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   static constexpr bool raw_eligible = [] {
     bool object_keyed = false;
     if constexpr (!std::is_void_v<object_type>) {
-      object_keyed = detail::has_key_fragment<std::remove_const_t<object_type>>;
+      object_keyed = detail::keyed_object<std::remove_const_t<object_type>>;
     }
     return !object_keyed&&[]<std::size_t... I>(std::index_sequence<I...>) {
       return (argument_is_raw<I>() && ...);
@@ -926,7 +927,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class Sink, class Args>
   void append_arguments(Sink& sink, const object_type* object, const Args& args) const {
     if constexpr (!std::is_void_v<object_type>) {
-      if constexpr (detail::has_key_fragment<std::remove_const_t<object_type>>) {
+      if constexpr (detail::keyed_object<std::remove_const_t<object_type>>) {
         detail::append_part(sink, *object);
       }
     }

@@ -334,6 +334,11 @@ concept has_key_fragment = requires(key_writer<binary_sink>& w, const T& v) {
   key_fragment<T>::append(w, v);
 };
 
+/// Whether a memoized member function's object is keyed: its type says how (a key_fragment
+/// or the gencache_fields hook). Other objects are not part of the key.
+template <class T>
+concept keyed_object = has_key_fragment<T> || described<T>;
+
 /// A key part's canonical encoding: its key_fragment if it has one, else the rule of its
 /// type class (type_class.hpp).
 template <class Sink, class T>
@@ -348,6 +353,13 @@ void append_part(Sink& out, const T& v) {
     key_writer<Sink> writer(out);
     key_fragment<U>::append(writer, v);
     out.close(kind::custom);
+  } else if constexpr (c == type_class::described) {
+    // As an aggregate of the fields the hook names, under the type's own name.
+    const auto fields = gencache_fields(v);
+    using fields_type = std::remove_cvref_t<decltype(fields)>;
+    out.open(kind::aggregate, type_name<U>(), type_fingerprint<U>, std::tuple_size_v<fields_type>);
+    std::apply([&](const auto&... field) { (append_part(out, field), ...); }, fields);
+    out.close(kind::aggregate);
   } else if constexpr (c == type_class::boolean) {
     out.boolean(v);
   } else if constexpr (c == type_class::character) {
@@ -433,8 +445,10 @@ void append_part(Sink& out, const T& v) {
   } else {
     static_assert(dependent_false<U>,
                   "gencache: this type is not a key part. Make it an aggregate (public fields, no "
-                  "constructors), or specialize gencache::key_fragment<T> with "
-                  "`static void append(auto& out, const T& v) { out(v.a, v.b); }`.");
+                  "constructors), give it the hook `friend auto gencache_fields("
+                  "gencache::maybe_const<T> auto& self) { return std::tie(self.a, self.b); }`, or "
+                  "specialize gencache::key_fragment<T> "
+                  "with `static void append(auto& out, const T& v) { out(v.a, v.b); }`.");
   }
   // NOLINTEND(bugprone-branch-clone)
 }

@@ -111,11 +111,12 @@ consteval std::size_t parameter_holding() {
 /// Whether a T is keyed by its object representation in a memoizer's raw keys: integers,
 /// chars, bool and enums, and aggregates of them without padding (unique object
 /// representation: equal values have equal bytes, and different values different bytes).
-/// Floats, pointers, strings, optionals, ranges and custom fragments are not.
+/// Floats, pointers, strings, optionals, ranges, custom fragments and types with the
+/// gencache_fields hook are not.
 template <class T>
 consteval bool raw_representable() {
   // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per kind of type
-  if constexpr (has_key_fragment<T>) {
+  if constexpr (has_key_fragment<T> || described<T>) {
     return false;
   } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
     return true;

@@ -3,7 +3,9 @@
 // (key_encoding.hpp), the value codec (codec.hpp: write, read and fingerprint) and the value
 // weight (value.hpp) each state their rules over this classification, one case per class,
 // instead of each testing the same traits in its own order. Each consumer asks its own user
-// hook first (key_fragment, value_codec, value_weight); this file knows none of them.
+// hook first (key_fragment, value_codec, value_weight); a type without one falls back to its
+// class, and the one hook every consumer shares, `gencache_fields`, makes a class of its own
+// (`described`, below).
 
 #include <array>
 #include <chrono>
@@ -52,7 +54,50 @@ concept unordered_container = requires {
   typename T::key_equal;
 };
 
+}  // namespace gencache::detail
+
+namespace gencache {
+
+/// `Self` is `T` or `const T`: the parameter of a `gencache_fields` hook written once for
+/// both (see detail::described). A plain `auto&` would not do: two classes of one
+/// namespace would then define the same function template twice.
+template <class Self, class T>
+concept maybe_const = std::same_as<std::remove_const_t<Self>, T>;
+
+}  // namespace gencache
+
+namespace gencache::detail {
+
+/// The user hook that keys, the value codec and the value weight all fall back to: a type
+/// whose `gencache_fields(v)`, found by argument-dependent lookup, returns a tuple of
+/// references to the fields that make up its value (`std::tie(v.id, v.name)`). Written once
+/// as a constrained template friend, it serves const objects (keys, writing, weight) and
+/// mutable ones (reading a value back from a remote store):
+///
+///     class customer {
+///       int id_; std::string region_;
+///       friend auto gencache_fields(gencache::maybe_const<customer> auto& self) {
+///         return std::tie(self.id_, self.region_);
+///       }
+///     };
+template <class T>
+concept described = requires(const T& v) {
+  typename std::tuple_size<std::remove_cvref_t<decltype(gencache_fields(v))>>::type;
+};
+/// A described type whose fields can be assigned (the hook also takes a `T&` and ties
+/// non-const references): the codec reads such a value back.
+template <class Tuple>
+inline constexpr bool ties_mutable_fields = false;
+template <class... E>
+inline constexpr bool ties_mutable_fields<std::tuple<E...>> =
+    ((std::is_lvalue_reference_v<E> && !std::is_const_v<std::remove_reference_t<E>>)&&...);
+template <class T>
+concept described_mutably = described<T> && requires(T& v) {
+  requires ties_mutable_fields<decltype(gencache_fields(v))>;
+};
+
 enum class type_class {
+  described,  // has the gencache_fields hook (whatever else it is)
   boolean,
   character,  // char, wchar_t, char8_t, char16_t, char32_t
   integer,    // every other integral type
@@ -85,6 +130,8 @@ consteval type_class classify() {
   // NOLINTBEGIN(bugprone-branch-clone)
   if constexpr (std::is_void_v<U> || std::is_function_v<U>) {
     return type_class::other;
+  } else if constexpr (described<U>) {
+    return type_class::described;
   } else if constexpr (std::same_as<U, bool>) {
     return type_class::boolean;
   } else if constexpr (char_type<U>) {

@@ -27,8 +27,9 @@
 /// `shared_ptr<U[]>` count the pointer alone). `set` reads the pointee to weigh it: another
 /// thread must not modify it meanwhile (store `shared_ptr<const U>` for shared state). It is an
 /// estimate of what the allocator hands out, not a measurement (allocator rounding and
-/// spare capacity are not counted). Types that own memory some other way can specialize
-/// `gencache::value_weight`.
+/// spare capacity are not counted). A type with the `gencache_fields` hook (key.hpp) weighs
+/// its size plus what the fields it names hold beyond theirs. Types that own memory some
+/// other way can specialize `gencache::value_weight`.
 
 #include <cstddef>
 #include <cstdint>
@@ -120,6 +121,13 @@ std::size_t weigh(const T& v) {
     return total;
   } else if constexpr (std::is_trivially_copyable_v<T>) {
     return sizeof(T);
+  } else if constexpr (c == type_class::described) {
+    // The object, plus what the fields the hook names hold beyond their own size.
+    return std::apply(
+        [](const auto&... f) {
+          return (sizeof(T) + ... + (weigh(f) - sizeof(std::remove_cvref_t<decltype(f)>)));
+        },
+        gencache_fields(v));
   } else if constexpr (c == type_class::optional) {
     using V = typename T::value_type;
     return sizeof(T) + (v ? weigh(*v) - sizeof(V) : 0);

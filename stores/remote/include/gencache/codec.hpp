@@ -17,7 +17,10 @@
 /// - `std::shared_ptr<const T>`: presence + T (decoding makes a new shared object);
 /// - aggregates: their fields in order, through Boost.PFR (also when trivially copyable:
 ///   padding never reaches the wire, and pointer fields are rejected at compile time);
-/// - a user type: specialize `gencache::value_codec<T>` (see below).
+/// - a type with the `gencache_fields` hook (key.hpp): the fields it names, in order; to
+///   read it back, the hook must also take a `T&` and tie non-const fields, and T must be
+///   default-constructible (the template friend key.hpp shows does both);
+/// - a user type: specialize `gencache::value_codec<T>` (see below), which comes first.
 ///
 /// Decoding checks every length against the bytes that remain before it allocates, so a
 /// corrupt count cannot make it allocate more than the input's size in elements.
@@ -112,9 +115,10 @@ concept rebuildable_range = std::ranges::forward_range<const T> && std::default_
 /// How the codec writes, reads and fingerprints a type: its rules over the type class
 /// (detail/type_class.hpp), decided here once for all three.
 enum class codec_form {
-  custom,   // value_codec<T>
-  pointer,  // refused: a pointer cannot leave the process
-  boolean,  // one byte, 0 or 1
+  custom,     // value_codec<T>
+  described,  // the fields gencache_fields names, in order
+  pointer,    // refused: a pointer cannot leave the process
+  boolean,    // one byte, 0 or 1
   enumeration,
   floating,  // IEEE bits, little-endian
   integer,   // little-endian, characters included
@@ -128,7 +132,7 @@ enum class codec_form {
   container,  // a range that can be rebuilt by inserting at its end: count and elements
   tuple_like,
   aggregate,  // its fields, through Boost.PFR
-  unknown,    // refused: make it an aggregate or specialize value_codec<T>
+  unknown,    // refused: an aggregate, the gencache_fields hook or value_codec<T> is needed
 };
 
 template <class T>
@@ -139,6 +143,8 @@ consteval codec_form codec_form_of() {
   // NOLINTBEGIN(bugprone-branch-clone)
   if constexpr (has_value_codec<U>) {
     return codec_form::custom;
+  } else if constexpr (c == type_class::described) {
+    return codec_form::described;
   } else if constexpr (c == type_class::pointer || c == type_class::c_string) {
     return codec_form::pointer;
   } else if constexpr (c == type_class::boolean) {
@@ -261,6 +267,8 @@ void value_writer::write(const T& v) {
   constexpr codec_form form = detail::codec_form_v<U>;
   if constexpr (form == codec_form::custom) {
     value_codec<U>::encode(*this, v);
+  } else if constexpr (form == codec_form::described) {
+    std::apply([&](const auto&... field) { (write(field), ...); }, gencache_fields(v));
   } else if constexpr (form == codec_form::pointer) {
     static_assert(detail::dependent_false<U>,
                   "gencache: a pointer cannot leave the process; store the pointee, or a "
@@ -305,8 +313,9 @@ void value_writer::write(const T& v) {
     boost::pfr::for_each_field(v, [&](const auto& field) { write(field); });
   } else {
     static_assert(detail::dependent_false<U>,
-                  "gencache: the codec does not know this type; make it an aggregate or "
-                  "specialize gencache::value_codec<T>");
+                  "gencache: the codec does not know this type; make it an aggregate, give it "
+                  "the gencache_fields hook (detail/type_class.hpp) or specialize "
+                  "gencache::value_codec<T>");
   }
 }
 
@@ -317,6 +326,12 @@ bool value_reader::read(T& v) {
   constexpr codec_form form = detail::codec_form_v<U>;
   if constexpr (form == codec_form::custom) {
     return value_codec<U>::decode(*this, v) || fail();
+  } else if constexpr (form == codec_form::described) {
+    static_assert(detail::described_mutably<U>,
+                  "gencache: to read this type back, its gencache_fields must also take a T& and "
+                  "tie non-const fields: write it once as `friend auto gencache_fields("
+                  "gencache::maybe_const<T> auto& self) { return std::tie(self.a, self.b); }`");
+    return std::apply([&](auto&... field) { return (read(field) && ...); }, gencache_fields(v));
   } else if constexpr (form == codec_form::boolean) {
     std::uint8_t b = 0;
     if (!raw(&b, 1) || b > 1) return fail();
@@ -392,8 +407,9 @@ bool value_reader::read(T& v) {
     return ok;
   } else {
     static_assert(detail::dependent_false<U>,
-                  "gencache: the codec does not know this type; make it an aggregate or "
-                  "specialize gencache::value_codec<T>");
+                  "gencache: the codec does not know this type; make it an aggregate, give it "
+                  "the gencache_fields hook (detail/type_class.hpp) or specialize "
+                  "gencache::value_codec<T>");
   }
 }
 
@@ -463,6 +479,17 @@ consteval std::uint64_t value_fingerprint() {
       return h;
     }
     (std::make_index_sequence<std::tuple_size_v<U>>{});
+  } else if constexpr (form == codec_form::described) {
+    using fields = std::remove_cvref_t<decltype(gencache_fields(std::declval<const U&>()))>;
+    h = mix_fingerprint(h, std::tuple_size_v<fields>);
+    return [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((h = mix_fingerprint(
+            h,
+            value_fingerprint<std::remove_cvref_t<std::tuple_element_t<I, fields>>, Depth + 1>())),
+       ...);
+      return h;
+    }
+    (std::make_index_sequence<std::tuple_size_v<fields>>{});
   } else if constexpr (form == codec_form::aggregate || form == codec_form::monostate) {
     // std::monostate is an empty aggregate: no fields.
     h = mix_fingerprint(h, boost::pfr::tuple_size_v<U>);
