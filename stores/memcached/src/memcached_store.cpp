@@ -1,10 +1,12 @@
+// The memcached back end: the operations (get, set, delete, counters, the guarded read) over
+// a pool of libmemcached client handles, routed to the members their keys live on, each
+// member behind a breaker of its own. libmemcached's side (the client template, bounded
+// allocators, return codes) is in client.{hpp,cpp}; the URL's grammar at the end.
 #include "gencache/memcached_store.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
-#include <ctime>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -13,130 +15,50 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <libmemcached/memcached.h>
 #include <boost/container/small_vector.hpp>
 
+#include "client.hpp"
 #include "gencache/detail/breaker.hpp"
 #include "gencache/detail/connection_pool.hpp"
 #include "gencache/remote_key.hpp"
 #include "gencache/store_url.hpp"
+#include "members.hpp"
 
 namespace gencache {
 
 namespace {
 
-struct client_deleter {
-  void operator()(memcached_st* m) const noexcept { memcached_free(m); }
-};
-using client_ptr = std::unique_ptr<memcached_st, client_deleter>;
+using detail::memcached::client_ptr;
+using detail::memcached::failure;
+using detail::memcached::parse_counter;
+using detail::memcached::refused_allocation;
+using detail::memcached::unreachable;
+using detail::memcached::value_deleter;
 
-struct value_deleter {
-  void operator()(char* p) const noexcept { std::free(p); }
-};
-
-// libmemcached sizes a value's buffer from the length a reply header announces and then
-// reads that many bytes: a server announcing 2 GiB would have the client allocate and stream
-// 2 GiB. Its allocators are replaceable, so every allocation over the options' limit fails
-// (MEMCACHED_MEMORY_ALLOCATION_FAILURE, and libmemcached drops the connection). The limit
-// is the context; the size refused last on this thread goes into the error message.
-thread_local std::size_t refused_allocation = 0;
-
-bool within(const void* limit, std::size_t size) {
-  if (size <= *static_cast<const std::size_t*>(limit)) return true;
-  refused_allocation = size;
-  return false;
-}
-void* bounded_malloc(const memcached_st*, const std::size_t size, void* limit) {
-  return within(limit, size) ? std::malloc(size) : nullptr;
-}
-void* bounded_realloc(const memcached_st*, void* memory, const std::size_t size, void* limit) {
-  return within(limit, size) ? std::realloc(memory, size) : nullptr;
-}
-void* bounded_calloc(const memcached_st*, std::size_t count, const std::size_t size, void* limit) {
-  const bool overflows = count != 0 && size > SIZE_MAX / count;
-  return within(limit, overflows ? SIZE_MAX : count * size) ? std::calloc(count, size) : nullptr;
-}
-void bounded_free(const memcached_st*, void* memory, void*) { std::free(memory); }
-
-errc classify(memcached_return_t rc) noexcept {
-  switch (rc) {
-    case MEMCACHED_TIMEOUT:
-      return errc::timeout;
-    case MEMCACHED_E2BIG:
-    case MEMCACHED_KEY_TOO_BIG:
-      return errc::too_large;
-    case MEMCACHED_MEMORY_ALLOCATION_FAILURE:  // also a reply over the limits
-      return errc::protocol;
-    case MEMCACHED_HOST_LOOKUP_FAILURE:
-    case MEMCACHED_CONNECTION_FAILURE:
-    case MEMCACHED_WRITE_FAILURE:
-    case MEMCACHED_READ_FAILURE:
-    case MEMCACHED_UNKNOWN_READ_FAILURE:
-    case MEMCACHED_PARTIAL_READ:
-    case MEMCACHED_SOME_ERRORS:
-    case MEMCACHED_NO_SERVERS:
-    case MEMCACHED_ERRNO:
-    case MEMCACHED_SERVER_MARKED_DEAD:
-    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
-    case MEMCACHED_CONNECTION_SOCKET_CREATE_FAILURE:
-      return errc::connection;
-    default:
-      return errc::protocol;
-  }
-}
-
-// memcached counters are decimal text; an increment that shortens nothing may leave the
-// item's old trailing spaces, so those are not corruption.
-std::optional<std::uint64_t> parse_counter(std::string_view text) {
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return detail::parse_generation_text(text);
-}
-
-// A pooled client handle, and how many members had gone down (memcached_backend::downs_)
+// A pooled client handle, and how many members had gone down (member_breakers::downs)
 // when its connections were last known to be current.
 struct client {
   client_ptr handle;
   std::uint64_t seen_downs = 0;
 };
 
-using member_set = boost::container::small_vector<std::uint32_t, 4>;
+using detail::memcached::member_set;
 
-// A failure that says nothing about the server's answers, but that it could not be reached
-// or did not answer in time: it opens the member's breaker. NOT_FOUND, NOT_STORED and other
-// answers, and a reply over the limits (the member answered), do not.
-bool unreachable(memcached_return_t rc) noexcept {
-  if (rc == MEMCACHED_SUCCESS) return false;
-  const errc code = classify(rc);
-  return code == errc::connection || code == errc::timeout;
-}
-
-// Every member has a breaker of its own (detail/breaker.hpp), shared by all client handles:
-// after a request on a member fails because it could not be reached or did not answer in
-// time, requests whose keys live there fail fast for `retry_after`, then one tries again.
-// libmemcached's own fail-fast is off (configure()): it counts in whole wall-clock seconds,
-// per client handle, and only failed connects.
+// Every member has a breaker of its own (members.hpp). libmemcached's own fail-fast is off
+// (client.cpp): it counts in whole wall-clock seconds, per client handle, and only failed
+// connects.
 //
-// Concurrency: each request holds one client handle of the pool; the breakers lock
-// themselves; `downs_` is atomic. The template is written only by the constructor; later it
-// is only read (cloned, and hashed by member_of), which libmemcached does without writing.
+// Concurrency: each request holds one client handle of the pool; the breakers are
+// thread-safe; the client template is only read after construction (client.hpp).
 class memcached_backend final : public remote_backend {
  public:
   memcached_backend(const memcached_url& url, memcached_options options)
       : options_(std::move(options)),
         location_(describe(url)),
-        template_(memcached_create(nullptr)),
+        clients_(url, options_),
+        members_(url, location_, options_.connection),
         pool_(options_.connection.pool_size, options_.connection.command_timeout,
-              [this](detail::connection_pool<client>::clock::time_point) { return clone(); }) {
-    if (!template_) throw std::bad_alloc();
-    configure(url);
-    const auto time = options_.connection.clock ? options_.connection.clock : steady_clock();
-    for (const server_address& s : url.servers) {
-      members_.push_back(std::make_unique<member>(
-          url.servers.size() == 1 ? location_
-                                  : fmt::format("{}:{} in {}", s.host, s.port, location_),
-          options_.connection.retry_after, time));
-    }
-  }
+              [this](detail::connection_pool<client>::clock::time_point) { return clone(); }) {}
 
   [[nodiscard]] const std::string& location() const noexcept override { return location_; }
   [[nodiscard]] std::size_t max_key_size() const noexcept override { return memcached_max_key; }
@@ -170,7 +92,8 @@ class memcached_backend final : public remote_backend {
     call& c = started.value();
     memcached_st* m = c.handle();
     const memcached_return_t rc =
-        memcached_set(m, key.data(), key.size(), value.data(), value.size(), expiration(ttl), 0);
+        memcached_set(m, key.data(), key.size(), value.data(), value.size(),
+                      detail::memcached::expiration(ttl), 0);
     if (status s = settle(c, rc, "set"); !s.ok()) return s;
     if (rc != MEMCACHED_SUCCESS) return failure(m, rc, "set");
     return {};
@@ -196,7 +119,7 @@ class memcached_backend final : public remote_backend {
     call& c = started.value();
     boost::container::small_vector<bool, 8> found(keys.size(), false);
     status bad;
-    status fetched = multi_get(c, keys, {}, [&](std::size_t i, std::string_view text) {
+    status fetched = multi_get(c, names, [&](std::size_t i, std::string_view text) {
       const auto parsed = parse_counter(text);
       if (!parsed && bad.ok()) bad = bad_counter(keys[i], text);
       if (parsed) out[i] = *parsed;
@@ -228,7 +151,7 @@ class memcached_backend final : public remote_backend {
     guarded_value got;
     std::size_t matching = 0;
     status bad;
-    const status fetched = multi_get(c, keys, name, [&](std::size_t i, std::string_view text) {
+    const status fetched = multi_get(c, names, [&](std::size_t i, std::string_view text) {
       if (i == keys.size()) {
         got.value.emplace(text);
       } else if (const auto parsed = parse_counter(text); !parsed) {
@@ -251,19 +174,11 @@ class memcached_backend final : public remote_backend {
   }
 
  private:
-  struct member {
-    member(std::string label, std::chrono::milliseconds retry_after,
-           std::shared_ptr<const ::gencache::clock> time)
-        : name(std::move(label)), breaker(retry_after, std::move(time)) {}
-    const std::string name;  // for messages: host:port in the pool's location
-    detail::breaker breaker;
-  };
-
   /// One request: the members its keys live on, each admitted by its breaker, and a client
   /// handle.
   struct call {
     member_set members;
-    boost::container::small_vector<detail::breaker::pass, 4> passes;
+    detail::memcached::member_passes passes;
     std::optional<detail::connection_pool<client>::lease> lease;
     [[nodiscard]] memcached_st* handle() { return (**lease).handle.get(); }
   };
@@ -277,9 +192,7 @@ class memcached_backend final : public remote_backend {
 
   /// The member a key lives on: libmemcached's own choice (ketama), never another one.
   [[nodiscard]] std::uint32_t member_of(std::string_view key) const {
-    if (members_.size() == 1) return 0;
-    const std::uint32_t i = memcached_generate_hash(template_.get(), key.data(), key.size());
-    return i < members_.size() ? i : 0;
+    return clients_.member_of(key, members_.size());
   }
 
   /// Starts a request for `keys`: fails fast, with no I/O, if a member they live on is in
@@ -295,38 +208,20 @@ class memcached_backend final : public remote_backend {
         c.members.push_back(i);
       }
     }
-    for (const std::uint32_t i : c.members) {
-      c.passes.push_back(members_[i]->breaker.admit());
-      if (!c.passes.back().refusal.ok()) {
-        status refusal = c.passes.back().refusal;
-        give_back(c);
-        return refusal;
-      }
-    }
+    if (status refusal = members_.admit(c.members, c.passes); !refusal.ok()) return refusal;
     const auto now = detail::connection_pool<client>::clock::now();
     auto lease = pool_.acquire(now, now);  // cloning a handle does no I/O
     if (!lease) {
-      give_back(c);
+      members_.give_back(c.members, c.passes);
       return lease.error();
     }
     c.lease.emplace(std::move(lease.value()));
     client& h = **c.lease;
-    if (const std::uint64_t downs = downs_.load(std::memory_order_acquire); h.seen_downs != downs) {
+    if (const std::uint64_t downs = members_.downs(); h.seen_downs != downs) {
       memcached_quit(h.handle.get());
       h.seen_downs = downs;
     }
     return c;
-  }
-
-  /// A request that never reached its members gives back the probes it was admitted as.
-  void give_back(const call& c) {
-    for (std::size_t i = 0; i < c.passes.size(); ++i)
-      members_[c.members[i]]->breaker.release(c.passes[i]);
-  }
-
-  /// Member `i` failed a request with `why`: open its breaker.
-  void fail(std::uint32_t i, const status& why) {
-    if (members_[i]->breaker.failed(why)) downs_.fetch_add(1, std::memory_order_acq_rel);
   }
 
   /// The outcome `rc` of a one-member request on its member: an unreachable member opens its
@@ -336,30 +231,17 @@ class memcached_backend final : public remote_backend {
   }
   status record(call& c, std::uint32_t i, memcached_return_t rc, std::string_view what) {
     if (!unreachable(rc)) {
-      members_[i]->breaker.answered();
+      members_.answered(i);
       return {};
     }
     status why = failure(c.handle(), rc, what, i);
-    fail(i, why);
-    tidy(c.handle());
+    members_.failed(i, why);
+    detail::memcached::tidy(c.handle());
     return why;
   }
 
-  /// A failed request can leave answers unread on its handle (a member that did not answer
-  /// a multi-get in time): the next request would first wait for them. Closing the handle's
-  /// connections drops them.
-  static void tidy(memcached_st* m) {
-    for (std::uint32_t i = 0; i < memcached_server_count(m); ++i) {
-      if (memcached_server_response_count(memcached_server_instance_by_position(m, i)) > 0) {
-        memcached_quit(m);
-        return;
-      }
-    }
-  }
-
-  /// One multi-get of `keys` and, if not empty, `extra` (index keys.size()); calls
-  /// `found(index, bytes)` for each one present. A member that failed is an error (after
-  /// the others' answers were read): a value it holds would look absent.
+  /// One multi-get of `names`; calls `found(index, bytes)` for each one present. A member that
+  /// failed is an error (after the others' answers were read): a value it holds would look absent.
   ///
   /// Which member failed: libmemcached sends one multi-get to each member and says only
   /// that some failed. A member failed if, afterwards, its connection on this handle is
@@ -370,45 +252,30 @@ class memcached_backend final : public remote_backend {
   /// been seen) opens the breakers of every member the request went to: a request that
   /// failed always counts against the members it could have failed on.
   template <class Found>
-  status multi_get(call& c, std::span<const std::string> keys, std::string_view extra,
-                   Found&& found) {
+  status multi_get(call& c, std::span<const std::string_view> names, Found&& found) {
     memcached_st* m = c.handle();
-    boost::container::small_vector<const char*, 8> names;
-    boost::container::small_vector<std::size_t, 8> lengths;
-    for (const auto& k : keys) {
-      names.push_back(k.data());
-      lengths.push_back(k.size());
-    }
-    if (!extra.empty()) {
-      names.push_back(extra.data());
-      lengths.push_back(extra.size());
-    }
-    refused_allocation = 0;
-    const memcached_return_t sent = memcached_mget(m, names.data(), lengths.data(), names.size());
+    const auto [sent, fetched] = detail::memcached::multi_get(m, names, found);
     if (sent != MEMCACHED_SUCCESS && sent != MEMCACHED_SOME_ERRORS && !unreachable(sent)) {
       return failure(m, sent, "get (multi)");  // refused before anything was sent (a bad key)
     }
-    // The answers of the members that got the request are read even when sending failed on
-    // another: left unread, the next request on this handle would wait for them.
-    memcached_result_st result;
-    memcached_result_create(m, &result);
-    memcached_return_t rc = MEMCACHED_SUCCESS;
-    while (memcached_fetch_result(m, &result, &rc) != nullptr) {
-      const std::string_view key(memcached_result_key_value(&result),
-                                 memcached_result_key_length(&result));
-      const std::string_view bytes(memcached_result_value(&result),
-                                   memcached_result_length(&result));
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        if (key == std::string_view(names[i], lengths[i])) found(i, bytes);
-      }
-    }
-    memcached_result_free(&result);
     // A reply over the limits ends the fetch as if the value were absent. The member
     // answered (too much): its breaker stays as it was.
     if (refused_allocation != 0) {
-      tidy(m);
+      detail::memcached::tidy(m);
       return failure(m, MEMCACHED_MEMORY_ALLOCATION_FAILURE, "get (multi)");
     }
+    if (status s = settle_members(c, sent, fetched); !s.ok()) return s;
+    if (fetched != MEMCACHED_END && fetched != MEMCACHED_NOTFOUND && fetched != MEMCACHED_SUCCESS) {
+      return failure(m, fetched, "get (multi)");
+    }
+    return {};
+  }
+
+  /// After a multi-get that sent with `sent` and fetched with `rc`: the members that failed
+  /// (see multi_get) have their breakers opened, the others closed; the request's error,
+  /// if one failed.
+  status settle_members(call& c, memcached_return_t sent, memcached_return_t rc) {
+    memcached_st* m = c.handle();
     member_set failed;
     status first;
     for (const std::uint32_t i : c.members) {
@@ -417,7 +284,7 @@ class memcached_backend final : public remote_backend {
       if (memcached_server_response_count(server) > 0) {
         why = {errc::timeout,
                fmt::format("gencache: memcached get (multi) timed out on {}: no answer in {}ms",
-                           members_[i]->name, options_.connection.command_timeout.count())};
+                           members_.name(i), options_.connection.command_timeout.count())};
       } else if (memcached_server_srcport(server) == 0) {
         const memcached_return_t own = memcached_server_error_return(server);
         why = failure(m, unreachable(own) ? own : MEMCACHED_CONNECTION_FAILURE, "get (multi)", i,
@@ -426,29 +293,23 @@ class memcached_backend final : public remote_backend {
         continue;
       }
       failed.push_back(i);
-      fail(i, why);
+      members_.failed(i, why);
       if (first.ok()) first = std::move(why);
     }
     if (const memcached_return_t worst = unreachable(sent) ? sent : rc;
         failed.empty() && unreachable(worst)) {
       first = failure(m, worst, "get (multi)");
-      for (const std::uint32_t i : c.members) fail(i, first);
-      tidy(m);
+      for (const std::uint32_t i : c.members) members_.failed(i, first);
+      detail::memcached::tidy(m);
       return first;
     }
     for (const std::uint32_t i : c.members) {
       if (std::find(failed.begin(), failed.end(), i) == failed.end()) {
-        members_[i]->breaker.answered();
+        members_.answered(i);
       }
     }
-    if (!first.ok()) {
-      tidy(m);
-      return first;
-    }
-    if (rc != MEMCACHED_END && rc != MEMCACHED_NOTFOUND && rc != MEMCACHED_SUCCESS) {
-      return failure(m, rc, "get (multi)");
-    }
-    return {};
+    if (!first.ok()) detail::memcached::tidy(m);
+    return first;
   }
 
   static std::string describe(const memcached_url& url) {
@@ -458,74 +319,6 @@ class memcached_backend final : public remote_backend {
                      url.servers[i].port);
     }
     return out;
-  }
-
-  // The template keeps libmemcached's own allocators: its server array (one entry per
-  // member, with the member's I/O buffers, ~17 KB) and continuum are built through them, so
-  // a pool of any size builds whatever max_value_size is. Each client handle gets the
-  // bounded allocators after it is cloned (clone()), when its servers are in place, so
-  // that only what it reads from the servers goes through them.
-  void configure(const memcached_url& url) {
-    memcached_st* m = template_.get();
-    constexpr std::uint64_t never = std::numeric_limits<std::uint32_t>::max();
-    const std::pair<memcached_behavior_t, std::uint64_t> behaviors[] = {
-        {MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
-        {MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA},
-        {MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},
-        {MEMCACHED_BEHAVIOR_NO_BLOCK, 1},  // so that the connect timeout applies
-        {MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT,
-         static_cast<std::uint64_t>(options_.connection.connect_timeout.count())},
-        {MEMCACHED_BEHAVIOR_POLL_TIMEOUT,
-         static_cast<std::uint64_t>(options_.connection.command_timeout.count())},
-        {MEMCACHED_BEHAVIOR_SND_TIMEOUT,
-         static_cast<std::uint64_t>(options_.connection.command_timeout.count() * 1000)},
-        {MEMCACHED_BEHAVIOR_RCV_TIMEOUT,
-         static_cast<std::uint64_t>(options_.connection.command_timeout.count() * 1000)},
-        // A server that fails is never ejected: its keys, above all its generation counters,
-        // stay with it. Were they moved to another member, a bump confirmed there would be
-        // undone when the owner came back holding the old counter, and another process that
-        // never saw the failure would go on reading the owner (contract G6; docs/design.md).
-        {MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
-        // libmemcached's own fail-fast is off: the members' breakers decide (class comment).
-        // It puts a member "in timeout" once its count of failed connects reaches the
-        // timeout limit, until the next wall-clock second past the retry timeout; the count
-        // never reaches UINT32_MAX (a connect that succeeds, and memcached_quit, reset it),
-        // and were it to, the retry timeout 0 would end the state within the second.
-        {MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT, never},
-        {MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, never},
-        {MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0},
-        {MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, 0},
-    };
-    for (const auto& [behavior, value] : behaviors) {
-      if (const memcached_return_t rc = memcached_behavior_set(m, behavior, value);
-          rc != MEMCACHED_SUCCESS) {
-        throw std::invalid_argument(fmt::format("gencache: libmemcached refused behavior {}={}: {}",
-                                                static_cast<int>(behavior), value,
-                                                memcached_strerror(m, rc)));
-      }
-    }
-    for (const server_address& s : url.servers) {
-      if (const memcached_return_t rc = memcached_server_add(m, s.host.c_str(), s.port);
-          rc != MEMCACHED_SUCCESS) {
-        throw std::invalid_argument(fmt::format("gencache: libmemcached refused server {}:{}: {}",
-                                                s.host, s.port, memcached_strerror(m, rc)));
-      }
-    }
-  }
-
-  result<client> clone() {
-    const std::lock_guard lock(template_mutex_);  // cloning reads the template
-    client_ptr c(memcached_clone(nullptr, template_.get()));
-    if (!c) return status(errc::connection, "gencache: libmemcached could not clone its client");
-    // Both allocator sets are malloc and free, so what the clone holds from libmemcached's
-    // may be freed through the bounded ones.
-    if (memcached_set_memory_allocators(
-            c.get(), bounded_malloc, bounded_free, bounded_realloc, bounded_calloc,
-            const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
-      return status(errc::connection, "gencache: libmemcached refused the bounded allocators");
-    }
-    // A new handle has no connections yet: none is from before a member went down.
-    return client{.handle = std::move(c), .seen_downs = downs_.load(std::memory_order_acquire)};
   }
 
   result<std::uint64_t> increment(call& c, std::string_view key, std::uint64_t by,
@@ -548,58 +341,30 @@ class memcached_backend final : public remote_backend {
     return value;
   }
 
-  /// The error `rc` of a request, on the pool or (`on`) on one member; `detail` is
+  /// The error `rc` of a request, on the pool or (`on`) on one member; `message` is
   /// libmemcached's message for it, by default the client's last.
   status failure(memcached_st* m, memcached_return_t rc, std::string_view what,
-                 std::optional<std::uint32_t> on = {}, const char* detail = nullptr) const {
-    const std::string_view where = on ? std::string_view(members_[*on]->name) : location_;
-    if (rc == MEMCACHED_MEMORY_ALLOCATION_FAILURE && refused_allocation != 0) {
-      const std::size_t refused = std::exchange(refused_allocation, 0);
-      return {errc::protocol,
-              fmt::format("gencache: memcached {} on {}: the server announced {} bytes, more "
-                          "than a value can hold (max_value_size {}); connection dropped",
-                          what, where, refused, options_.max_value_size)};
-    }
-    // The client's last error can be older than `rc` (a reply that is not an error to
-    // libmemcached, such as NOT_FOUND, leaves it alone), so both are said.
-    const std::string_view code = memcached_strerror(m, rc);
-    const std::string_view last = detail != nullptr ? detail : memcached_last_error_message(m);
-    return {classify(rc),
-            last == code || last == "SUCCESS"
-                ? fmt::format("gencache: memcached {} on {}: {}", what, where, code)
-                : fmt::format("gencache: memcached {} on {}: {} ({})", what, where, code, last)};
+                 std::optional<std::uint32_t> on = {}, const char* message = nullptr) const {
+    return detail::memcached::failure(m, rc, what, on ? members_.name(*on) : location_,
+                                      options_.max_value_size, message);
+  }
+
+  /// A new handle, cloned from the template: it has no connections yet, so none is from
+  /// before a member went down.
+  result<client> clone() {
+    auto handle = clients_.clone();
+    if (!handle) return handle.error();
+    return client{.handle = std::move(handle.value()), .seen_downs = members_.downs()};
   }
 
   status bad_counter(std::string_view key, std::string_view text) const {
     return detail::foreign_counter(location_, key, text);
   }
 
-  static time_t expiration(std::optional<std::chrono::nanoseconds> ttl) {
-    if (!ttl) return 0;
-    constexpr std::int64_t thirty_days = std::int64_t{60} * 60 * 24 * 30;
-    // Rounded up, without overflowing at nanoseconds::max().
-    const std::int64_t seconds =
-        ttl->count() / 1'000'000'000 + (ttl->count() % 1'000'000'000 != 0 ? 1 : 0);
-    if (seconds <= thirty_days) return static_cast<time_t>(seconds);
-    // memcached reads an expiration over 30 days as a Unix time, in 32 bits: a later one
-    // is clamped to the last second it can say (2106), rather than wrapping into the past.
-    constexpr std::int64_t last = std::numeric_limits<std::uint32_t>::max();
-    const std::int64_t now = std::time(nullptr);
-    return static_cast<time_t>(seconds >= last - now ? last : now + seconds);
-  }
-
   const memcached_options options_;
-  // Largest allocation libmemcached may make: a value, its key and the protocol framing
-  // (the allocator context, read only; libmemcached takes it as void*).
-  const std::size_t largest_allocation_ = options_.max_value_size + std::size_t{64} * 1024;
   const std::string location_;
-  std::mutex template_mutex_;
-  const client_ptr template_;
-  // Members in the URL's order, which is libmemcached's (memcached_generate_hash's index).
-  std::vector<std::unique_ptr<member>> members_;
-  // How many times a member went down (its breaker opened while closed): a handle that has
-  // seen fewer may hold dead connections (begin()).
-  std::atomic<std::uint64_t> downs_{0};
+  detail::memcached::client_template clients_;
+  detail::memcached::member_breakers members_;
   detail::connection_pool<client> pool_;
 };
 
