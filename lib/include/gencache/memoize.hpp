@@ -93,6 +93,10 @@
 #include <boost/pfr/tuple_size.hpp>
 
 #include "gencache/cache.hpp"
+#include "gencache/detail/memoize_core.hpp"
+#include "gencache/detail/memoize_field_hits.hpp"
+#include "gencache/detail/memoize_keys.hpp"
+#include "gencache/detail/memoize_plan.hpp"
 #include "gencache/detail/memoize_signature.hpp"
 #include "gencache/detail/striped_counter.hpp"
 #include "gencache/generation.hpp"
@@ -102,47 +106,6 @@
 namespace gencache {
 
 namespace detail {
-
-/// The type of the argument value that feeds value-based generation spec S (void for other
-/// specs, and for an index past the parameters, which check_spec reports).
-template <class S, class Params>
-struct fed_value_type {
-  using type = void;
-};
-template <std::size_t I, class... P>
-struct fed_value_type<arg_gen_spec<I>, std::tuple<P...>> {
-  using type =
-      std::remove_cvref_t<std::tuple_element_t<(I < sizeof...(P) ? I : 0), std::tuple<P..., void>>>;
-};
-template <class T, class M, std::size_t I, class Params>
-struct fed_value_type<field_gen_spec<T, M, I>, Params> {
-  using type = M;
-};
-template <class V>
-struct without_optional {
-  using type = V;
-};
-template <class V>
-struct without_optional<std::optional<V>> {
-  using type = typename without_optional<V>::type;
-};
-/// Whether value-based generation S takes an integer (or an optional one): its id is then
-/// compared and hashed from registers on the hit path.
-template <class S, class Params>
-inline constexpr bool fed_by_integer =
-    key_integer<typename without_optional<typename fed_value_type<S, Params>::type>::type>;
-
-/// A fixed buffer with binary_sink's `raw`, for a call's raw argument bytes on the hit path.
-template <std::size_t Capacity>
-struct raw_argument_buffer {
-  void raw(const void* p, std::size_t n) noexcept {
-    if (n == 0) return;
-    std::memcpy(bytes + size, p, n);
-    size += n;
-  }
-  alignas(8) char bytes[Capacity == 0 ? 1 : Capacity];
-  std::size_t size = 0;
-};
 
 template <class Derived, class Signature>
 class memo_calls;
@@ -269,11 +232,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   using object_type = typename signature::object;
   using params = typename signature::params;
   friend class detail::memo_calls<memoized, signature>;
-
-  static constexpr std::size_t generation_count =
-      (std::size_t{0} + ... + (detail::is_gen<Specs> ? 1 : 0));
-  static constexpr std::size_t options_count =
-      (std::size_t{0} + ... + (std::is_same_v<Specs, memoize_options> ? 1 : 0));
+  using key_builder = detail::memo_keys<params, object_type, Specs...>;
+  using plan = typename key_builder::plan;
+  static constexpr std::size_t generation_count = plan::generation_count;
 
  public:
   using result_type = typename signature::result;
@@ -281,7 +242,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   static_assert((detail::is_known_spec<Specs> && ...),
                 "gencache: memoized takes generations (\"name\", gencache::gen(...)), "
                 "gencache::exclude(...) and one gencache::memoize_options after the callable");
-  static_assert(options_count <= 1, "gencache: give memoize_options once");
+  static_assert(plan::options_count <= 1, "gencache: give memoize_options once");
   static_assert(!std::is_void_v<result_type>,
                 "gencache: a function returning void has nothing to cache");
   static_assert(!std::is_reference_v<result_type>,
@@ -294,35 +255,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// slot or the reverse, or a ttl that is not positive.
   memoized(basic_cache<Store> over, F f, Specs... specs,
            std::source_location where = std::source_location::current())
-      : cache_(std::move(over)), f_(std::move(f)), specs_(std::move(specs)...) {
-    std::apply([&](const auto&... s) { (take_options(s), ...); }, specs_);
-    detail::check_ttl(options_.ttl);
-    if (options_.name.empty()) {
-      scope_ = fmt::format("{}:{}:{}:{}|{}", where.file_name(), where.line(), where.column(),
-                           where.function_name(), detail::type_name<F>());
-      scope_text_ = fmt::format("{}:{}", detail::file_basename(where.file_name()), where.line());
-    } else {
-      scope_ = "name:" + options_.name;
-      scope_text_ = options_.name;
-    }
-    // Keys carry a 16-byte fingerprint of the scope (two independent 64-bit hashes), not
-    // the scope itself: a full path would push every key past the inline buffer. On every
-    // encoding the fingerprint also covers the parameter types, the specs and the fields
-    // they leave out: a key holds the arguments kept, not which ones were kept, so two
-    // wrappers of one name that leave out different arguments or fields (or take other
-    // parameter types, for raw keys) must never share a scope (G5).
-    const std::string identity = scope_ + (use_raw_keys() ? "|raw|" : "|canonical|") + layout();
-    const std::uint64_t fingerprint[2] = {detail::fnv1a(identity), hash_bytes(identity)};
-    const std::string scope_id(reinterpret_cast<const char*>(fingerprint), sizeof fingerprint);
-    head_ = cache_key(use_raw_keys() ? key_domain::memoized_raw : key_domain::memoized, scope_id,
-                      generation_count);
-    if (!options_.logger) {
-      options_.logger = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
-    }
-    enabled_.store(!(options_.ignore_locally && detail::environment_is_local()));
-    prepare_generations();
-    (check_spec<Specs>(), ...);
-    head_hash_ = hash_bytes(head_.bytes());
+      : cache_(std::move(over)),
+        f_(std::move(f)),
+        keys_(std::tuple<Specs...>(std::move(specs)...)),
+        core_(options_of(keys_.specs()), where, detail::type_name<F>(), keys_.layout(),
+              use_raw_keys(), generation_count) {
+    keys_.prepare([&](std::string_view spec) { return cache_.try_pin_generation(spec); });
+    (plan::template check_spec<Specs>(), ...);
     field_hits_ = decide_field_hits();
   }
 
@@ -332,449 +271,60 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// Turns caching on or off at run time for this wrapper. Off (or with its shared
   /// `memoize_options::toggle` off), calls run the function and touch no entry;
   /// invalidate, refresh (which computes and stores), peek and describe still work.
-  void enable(bool on) noexcept { enabled_.store(on, std::memory_order_relaxed); }
-  [[nodiscard]] bool enabled() const noexcept {
-    return enabled_.load(std::memory_order_relaxed) &&
-           (!options_.toggle || options_.toggle->enabled());
-  }
+  void enable(bool on) noexcept { core_.enable(on); }
+  [[nodiscard]] bool enabled() const noexcept { return core_.enabled(); }
 
-  [[nodiscard]] memoize_stats stats() const noexcept {
-    return {hits_.load(),  misses_.load(), computes_.load(),
-            waits_.load(), errors_.load(), exceptions_.load()};
-  }
+  [[nodiscard]] memoize_stats stats() const noexcept { return core_.stats(); }
   /// The identity of this wrapper in keys (location or name).
-  [[nodiscard]] const std::string& scope() const noexcept { return scope_; }
+  [[nodiscard]] const std::string& scope() const noexcept { return core_.scope(); }
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
 
  private:
-  /// An integer-valued id whose spec encodes in this many bytes or fewer is built by
-  /// copying a fixed block (the slot's `id_template`) and writing the value into it: two
-  /// fixed-size copies, where an id built byte by byte cost a store-forwarding stall.
-  static constexpr std::size_t id_block = 64;
-  // The bytes of an integer value in an id (its tag and 8 bytes), as integer_generation_id
-  // writes them after the template's prefix.
-  static constexpr std::size_t integer_value_bytes =
-      sizeof(detail::integer_generation_bytes{}.bytes);
+  using generation_slot = detail::memo_generation_slot;
+  using generation_ids = typename key_builder::generation_ids;
 
-  /// Storage for the ids of a call's value-based generations (plain ones point into slots).
-  struct generation_id_storage {
-    alignas(16) char block[id_block];
-    key_bytes bytes;  // ids that do not fit the block
-  };
-  using generation_ids = std::array<generation_id_storage, generation_count>;
-
-  struct generation_slot {
-    std::string spec;
-    key_bytes id_prefix;          // encoded spec; a value-based id appends the encoded value
-    std::uint64_t spec_hash = 0;  // hash of id_prefix: a plain generation's id hash, and the
-                                  // seed of a value-based one's (detail::generation_id_hash)
-    std::optional<generation_handle> handle;
-    alignas(16) char id_template[id_block] = {};  // id_prefix, then room for an integer
-  };
-
-  // Compile-time checks that each spec names a parameter the callable has.
-  template <class S>
-  static constexpr void check_spec() {
-    if constexpr (detail::is_field_spec<S, detail::field_gen_spec> ||
-                  detail::is_field_spec<S, detail::excluded_field>) {
-      using traits = detail::field_spec_traits<S>;
-      [[maybe_unused]] constexpr std::size_t i = []<std::size_t... J>(std::index_sequence<J...>) {
-        return detail::parameter_holding<typename traits::type, traits::index,
-                                         std::tuple_element_t<J, params>...>();
-      }
-      (std::make_index_sequence<std::tuple_size_v<params>>{});
-    } else if constexpr (detail::is_arg_gen<S> || detail::is_excluded_arg<S>) {
-      static_assert(index_of<S>() < std::tuple_size_v<params>,
-                    "gencache: gencache::arg<I> is past the last parameter");
-    }
-  }
-  template <class S>
-  static constexpr std::size_t index_of() {
-    return []<std::size_t I, template <std::size_t> class Spec>(std::type_identity<Spec<I>>) {
-      return I;
-    }(std::type_identity<S>{});
-  }
-
-  template <class S>
-  void take_options(const S& s) {
-    if constexpr (std::is_same_v<S, memoize_options>) options_ = s;
-  }
-
-  void prepare_generations() {
-    std::size_t g = 0;
-    std::apply([&](const auto&... s) { (prepare_generation(s, g), ...); }, specs_);
-  }
-  template <class S>
-  void prepare_generation(const S& s, std::size_t& g) {
-    if constexpr (detail::is_gen<S>) {
-      generation_slot& slot = generations_[g++];
-      if constexpr (detail::is_plain_gen<S>) {
-        if constexpr (std::is_same_v<S, detail::plain_gen_spec>) {
-          slot.spec = s.spec;
-        } else {
-          slot.spec = std::string(std::string_view(s));
-        }
-        if (!detail::parse_generation_spec(slot.spec).empty()) {  // also checks the spec
-          throw std::invalid_argument(
-              "gencache: generation '" + slot.spec +
-              "' is value-based: name the argument that gives its value, gen(\"" + slot.spec +
-              "\", gencache::arg<I>) or gen(\"" + slot.spec + "\", &T::field)");
-        }
-        slot.handle = cache_.try_pin_generation(slot.spec);
-      } else {
-        slot.spec = s.spec;
-        if (detail::parse_generation_spec(slot.spec).empty()) {
-          throw std::invalid_argument("gencache: generation '" + slot.spec +
-                                      "' takes its value from the arguments, so it must name a "
-                                      "parameter: '" +
-                                      slot.spec + ":user_id'");
-        }
-      }
-      encode_key_parts(slot.id_prefix, std::string_view(slot.spec));
-      slot.spec_hash = hash_bytes({slot.id_prefix.data(), slot.id_prefix.size()});
-      if (slot.id_prefix.size() + integer_value_bytes <= id_block) {
-        std::memcpy(slot.id_template, slot.id_prefix.data(), slot.id_prefix.size());
-      }
-    }
-  }
-
-  // ---- generation values of a call ------------------------------------------------------
-
-  template <class T, std::size_t Index, class Args>
-  static const T& holder(const Args& args, std::string_view spec) {
-    constexpr std::size_t i = []<std::size_t... J>(std::index_sequence<J...>) {
-      return detail::parameter_holding<T, Index, std::tuple_element_t<J, params>...>();
-    }
-    (std::make_index_sequence<std::tuple_size_v<params>>{});
-    const auto& argument = std::get<i>(args);
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(argument)>, T>) {
-      return argument;
-    } else {
-      if (!argument) {
-        throw std::invalid_argument(fmt::format(
-            "gencache: generation '{}' takes its value from argument {}, an empty optional", spec,
-            i));
-      }
-      return *argument;
-    }
-  }
-
-  /// The argument value that feeds value-based generation spec `s` in a call.
-  template <class S, class Args>
-  static const auto& fed_value(const S& s, const Args& args) {
-    if constexpr (detail::is_arg_gen<S>) {
-      return std::get<S::index>(args);
-    } else {
-      return field_value(s, args);
-    }
-  }
-  /// The id of a value-based generation fed an integer (`encoded`, whose id hashes to
-  /// `hash`), built into `storage`.
-  key_view integer_generation_id(generation_id_storage& storage, const generation_slot& slot,
-                                 const detail::integer_generation_bytes& encoded,
-                                 std::uint64_t hash) const {
-    const std::size_t spec_size = slot.id_prefix.size();
-    if (spec_size + integer_value_bytes <= id_block) [[likely]] {
-      std::memcpy(storage.block, slot.id_template, id_block);
-      std::memcpy(storage.block + spec_size, encoded.bytes, sizeof encoded.bytes);
-      return {{storage.block, spec_size + sizeof encoded.bytes}, hash};
-    }
-    key_bytes& id = storage.bytes;
-    id = slot.id_prefix;
-    id.insert(id.end(), encoded.bytes, encoded.bytes + sizeof encoded.bytes);
-    return {{id.data(), id.size()}, hash};
-  }
-  /// The id of value-based generation `s` in a call, built into `id` (an empty optional
-  /// throws std::invalid_argument): the spec's bytes and hash come from the slot, so only
-  /// the value is encoded and hashed.
-  template <class S, class Args>
-  key_view value_generation_id(generation_id_storage& storage, const generation_slot& slot,
-                               const S& s, const Args& args) const {
-    const std::size_t spec_size = slot.id_prefix.size();
-    const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
-    using V = std::remove_cvref_t<decltype(value)>;
-    if constexpr (detail::key_integer<V>) {
-      const auto encoded = detail::encode_integer_generation_value(value);
-      return integer_generation_id(
-          storage, slot, encoded,
-          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little));
-    } else {
-      key_bytes& id = storage.bytes;
-      id = slot.id_prefix;
-      detail::encode_generation_value(id, value);
-      return {{id.data(), id.size()},
-              detail::generation_id_hash(slot.spec_hash,
-                                         {id.data() + spec_size, id.size() - spec_size})};
-    }
-  }
-
-  /// Adds generation spec `s` (if it is one) to `request`; value-based ids are built in `ids`.
-  template <class S, class Args>
-  void add_generation(key_request& request, const S& s, std::size_t& g, const Args& args,
-                      generation_ids& ids) const {
-    if constexpr (detail::is_gen<S>) {
-      const std::size_t i = g++;
-      const generation_slot& slot = generations_[i];
-      if constexpr (detail::is_plain_gen<S>) {
-        request.add_generation({{slot.id_prefix.data(), slot.id_prefix.size()}, slot.spec_hash},
-                               slot.handle ? &slot.handle->counter() : nullptr);
-      } else {
-        request.add_generation(value_generation_id(ids[i], slot, s, args));
-      }
-    }
-  }
-  template <class T, class M, std::size_t I, class Args>
-  static const M& field_value(const detail::field_gen_spec<T, M, I>& s, const Args& args) {
-    return holder<T, I>(args, s.spec).*s.field;
-  }
-
-  // ---- key parts of a call --------------------------------------------------------------
-
-  template <std::size_t I>
-  static constexpr bool argument_left_out() {
-    return ((std::is_same_v<Specs, detail::arg_gen_spec<I>> ||
-             std::is_same_v<Specs, detail::excluded_arg<I>>) ||
-            ...);
-  }
-  template <class T, std::size_t I>
-  static constexpr std::size_t mask_count() {
-    return (std::size_t{0} + ... + (detail::masks_fields<Specs, T, I> ? 1 : 0));
+  static memoize_options options_of(const std::tuple<Specs...>& specs) {
+    memoize_options options;
+    std::apply(
+        [&](const auto&... s) {
+          (
+              [&] {
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(s)>, memoize_options>) {
+                  options = s;
+                }
+              }(),
+              ...);
+        },
+        specs);
+    return options;
   }
 
   // ---- raw keys: arguments keyed by their object representation ------------------------
 
-  /// Whether argument I, of type T, is keyed by its bytes: left out, or raw-representable
-  /// (masked aggregates keep whole raw fields).
-  template <std::size_t I>
-  static constexpr bool argument_is_raw() {
-    using T = std::remove_cvref_t<std::tuple_element_t<I, params>>;
-    return argument_left_out<I>() || detail::raw_key_part<T>;
-  }
-  /// Raw keys for a local store when every argument (and the object, if keyed) is raw:
-  /// then a call hashes the arguments' bytes with the generation values once, with no
-  /// canonical encoding. Remote stores keep canonical keys: they name entries readably.
-  /// A store chosen at run time (any_store) says at construction whether it is local.
-  static constexpr bool raw_eligible = [] {
-    bool object_keyed = false;
-    if constexpr (!std::is_void_v<object_type>) {
-      object_keyed = detail::keyed_object<std::remove_const_t<object_type>>;
-    }
-    return !object_keyed&&[]<std::size_t... I>(std::index_sequence<I...>) {
-      return (argument_is_raw<I>() && ...);
-    }
-    (std::make_index_sequence<std::tuple_size_v<params>>{});
-  }();
+  /// Raw keys for a local store when the plan allows them. A store chosen at run time
+  /// (any_store) says at construction whether it is local.
   bool use_raw_keys() const noexcept {
-    if constexpr (!raw_eligible) {
+    if constexpr (!plan::raw_eligible) {
       return false;
     } else {
       return store_traits<Store>::resolves_locally(cache_.store());
     }
   }
 
-  // ---- the hit path: no key bytes ----------------------------------------------------------
-  //
-  // On a store that matches fields (the memory store), a raw-keyed call whose generations
-  // are plain (pinned) or fed by integers looks its entry up without building the key: the
-  // generation values come from the handles' loads and from the thread's remembered
-  // counters (compared field by field), the key's hash from those values and the
-  // arguments' bytes (`detail::raw_key_hash_*`, the hash `cache_key::finish` gives the same
-  // key's bytes), and the entry is matched by comparing its stored key with the head, each
-  // generation and the arguments in place (a counter the thread does not remember is read
-  // from the store with its id built). Only a hit is served there; anything else (a miss,
-  // an expired entry, another type) takes the ordinary path, which builds the key and
-  // counts.
+  // ---- the hit path: no key bytes (detail/memoize_field_hits.hpp) -------------------------
 
-  /// Upper bound of a call's raw argument bytes.
-  static constexpr std::size_t raw_arguments_bound = [] {
-    return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (std::size_t{0} + ... +
-              (argument_left_out<I>()
-                   ? 0
-                   : sizeof(std::remove_cvref_t<std::tuple_element_t<I, params>>)));
-    }
-    (std::make_index_sequence<std::tuple_size_v<params>>{});
-  }();
-  /// Head bytes of a memoized key whose generation count fits one byte: domain, string tag,
-  /// scope size, the 16-byte scope fingerprint, generation count.
-  static constexpr std::size_t short_head_size = 20;
-  static constexpr bool field_hits_possible = [] {
-    if constexpr (!raw_eligible || !store_traits<Store>::matches_fields) {
-      return false;
-    } else {
-      return generation_count < 0x80 && raw_arguments_bound <= 64 &&
-             ((!detail::is_gen<Specs> || detail::is_plain_gen<Specs> ||
-               detail::fed_by_integer<Specs, params>)&&...);
-    }
-  }();
-  using raw_arguments = detail::raw_argument_buffer<raw_arguments_bound>;
+  static constexpr bool field_hits_possible =
+      plan::field_hits_eligible && store_traits<Store>::matches_fields;
+  using field_path = detail::memo_field_path<Store, key_builder>;
+  [[nodiscard]] field_path fields() const noexcept { return {cache_.store(), keys_, core_}; }
 
-  /// Calls `f(spec, index, slot)` for each generation spec, in order.
-  template <class Visit>
-  void for_each_generation(Visit&& f) const {
-    std::size_t g = 0;
-    std::apply(
-        [&](const auto&... s) {
-          (
-              [&] {
-                if constexpr (detail::is_gen<std::remove_cvref_t<decltype(s)>>) {
-                  const std::size_t i = g++;
-                  f(s, i, generations_[i]);
-                }
-              }(),
-              ...);
-        },
-        specs_);
-  }
-
-  /// Whether this wrapper serves hits by field matching (decided at construction: raw keys,
-  /// every plain generation pinned, the head of the short form).
+  /// Whether this wrapper serves hits by field matching (decided at construction).
   bool decide_field_hits() const {
     if constexpr (!field_hits_possible) {
       return false;
     } else {
-      if (!use_raw_keys() || head_.bytes().size() != short_head_size) return false;
-      bool pinned = true;
-      for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
-        if constexpr (detail::is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
-          pinned = pinned && slot.handle;
-        }
-      });
-      return pinned;
+      return use_raw_keys() && field_path::usable(keys_, core_);
     }
-  }
-
-  /// What the hit path knows of a call's key without building it.
-  struct field_key {
-    std::uint64_t identities[generation_count + 1];
-    std::uint64_t values[generation_count + 1];
-    detail::integer_generation_bytes encodings[generation_count + 1];  // value-based ones'
-    raw_arguments arguments;
-    std::uint64_t hash;
-  };
-  /// Generation `s` (number `i`) of a call into `k`: its identity and current value, from
-  /// registers where the thread remembers the counter. With `deferred` (a batch), a counter
-  /// the thread does not remember is not read: its bit is set there
-  /// (`read_deferred_generations` reads it).
-  template <class S, class Args>
-  void generation_field(const S& s, std::size_t i, const generation_slot& slot, const Args& args,
-                        field_key& k, std::uint64_t* deferred) const {
-    if constexpr (detail::is_plain_gen<S>) {
-      k.identities[i] = slot.spec_hash;
-      k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
-    } else {
-      const auto& value = detail::engaged_generation_value(fed_value(s, args), slot.spec);
-      const auto encoded = detail::encode_integer_generation_value(value);
-      k.identities[i] =
-          detail::integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
-      k.encodings[i] = encoded;
-      if (deferred != nullptr && i < 64) {
-        if (const auto remembered = remembered_integer_generation(slot, encoded, k.identities[i]))
-            [[likely]] {
-          k.values[i] = *remembered;
-        } else {
-          *deferred |= std::uint64_t{1} << i;
-        }
-      } else {
-        k.values[i] = current_integer_generation(slot, encoded, k.identities[i]);
-      }
-    }
-  }
-  /// The value of a value-based generation fed an integer, if the thread remembers it.
-  std::optional<std::uint64_t> remembered_integer_generation(
-      const generation_slot& slot, const detail::integer_generation_bytes& encoded,
-      std::uint64_t hash) const noexcept {
-    const std::size_t spec_size = slot.id_prefix.size();
-    return cache_.store().remembered_generation(
-        hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
-          std::uint64_t little = 0;
-          std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
-          return id[spec_size] == encoded.tag && little == encoded.little &&
-                 id.starts_with(std::string_view(slot.id_prefix.data(), spec_size));
-        });
-  }
-  /// Its value read from the store (created if absent).
-  std::uint64_t read_integer_generation(const generation_slot& slot,
-                                        const detail::integer_generation_bytes& encoded,
-                                        std::uint64_t hash) const {
-    generation_id_storage storage;
-    return cache_.store().read_generation(integer_generation_id(storage, slot, encoded, hash));
-  }
-  /// Its value now: remembered by the thread, else read from the store.
-  std::uint64_t current_integer_generation(const generation_slot& slot,
-                                           const detail::integer_generation_bytes& encoded,
-                                           std::uint64_t hash) const {
-    const auto remembered = remembered_integer_generation(slot, encoded, hash);
-    return remembered ? *remembered : read_integer_generation(slot, encoded, hash);
-  }
-  /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
-  /// are left unread (see `generation_field`) and the hash is not computed: the batch reads
-  /// them together, then calls `hash_field_key`.
-  template <class Args>
-  void make_field_key(field_key& k, const Args& args, std::uint64_t* deferred = nullptr) const {
-    for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
-      generation_field(s, i, slot, args, k, deferred);
-    });
-    k.arguments.size = 0;  // a batch reuses its keys
-    append_raw_arguments(k.arguments, args);
-    if (deferred == nullptr) hash_field_key(k);
-  }
-  /// Reads the counters a batch's `make_field_key` left unread (`deferred`'s bits).
-  void read_deferred_generations(std::uint64_t deferred, field_key& k) const {
-    if constexpr (generation_count > 0) {  // (no slot to index: GCC's -Warray-bounds)
-      for (; deferred != 0; deferred &= deferred - 1) {
-        const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
-        k.values[i] = read_integer_generation(generations_[i], k.encodings[i], k.identities[i]);
-      }
-    }
-  }
-  /// Reads every generation value of `k` again, as a single call would now, and hashes it:
-  /// for a batch whose counters moved after it read them.
-  void refresh_field_key(field_key& k) const {
-    for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
-      if constexpr (detail::is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
-        k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
-      } else {
-        k.values[i] = current_integer_generation(slot, k.encodings[i], k.identities[i]);
-      }
-    });
-    hash_field_key(k);
-  }
-
-  void hash_field_key(field_key& k) const {
-    std::uint64_t hash = head_hash_;
-    for (std::size_t i = 0; i < generation_count; ++i) {
-      hash = detail::raw_key_hash_generation(hash, k.identities[i], k.values[i]);
-    }
-    k.hash = detail::raw_key_hash_parts(hash, k.arguments.bytes, k.arguments.size);
-  }
-  /// The entry of `k`: the value on a hit (counted by the store), else nullopt, counting
-  /// nothing.
-  std::optional<result_type> find_field_key(const field_key& k) const {
-    const char* head = head_.bytes().data();
-    return cache_.store().template get_hit<result_type>(k.hash, [&](std::string_view key) {
-      constexpr std::size_t stride = cache_key::generation_stride;
-      if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
-          std::memcmp(key.data(), head, short_head_size) != 0) {
-        return false;
-      }
-      for (std::size_t i = 0; i < generation_count; ++i) {
-        std::uint64_t stored[2];
-        std::memcpy(stored, key.data() + short_head_size + i * stride, sizeof stored);
-        if (boost::endian::little_to_native(stored[0]) != k.identities[i] ||
-            boost::endian::little_to_native(stored[1]) != k.values[i]) {
-          return false;
-        }
-      }
-      return std::memcmp(key.data() + short_head_size + generation_count * stride,
-                         k.arguments.bytes, k.arguments.size) == 0;
-    });
-  }
-  template <class Args>
-  std::optional<result_type> field_hit(const Args& args) const {
-    field_key k;
-    make_field_key(k, args);
-    return find_field_key(k);
   }
 
   /// Calls in batches (memo_calls::call_many). On the hit path the memory accesses of up to
@@ -793,7 +343,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if constexpr (field_hits_possible) {
       if (field_hits_ && enabled()) {
         using iterator = std::ranges::iterator_t<Calls>;
-        field_key keys[batch_size];
+        const field_path path = fields();
+        typename field_path::field_key keys[batch_size];
         std::uint64_t deferred[batch_size];
         iterator elements[batch_size];
         auto it = std::ranges::begin(calls);
@@ -821,7 +372,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             try {
               deferred[j] = 0;
               apply(*elements[j], [&](const auto&... a) {
-                make_field_key(keys[j], std::forward_as_tuple(a...), &deferred[j]);
+                path.make_field_key(keys[j], std::forward_as_tuple(a...), &deferred[j]);
                 return 0;
               });
               any_deferred |= deferred[j];
@@ -846,14 +397,14 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             }
             for (std::size_t j = 0; j < n; ++j) {
               try {
-                read_deferred_generations(deferred[j], keys[j]);
+                path.read_deferred_generations(deferred[j], keys[j]);
               } catch (...) {
                 end_batch_at(j);
               }
             }
           }
           for (std::size_t j = 0; j < n; ++j) {
-            hash_field_key(keys[j]);
+            path.hash_field_key(keys[j]);
             hashes[j] = keys[j].hash;
           }
           prefetch(n, pass_kind::entry_slots);
@@ -864,12 +415,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             // theirs again, as single calls made now would.
             if (const std::uint64_t now = cache_.store().generation_changes(); now != changes) {
               changes = now;
-              for (std::size_t m = j; m < n; ++m) refresh_field_key(keys[m]);
+              for (std::size_t m = j; m < n; ++m) path.refresh_field_key(keys[m]);
             }
             std::optional<result_type> hit;
-            if (enabled()) hit = find_field_key(keys[j]);  // a call may switch it off
+            if (enabled())
+              hit = path.template find_field_key<result_type>(keys[j]);  // a call may switch it off
             if (hit) {
-              hits_.increment();
+              core_.hits.increment();
               emit(std::move(*hit));
             } else {
               single(*elements[j]);
@@ -883,130 +435,13 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     for (const auto& c : calls) single(c);
   }
 
-  /// The parameter types, the specs' types and the fields they name (member pointers are
-  /// offsets), as text for the scope's fingerprint.
-  std::string layout() const {
-    std::string out(detail::type_name<params>());
-    out += '|';
-    out += detail::type_name<std::tuple<Specs...>>();
-    std::apply(
-        [&](const auto&... s) {
-          (
-              [&] {
-                using S = std::remove_cvref_t<decltype(s)>;
-                if constexpr (detail::is_field_spec<S, detail::field_gen_spec> ||
-                              detail::is_field_spec<S, detail::excluded_field>) {
-                  char bytes[sizeof s.field];
-                  std::memcpy(bytes, &s.field, sizeof bytes);
-                  out.append(bytes, sizeof bytes);
-                }
-              }(),
-              ...);
-        },
-        specs_);
-    return out;
-  }
-
-  template <class T, std::size_t I>
-  auto masked(const T& value) const {
-    detail::masked_aggregate<T, mask_count<T, I>()> m{value, {}};
-    std::size_t k = 0;
-    std::apply(
-        [&](const auto&... s) {
-          (
-              [&] {
-                using S = std::remove_cvref_t<decltype(s)>;
-                if constexpr (detail::masks_fields<S, T, I>) m.skipped[k++] = &(value.*s.field);
-              }(),
-              ...);
-        },
-        specs_);
-    return m;
-  }
-
-  template <class Sink, class Args>
-  void append_arguments(Sink& sink, const object_type* object, const Args& args) const {
-    if constexpr (!std::is_void_v<object_type>) {
-      if constexpr (detail::keyed_object<std::remove_const_t<object_type>>) {
-        detail::append_part(sink, *object);
-      }
-    }
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (append_argument<I>(sink, std::get<I>(args)), ...);
-    }
-    (std::make_index_sequence<std::tuple_size_v<params>>{});
-  }
-  /// The arguments' bytes, for raw keys: whole arguments, and the kept fields of masked ones.
-  template <class Sink, class Args>
-  void append_raw_arguments(Sink& sink, const Args& args) const {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (append_raw_argument<I>(sink, std::get<I>(args)), ...);
-    }
-    (std::make_index_sequence<std::tuple_size_v<params>>{});
-  }
-  template <std::size_t I, class Sink, class A>
-  void append_raw_argument(Sink& sink, const A& argument) const {
-    using T = std::remove_cvref_t<A>;
-    if constexpr (argument_left_out<I>()) {
-      return;
-    } else if constexpr (std::is_aggregate_v<T> && mask_count<T, I>() > 0) {
-      const auto m = masked<T, I>(argument);
-      boost::pfr::for_each_field(argument, [&](const auto& f) {
-        if (m.keeps(&f)) sink.raw(&f, sizeof f);
-      });
-    } else {
-      sink.raw(&argument, sizeof argument);
-    }
-  }
-
-  template <std::size_t I, class Sink, class A>
-  void append_argument(Sink& sink, const A& argument) const {
-    using T = std::remove_cvref_t<A>;
-    if constexpr (argument_left_out<I>()) {
-      return;
-    } else if constexpr (std::is_aggregate_v<T> && mask_count<T, I>() > 0) {
-      detail::append_masked(sink, masked<T, I>(argument));
-    } else if constexpr (detail::is_specialization_of<T, std::optional>) {
-      using V = typename T::value_type;
-      if constexpr (std::is_aggregate_v<V> && mask_count<V, I>() > 0) {
-        // An optional struct whose fields feed generations or are excluded: encoded as the
-        // optional, with the struct masked inside (an empty one as an empty optional).
-        if (argument) {
-          sink.next();
-          sink.open(detail::kind::some, {}, 0, 1);
-          detail::append_masked(sink, masked<V, I>(*argument));
-          sink.close(detail::kind::some);
-          return;
-        }
-      }
-      detail::append_part(sink, argument);
-    } else {
-      detail::append_part(sink, argument);
-    }
-  }
-
   // ---- keys: one request per call, resolved by the cache -------------------------------
 
-  /// The request for a call's key: the head built at construction, a placeholder and an id
-  /// per generation, then the arguments (raw or canonical).
-  template <class Args>
-  key_request make_request(const object_type* object, const Args& args, generation_ids& ids) const {
-    key_request request(head_);
-    std::size_t g = 0;
-    std::apply([&](const auto&... s) { (add_generation(request, s, g, args, ids), ...); }, specs_);
-    request.key().append_with([&](detail::binary_sink& sink) {
-      if constexpr (raw_eligible) {
-        if (use_raw_keys()) return append_raw_arguments(sink, args);
-      }
-      append_arguments(sink, object, args);
-    });
-    return request;
-  }
   /// A call's key under the current generations.
   template <class Args>
   cache_key make_key(const object_type* object, const Args& args) const {
     generation_ids ids;
-    key_request request = make_request(object, args, ids);
+    key_request request = keys_.make_request(core_.head(), use_raw_keys(), object, args, ids);
     return std::move(detail::cache_access::resolve(cache_, request));
   }
 
@@ -1026,15 +461,16 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if (!enabled()) return invoke(object, std::forward<A>(args)...);
     if constexpr (field_hits_possible) {
       if (field_hits_) {
-        if (std::optional<result_type> hit =
-                field_hit(std::forward_as_tuple(std::as_const(args)...))) {
-          hits_.increment();
+        if (std::optional<result_type> hit = fields().template field_hit<result_type>(
+                std::forward_as_tuple(std::as_const(args)...))) {
+          core_.hits.increment();
           return std::move(*hit);
         }
       }
     }
     generation_ids ids;
-    key_request request = make_request(object, std::forward_as_tuple(std::as_const(args)...), ids);
+    key_request request = keys_.make_request(core_.head(), use_raw_keys(), object,
+                                             std::forward_as_tuple(std::as_const(args)...), ids);
     auto hit = detail::cache_access::lookup<result_type>(cache_, request);
     return complete(std::move(hit), request.key(), object, std::forward<A>(args)...);
   }
@@ -1043,14 +479,15 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   result_type complete(std::optional<result_type> hit, const cache_key& key, object_type* object,
                        A&&... args) const {
     if (hit) {
-      hits_.increment();
+      core_.hits.increment();
       return std::move(*hit);
     }
-    misses_.increment();
-    if (options_.log_misses) {
-      options_.logger("gencache: miss " + describe_call(key, object, std::as_const(args)...));
+    core_.misses.increment();
+    if (core_.options().log_misses) {
+      core_.log_miss(describe_call(key, object, std::as_const(args)...));
     }
-    if (!options_.single_flight) return compute_and_store(key, object, std::forward<A>(args)...);
+    if (!core_.options().single_flight)
+      return compute_and_store(key, object, std::forward<A>(args)...);
     return compute_once(key, object, std::forward<A>(args)...);
   }
 
@@ -1060,21 +497,21 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   result_type compute_once(const cache_key& key, object_type* object, A&&... args) const {
     return detail::cache_access::compute_once<result_type>(
         cache_, this, key, [&] { return compute_and_store(key, object, std::forward<A>(args)...); },
-        [&] { waits_.increment(); });
+        [&] { core_.waits.increment(); });
   }
 
   template <class... A>
   result_type compute_and_store(const cache_key& key, object_type* object, A&&... args) const {
     result_type value = [&] {
       try {
-        computes_.increment();
+        core_.computes.increment();
         return invoke(object, std::forward<A>(args)...);
       } catch (...) {
-        exceptions_.increment();
+        core_.exceptions.increment();
         throw;
       }
     }();
-    if (!cache_.set(key, value, options_.ttl).ok()) errors_.increment();
+    if (!cache_.set(key, value, core_.options().ttl).ok()) core_.errors.increment();
     return value;
   }
 
@@ -1101,46 +538,18 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   template <class... A>
   std::string describe_call(const cache_key& key, const object_type* object,
                             const A&... args) const {
-    std::string out = "memo " + scope_text_ + "(";
+    std::string out = "memo " + core_.scope_text() + "(";
     detail::text_sink sink(out);
-    append_arguments(sink, object, std::forward_as_tuple(args...));
+    keys_.append_arguments(sink, object, std::forward_as_tuple(args...));
     out += ')';
-    std::size_t g = 0;
-    const auto arguments = std::forward_as_tuple(args...);
-    std::apply([&](const auto&... s) { (render_generation(out, s, g, arguments, key), ...); },
-               specs_);
+    keys_.render_generations(out, std::forward_as_tuple(args...), key);
     return out;
   }
-  /// ` project@17…` or ` foo:user_id=53@17…`: the generation, the value that fed it, and
-  /// its counter's value in `key`.
-  template <class S, class Args>
-  void render_generation(std::string& out, const S& s, std::size_t& g, const Args& args,
-                         const cache_key& key) const {
-    if constexpr (detail::is_gen<S>) {
-      const std::size_t i = g++;
-      out += ' ';
-      out += generations_[i].spec;
-      if constexpr (!detail::is_plain_gen<S>) {
-        out += '=';
-        detail::render_generation_value(out, fed_value(s, args));
-      }
-      fmt::format_to(std::back_inserter(out), "@{}", key.generation(i));
-    }
-  }
-
   mutable basic_cache<Store> cache_;
   F f_;
-  std::tuple<Specs...> specs_;
-  memoize_options options_;
-  std::string scope_;
-  cache_key head_;               // domain, scope id and generation count: every key starts with it
-  std::uint64_t head_hash_ = 0;  // hash_bytes(head_), where a raw key's hash starts
-  bool field_hits_ = false;      // hits by field matching (see field_hit)
-  std::string scope_text_;
-  std::array<generation_slot, generation_count> generations_;
-  std::atomic<bool> enabled_{true};
-
-  mutable detail::striped_counter hits_, misses_, computes_, waits_, errors_, exceptions_;
+  key_builder keys_;         // specs, generation slots, key building
+  detail::memo_core core_;   // options, scope and head, switch, statistics
+  bool field_hits_ = false;  // hits by field matching (see field_hit)
 };
 
 template <class Store, class F, class... Specs>

@@ -190,10 +190,9 @@ result<client_ptr> client_template::clone() {
   if (!c) return status(errc::connection, "gencache: libmemcached could not clone its client");
   // Both allocator sets are malloc and free, so what the clone holds from libmemcached's
   // may be freed through the bounded ones.
-  if (memcached_set_memory_allocators(c.get(), bounded_malloc, bounded_free, bounded_realloc,
-                                      bounded_calloc,
-                                      const_cast<std::size_t*>(&largest_allocation_)) !=
-      MEMCACHED_SUCCESS) {
+  if (memcached_set_memory_allocators(
+          c.get(), bounded_malloc, bounded_free, bounded_realloc, bounded_calloc,
+          const_cast<std::size_t*>(&largest_allocation_)) != MEMCACHED_SUCCESS) {
     return status(errc::connection, "gencache: libmemcached refused the bounded allocators");
   }
   return c;

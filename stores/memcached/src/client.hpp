@@ -79,8 +79,7 @@ struct multi_get_codes {
 /// another: left unread, the next request on this handle would wait for them. A name not
 /// sent (refused before any I/O, a bad key) shows in `sent`.
 template <class Found>
-multi_get_codes multi_get(memcached_st* m, std::span<const std::string_view> names,
-                          Found& found) {
+multi_get_codes multi_get(memcached_st* m, std::span<const std::string_view> names, Found& found) {
   boost::container::small_vector<const char*, 8> data;
   boost::container::small_vector<std::size_t, 8> lengths;
   for (const std::string_view name : names) {
@@ -98,8 +97,7 @@ multi_get_codes multi_get(memcached_st* m, std::span<const std::string_view> nam
   while (memcached_fetch_result(m, &result, &rc) != nullptr) {
     const std::string_view key(memcached_result_key_value(&result),
                                memcached_result_key_length(&result));
-    const std::string_view bytes(memcached_result_value(&result),
-                                 memcached_result_length(&result));
+    const std::string_view bytes(memcached_result_value(&result), memcached_result_length(&result));
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (key == names[i]) found(i, bytes);
     }

@@ -35,8 +35,7 @@ class member_breakers {
     const auto time = connection.clock ? connection.clock : steady_clock();
     for (const server_address& s : url.servers) {
       members_.push_back(std::make_unique<member>(
-          url.servers.size() == 1 ? location
-                                  : fmt::format("{}:{} in {}", s.host, s.port, location),
+          url.servers.size() == 1 ? location : fmt::format("{}:{} in {}", s.host, s.port, location),
           connection.retry_after, time));
     }
   }

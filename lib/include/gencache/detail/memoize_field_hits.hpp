@@ -1,0 +1,204 @@
+#pragma once
+// A memoized call's hit without key bytes.
+//
+// On a store that matches fields (the memory store), a raw-keyed call whose generations
+// are plain (pinned) or fed by integers looks its entry up without building the key: the
+// generation values come from the handles' loads and from the thread's remembered
+// counters (compared field by field), the key's hash from those values and the
+// arguments' bytes (`detail::raw_key_hash_*`, the hash `cache_key::finish` gives the same
+// key's bytes), and the entry is matched by comparing its stored key with the head, each
+// generation and the arguments in place (a counter the thread does not remember is read
+// from the store with its id built). Only a hit is served there; anything else (a miss,
+// an expired entry, another type) takes the ordinary path, which builds the key and
+// counts.
+//
+// memoize.hpp's wrapper makes a memo_field_path per call (three references) when its plan
+// and its store allow field hits (`usable`), and its batches use the same steps.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+#include <boost/endian/conversion.hpp>
+
+#include "gencache/cache_key.hpp"
+#include "gencache/detail/memoize_core.hpp"
+#include "gencache/detail/memoize_keys.hpp"
+#include "gencache/generation.hpp"
+
+namespace gencache::detail {
+
+template <class Store, class Keys>
+class memo_field_path {
+ public:
+  using plan = typename Keys::plan;
+  using generation_slot = memo_generation_slot;
+  static constexpr std::size_t generation_count = Keys::generation_count;
+
+  memo_field_path(Store& store, const Keys& keys, const memo_core& core) noexcept
+      : store_(store), keys_(keys), core_(core) {}
+
+  /// Whether a wrapper with raw keys can hit by fields: every plain generation pinned, and
+  /// the head of the short form.
+  static bool usable(const Keys& keys, const memo_core& core) {
+    if (core.head().bytes().size() != short_head_size) return false;
+    bool pinned = true;
+    keys.for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
+      if constexpr (is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
+        pinned = pinned && slot.handle;
+      }
+    });
+    return pinned;
+  }
+
+  /// Head bytes of a memoized key whose generation count fits one byte: domain, string tag,
+  /// scope size, the 16-byte scope fingerprint, generation count.
+  static constexpr std::size_t short_head_size = 20;
+  using raw_arguments = raw_argument_buffer<plan::raw_arguments_bound>;
+
+  /// What the hit path knows of a call's key without building it.
+  struct field_key {
+    std::uint64_t identities[generation_count + 1];
+    std::uint64_t values[generation_count + 1];
+    integer_generation_bytes encodings[generation_count + 1];  // value-based ones'
+    raw_arguments arguments;
+    std::uint64_t hash;
+  };
+  /// Generation `s` (number `i`) of a call into `k`: its identity and current value, from
+  /// registers where the thread remembers the counter. With `deferred` (a batch), a counter
+  /// the thread does not remember is not read: its bit is set there
+  /// (`read_deferred_generations` reads it).
+  template <class S, class Args>
+  void generation_field(const S& s, std::size_t i, const generation_slot& slot, const Args& args,
+                        field_key& k, std::uint64_t* deferred) const {
+    if constexpr (is_plain_gen<S>) {
+      k.identities[i] = slot.spec_hash;
+      k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
+    } else {
+      const auto& value = engaged_generation_value(keys_.fed_value(s, args), slot.spec);
+      const auto encoded = encode_integer_generation_value(value);
+      k.identities[i] =
+          integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
+      k.encodings[i] = encoded;
+      if (deferred != nullptr && i < 64) {
+        if (const auto remembered = remembered_integer_generation(slot, encoded, k.identities[i]))
+            [[likely]] {
+          k.values[i] = *remembered;
+        } else {
+          *deferred |= std::uint64_t{1} << i;
+        }
+      } else {
+        k.values[i] = current_integer_generation(slot, encoded, k.identities[i]);
+      }
+    }
+  }
+  /// The value of a value-based generation fed an integer, if the thread remembers it.
+  std::optional<std::uint64_t> remembered_integer_generation(
+      const generation_slot& slot, const integer_generation_bytes& encoded,
+      std::uint64_t hash) const noexcept {
+    const std::size_t spec_size = slot.id_prefix.size();
+    return store_.remembered_generation(
+        hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
+          std::uint64_t little = 0;
+          std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
+          return id[spec_size] == encoded.tag && little == encoded.little &&
+                 id.starts_with(std::string_view(slot.id_prefix.data(), spec_size));
+        });
+  }
+  /// Its value read from the store (created if absent).
+  std::uint64_t read_integer_generation(const generation_slot& slot,
+                                        const integer_generation_bytes& encoded,
+                                        std::uint64_t hash) const {
+    typename Keys::generation_id_storage storage;
+    return store_.read_generation(keys_.integer_generation_id(storage, slot, encoded, hash));
+  }
+  /// Its value now: remembered by the thread, else read from the store.
+  std::uint64_t current_integer_generation(const generation_slot& slot,
+                                           const integer_generation_bytes& encoded,
+                                           std::uint64_t hash) const {
+    const auto remembered = remembered_integer_generation(slot, encoded, hash);
+    return remembered ? *remembered : read_integer_generation(slot, encoded, hash);
+  }
+  /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
+  /// are left unread (see `generation_field`) and the hash is not computed: the batch reads
+  /// them together, then calls `hash_field_key`.
+  template <class Args>
+  void make_field_key(field_key& k, const Args& args, std::uint64_t* deferred = nullptr) const {
+    keys_.for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
+      generation_field(s, i, slot, args, k, deferred);
+    });
+    k.arguments.size = 0;  // a batch reuses its keys
+    keys_.append_raw_arguments(k.arguments, args);
+    if (deferred == nullptr) hash_field_key(k);
+  }
+  /// Reads the counters a batch's `make_field_key` left unread (`deferred`'s bits).
+  void read_deferred_generations(std::uint64_t deferred, field_key& k) const {
+    if constexpr (generation_count > 0) {  // (no slot to index: GCC's -Warray-bounds)
+      for (; deferred != 0; deferred &= deferred - 1) {
+        const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
+        k.values[i] = read_integer_generation(keys_.slot(i), k.encodings[i], k.identities[i]);
+      }
+    }
+  }
+  /// Reads every generation value of `k` again, as a single call would now, and hashes it:
+  /// for a batch whose counters moved after it read them.
+  void refresh_field_key(field_key& k) const {
+    keys_.for_each_generation([&](const auto& s, std::size_t i, const generation_slot& slot) {
+      if constexpr (is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
+        k.values[i] = slot.handle->counter().load(std::memory_order_acquire);
+      } else {
+        k.values[i] = current_integer_generation(slot, k.encodings[i], k.identities[i]);
+      }
+    });
+    hash_field_key(k);
+  }
+
+  void hash_field_key(field_key& k) const {
+    std::uint64_t hash = core_.head_hash();
+    for (std::size_t i = 0; i < generation_count; ++i) {
+      hash = raw_key_hash_generation(hash, k.identities[i], k.values[i]);
+    }
+    k.hash = raw_key_hash_parts(hash, k.arguments.bytes, k.arguments.size);
+  }
+  /// The entry of `k`: the value on a hit (counted by the store), else nullopt, counting
+  /// nothing.
+  template <class Result>
+  std::optional<Result> find_field_key(const field_key& k) const {
+    const char* head = core_.head().bytes().data();
+    return store_.template get_hit<Result>(k.hash, [&](std::string_view key) {
+      constexpr std::size_t stride = cache_key::generation_stride;
+      if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
+          std::memcmp(key.data(), head, short_head_size) != 0) {
+        return false;
+      }
+      for (std::size_t i = 0; i < generation_count; ++i) {
+        std::uint64_t stored[2];
+        std::memcpy(stored, key.data() + short_head_size + i * stride, sizeof stored);
+        if (boost::endian::little_to_native(stored[0]) != k.identities[i] ||
+            boost::endian::little_to_native(stored[1]) != k.values[i]) {
+          return false;
+        }
+      }
+      return std::memcmp(key.data() + short_head_size + generation_count * stride,
+                         k.arguments.bytes, k.arguments.size) == 0;
+    });
+  }
+  /// A call's hit, or nullopt (counting nothing: the ordinary path then counts).
+  template <class Result, class Args>
+  std::optional<Result> field_hit(const Args& args) const {
+    field_key k;
+    make_field_key(k, args);
+    return find_field_key<Result>(k);
+  }
+
+ private:
+  Store& store_;
+  const Keys& keys_;
+  const memo_core& core_;
+};
+
+}  // namespace gencache::detail
