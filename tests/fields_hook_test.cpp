@@ -1,8 +1,10 @@
 // The one user hook that keys, the value codec and the value weight fall back to:
 // `gencache_fields(auto& self)`, found by argument-dependent lookup (detail/type_class.hpp).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <gencache/codec.hpp>
@@ -86,6 +88,14 @@ TEST_CASE("fields hook: keys by the fields it names, under the type's name", "[k
   CHECK(key(account(1, "eu")) != key(account(1, "us")));
   CHECK(key(account(1, "eu")) != key(std::tuple<int, std::string>(1, "eu")));
   CHECK(gencache::render_key_parts(account(7, "eu")) == R"((hooktest::account{7, "eu"}))");
+  // A container of them stays a container: argument-dependent lookup sees the hidden
+  // friend through the element type, and maybe_const keeps it from applying.
+  using gencache::detail::class_of;
+  using gencache::detail::type_class;
+  static_assert(class_of<std::vector<account>> == type_class::range);
+  static_assert(class_of<std::optional<account>> == type_class::optional);
+  CHECK(gencache::render_key_parts(std::vector<account>{account(1, "eu")}) ==
+        R"(([hooktest::account{1, "eu"}]))");
 }
 
 TEST_CASE("fields hook: a key_fragment comes first for keys", "[key][hook]") {

@@ -1,3 +1,4 @@
+// The steady clock every time-dependent part uses unless a test gives its own (clock.hpp).
 #include "gencache/clock.hpp"
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// Fresh generation values and the generation spec's error (generation.hpp).
 #include "gencache/generation.hpp"
 
 #include <chrono>

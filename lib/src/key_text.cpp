@@ -59,6 +59,7 @@ class renderer {
  public:
   renderer(cursor& in, std::string& out) noexcept : in_(in), out_(out) {}
 
+  // Over ~60 lines on purpose: one case per tag of the encoding, the grammar in one place.
   bool part(int depth = 0) {
     if (depth > 64) return false;
     std::uint8_t t = 0;

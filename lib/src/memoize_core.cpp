@@ -33,10 +33,10 @@ void encode_slot(memo_generation_slot& slot) {
 void prepare_plain_generation(memo_generation_slot& slot, std::string spec) {
   slot.spec = std::move(spec);
   if (!parse_generation_spec(slot.spec).empty()) {  // also checks the spec
-    throw std::invalid_argument(
-        "gencache: generation '" + slot.spec +
-        "' is value-based: name the argument that gives its value, gen(\"" + slot.spec +
-        "\", gencache::arg<I>) or gen(\"" + slot.spec + "\", &T::field)");
+    throw std::invalid_argument("gencache: generation '" + slot.spec +
+                                "' is value-based: name the argument that gives its value, gen(\"" +
+                                slot.spec + "\", gencache::arg<I>) or gen(\"" + slot.spec +
+                                "\", &T::field)");
   }
   encode_slot(slot);
 }
@@ -85,8 +85,8 @@ memo_core::memo_core(memoize_options options, const std::source_location& where,
 }
 
 memoize_stats memo_core::stats() const noexcept {
-  return {hits.load(), misses.load(), computes.load(), waits.load(), errors.load(),
-          exceptions.load()};
+  return {hits.load(),  misses.load(), computes.load(),
+          waits.load(), errors.load(), exceptions.load()};
 }
 
 void memo_core::log_miss(const std::string& description) const {

@@ -1,3 +1,4 @@
+// The names of the error codes (status.hpp).
 #include "gencache/status.hpp"
 
 namespace gencache {

@@ -58,7 +58,11 @@
 ///
 /// The vocabulary (`arg<I>`, `gen`, `exclude`, `memoize_options`, `memoize_stats`,
 /// `memoize_toggle`) is in memoize_specs.hpp; the signature and parameter machinery in
-/// detail/memoize_signature.hpp. This header holds the wrapper.
+/// detail/memoize_signature.hpp; the compile-time plan in detail/memoize_plan.hpp; what
+/// every wrapper has whatever its types (options, scope, statistics) in
+/// detail/memoize_core.hpp, compiled once; the key builder in detail/memoize_keys.hpp; the
+/// hit that builds no key in detail/memoize_field_hits.hpp. This header holds the wrapper:
+/// its calls, the miss path, batches, and the holders `memoize` and `memoized_function`.
 ///
 /// Thread-safety: all members may be called concurrently; the wrapped callable must be safe
 /// to call concurrently (as a pure function is). The wrapper is not copyable or movable (calls
@@ -316,7 +320,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   static constexpr bool field_hits_possible =
       plan::field_hits_eligible && store_traits<Store>::matches_fields;
   using field_path = detail::memo_field_path<Store, key_builder>;
-  [[nodiscard]] field_path fields() const noexcept { return {cache_.store(), keys_, core_}; }
+  [[nodiscard]] const field_path& fields() const noexcept { return field_path_; }
 
   /// Whether this wrapper serves hits by field matching (decided at construction).
   bool decide_field_hits() const {
@@ -333,8 +337,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   /// thread's remembered counters; (2) the counters it does not remember: their index slots
   /// prefetched, then their nodes, then read; (3) the keys hashed and their index slots
   /// prefetched; (4) the entries prefetched; (5) each entry probed. A call that does not hit
-  /// there is made as a single call, in order.
-  static constexpr std::size_t batch_size = 16;
+  /// there is made as a single call, in order. (Passes 2 to 4 are the field path's; the
+  /// rest stays in one function, ~70 lines, because every pass shares the batch's arrays and
+  /// its early end.)
+  static constexpr std::size_t batch_size = field_path::prefetch_width;
   template <class Calls, class Apply, class Emit>
   void call_batch(Calls& calls, Apply&& apply, Emit&& emit) const {
     auto single = [&](const auto& c) {
@@ -343,17 +349,12 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if constexpr (field_hits_possible) {
       if (field_hits_ && enabled()) {
         using iterator = std::ranges::iterator_t<Calls>;
-        const field_path path = fields();
+        const field_path& path = fields();
         typename field_path::field_key keys[batch_size];
         std::uint64_t deferred[batch_size];
         iterator elements[batch_size];
         auto it = std::ranges::begin(calls);
         const auto end = std::ranges::end(calls);
-        using pass_kind = typename Store::prefetch_pass;
-        std::uint64_t hashes[batch_size];
-        auto prefetch = [&](std::size_t count, pass_kind kind) {
-          cache_.store().prefetch(std::span<const std::uint64_t>(hashes, count), kind);
-        };
         while (it != end) {
           std::size_t n = 0;
           for (; it != end && n < batch_size; ++it, ++n) elements[n] = it;
@@ -381,34 +382,11 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             }
           }
           if (any_deferred != 0) {
-            // The counters the thread does not remember: slots, then nodes, then read.
-            for (const pass_kind kind : {pass_kind::generation_slots, pass_kind::generations}) {
-              std::size_t count = 0;
-              for (std::size_t j = 0; j < n; ++j) {
-                for (std::uint64_t bits = deferred[j]; bits != 0; bits &= bits - 1) {
-                  if (count == batch_size) {
-                    prefetch(count, kind);
-                    count = 0;
-                  }
-                  hashes[count++] = keys[j].identities[std::countr_zero(bits)];
-                }
-              }
-              prefetch(count, kind);
-            }
-            for (std::size_t j = 0; j < n; ++j) {
-              try {
-                path.read_deferred_generations(deferred[j], keys[j]);
-              } catch (...) {
-                end_batch_at(j);
-              }
+            if (const std::size_t j = path.read_deferred_batch(keys, deferred, n); j != n) {
+              end_batch_at(j);
             }
           }
-          for (std::size_t j = 0; j < n; ++j) {
-            path.hash_field_key(keys[j]);
-            hashes[j] = keys[j].hash;
-          }
-          prefetch(n, pass_kind::entry_slots);
-          prefetch(n, pass_kind::entries);
+          path.hash_and_prefetch_batch(keys, n);
           for (std::size_t j = 0; j < n; ++j) {
             // A counter bumped or evicted since the batch read them (by a call before this
             // one, by reading a counter in pass 2, by another thread): the calls left read
@@ -547,9 +525,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   }
   mutable basic_cache<Store> cache_;
   F f_;
-  key_builder keys_;         // specs, generation slots, key building
-  detail::memo_core core_;   // options, scope and head, switch, statistics
-  bool field_hits_ = false;  // hits by field matching (see field_hit)
+  key_builder keys_;        // specs, generation slots, key building
+  detail::memo_core core_;  // options, scope and head, switch, statistics
+  field_path field_path_{cache_.store(), keys_, core_};  // the key-free hit path over them
+  bool field_hits_ = false;                              // hits by field matching (see field_hit)
 };
 
 template <class Store, class F, class... Specs>

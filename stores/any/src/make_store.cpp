@@ -1,3 +1,6 @@
+// make_store: a store chosen at run time from a URL — the query parameters, read once and
+// checked (an unknown one is an error), then the memory, Redis or memcached store they
+// describe, behind any_store (any_store.hpp).
 #include <algorithm>
 #include <charconv>
 #include <chrono>

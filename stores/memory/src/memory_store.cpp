@@ -1,3 +1,6 @@
+// The memory store's slow paths (memory_store.hpp holds the inline hit path): construction
+// and destruction, inserts and their bounds and eviction, erase and expiry, retiring
+// entries to the reclaimer, generation counters (created, bumped, pinned) and statistics.
 #include "gencache/memory_store.hpp"
 
 #include <algorithm>
@@ -147,68 +150,12 @@ void wait_for_reclaimer(std::unique_lock<std::mutex>& lock, const std::size_t& f
 
 memory_store::~memory_store() {
   // No other thread may use the store, so nothing removed from it is still read: what it
-  // holds and what it retired is freed here, without a grace period. Entries are unlinked
-  // under the shard locks before any is destroyed: a value's destructor that calls the
-  // store finds it empty (sets fail with errc::busy), never an entry being destroyed. A
-  // destructor may still retire generation counters or a table (clear()): rounds repeat
-  // until a round finds nothing.
+  // holds and what it retired is freed here, without a grace period. A value's destructor
+  // may still retire generation counters or a table (clear()): rounds repeat until a round
+  // finds nothing.
   closing_.store(true, std::memory_order_relaxed);
-  detail::store_registry& registry = detail::registry();
   for (int round = 0; round < 16; ++round) {
-    bool found = false;
-    retired_payload unlinked;  // every shard's entries: spliced, no allocation
-    for (std::size_t i = 0; i <= mask_; ++i) {
-      detail::value_shard& s = values_[i];
-      retired_payload tables;  // swapped into: no allocation
-      {
-        const std::lock_guard lock(s.mutex);
-        unlinked.entries.splice(unlinked.entries.end(), s.lru);
-        s.fifo.take_all(unlinked.entries);
-        unlinked.entries.splice(unlinked.entries.end(), s.retired);
-        tables.tables.swap(s.retired_tables);
-        if (s.live != 0) s.table.load(std::memory_order_relaxed)->clear_slots();
-        s.retired_bytes = 0;
-        s.live = 0;
-        s.used = 0;
-        s.bytes = 0;
-      }
-      found = found || !tables.empty();
-      detail::destroy_contents(tables);  // no user code
-    }
-    found = found || !unlinked.empty();
-    // Value destructors, once no shard holds an entry: they may call this store.
-    detail::destroy_contents(unlinked);
-    for (std::size_t i = 0; i <= mask_; ++i) {
-      detail::generation_shard& g = generations_[i];
-      retired_payload local;
-      {
-        const std::lock_guard lock(g.mutex);
-        local.generations.swap(g.retired);
-        local.generation_tables.swap(g.retired_tables);
-      }
-      found = found || !local.empty();
-      detail::destroy_contents(local);
-    }
-    retired_payload* stolen = nullptr;
-    {
-      std::unique_lock lock(registry.mutex);
-      if (round == 0) {
-        // The reclaimer, destroying a value of ours that owned this store, looks the store
-        // up again before it counts down.
-        wait_for_reclaimer(lock, reclaimer_freeing_);
-        registry.stores.erase(id_);
-      }
-      stolen = detail::reclaimer::instance().steal(id_);
-    }
-    {
-      const std::lock_guard lock(ready_mutex_);
-      retired_payload** tail = &stolen;
-      while (*tail != nullptr) tail = &(*tail)->next;
-      *tail = std::exchange(ready_, nullptr);
-    }
-    found = found || stolen != nullptr;
-    detail::free_list(stolen);
-    if (!found) break;
+    if (!free_everything(round)) break;
   }
   for (std::size_t i = 0; i <= mask_; ++i) {
     detail::entry_table::destroy(values_[i].table.load(std::memory_order_relaxed));
@@ -216,6 +163,67 @@ memory_store::~memory_store() {
     table->for_each(&detail::destroy_generation);
     detail::node_table<detail::generation_node>::destroy(table);
   }
+}
+
+bool memory_store::free_everything(int round) {
+  // Entries are unlinked under the shard locks before any is destroyed: a value's
+  // destructor that calls the store finds it empty (sets fail with errc::busy), never an
+  // entry being destroyed.
+  detail::store_registry& registry = detail::registry();
+  bool found = false;
+  retired_payload unlinked;  // every shard's entries: spliced, no allocation
+  for (std::size_t i = 0; i <= mask_; ++i) {
+    detail::value_shard& s = values_[i];
+    retired_payload tables;  // swapped into: no allocation
+    {
+      const std::lock_guard lock(s.mutex);
+      unlinked.entries.splice(unlinked.entries.end(), s.lru);
+      s.fifo.take_all(unlinked.entries);
+      unlinked.entries.splice(unlinked.entries.end(), s.retired);
+      tables.tables.swap(s.retired_tables);
+      if (s.live != 0) s.table.load(std::memory_order_relaxed)->clear_slots();
+      s.retired_bytes = 0;
+      s.live = 0;
+      s.used = 0;
+      s.bytes = 0;
+    }
+    found = found || !tables.empty();
+    detail::destroy_contents(tables);  // no user code
+  }
+  found = found || !unlinked.empty();
+  // Value destructors, once no shard holds an entry: they may call this store.
+  detail::destroy_contents(unlinked);
+  for (std::size_t i = 0; i <= mask_; ++i) {
+    detail::generation_shard& g = generations_[i];
+    retired_payload local;
+    {
+      const std::lock_guard lock(g.mutex);
+      local.generations.swap(g.retired);
+      local.generation_tables.swap(g.retired_tables);
+    }
+    found = found || !local.empty();
+    detail::destroy_contents(local);
+  }
+  retired_payload* stolen = nullptr;
+  {
+    std::unique_lock lock(registry.mutex);
+    if (round == 0) {
+      // The reclaimer, destroying a value of ours that owned this store, looks the store
+      // up again before it counts down.
+      wait_for_reclaimer(lock, reclaimer_freeing_);
+      registry.stores.erase(id_);
+    }
+    stolen = detail::reclaimer::instance().steal(id_);
+  }
+  {
+    const std::lock_guard lock(ready_mutex_);
+    retired_payload** tail = &stolen;
+    while (*tail != nullptr) tail = &(*tail)->next;
+    *tail = std::exchange(ready_, nullptr);
+  }
+  found = found || stolen != nullptr;
+  detail::free_list(stolen);
+  return found;
 }
 
 detail::store_counters& memory_store::take_counters() {
@@ -408,29 +416,35 @@ status memory_store::insert(detail::entry* e) {
     s.bytes += e->weight;
     counts.sets.increment();
 
-    // Nothing in here allocates or throws: an eviction never stops halfway.
-    while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
-      detail::entry* victim = nullptr;
-      if (options_.eviction == eviction_policy::s3fifo) {
-        victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, e);  // out of its queue
-        forget(s, victim);
-      } else {
-        victim = &s.lru.back();
-        unlink(s, victim);
-      }
-      // Without a reading (another thread's first ttl raced ours), an expired victim is
-      // counted as an eviction.
-      if (victim->expires_at != never && now && *now >= victim->expires_at) {
-        counts.expirations.increment();
-      } else {
-        counts.evictions.increment();
-      }
-      retire(s, victim);
-    }
+    evict_over_bounds(s, e, now, counts);
     garbage = take_retired(s, false);
   }
   hand_garbage(garbage);
   return {};
+}
+
+void memory_store::evict_over_bounds(detail::value_shard& s, const detail::entry* kept,
+                                     std::optional<std::int64_t> now,
+                                     detail::store_counters& counts) noexcept {
+  // Nothing in here allocates or throws: an eviction never stops halfway.
+  while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
+    detail::entry* victim = nullptr;
+    if (options_.eviction == eviction_policy::s3fifo) {
+      victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, kept);  // out of its queue
+      forget(s, victim);
+    } else {
+      victim = &s.lru.back();
+      unlink(s, victim);
+    }
+    // Without a reading (another thread's first ttl raced ours), an expired victim is
+    // counted as an eviction.
+    if (victim->expires_at != never && now && *now >= victim->expires_at) {
+      counts.expirations.increment();
+    } else {
+      counts.evictions.increment();
+    }
+    retire(s, victim);
+  }
 }
 
 bool memory_store::erase(key_view key) {

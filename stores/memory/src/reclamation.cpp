@@ -1,3 +1,5 @@
+// What the memory stores of a process share (reclamation.hpp): the registry, the reclaimer
+// thread, payloads freed after their grace period, and the fork handlers.
 #include "reclamation.hpp"
 
 #include <pthread.h>

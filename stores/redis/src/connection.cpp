@@ -1,3 +1,5 @@
+// One Redis connection: open and set up, then pipelined exchanges by a deadline
+// (connection.hpp).
 #include "connection.hpp"
 
 #include <poll.h>

@@ -1,3 +1,5 @@
+// Redis replies: hiredis' reader bounded by the reply limits, and what a reply means
+// (reply.hpp).
 #include "reply.hpp"
 
 #include <algorithm>

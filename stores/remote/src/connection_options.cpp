@@ -1,3 +1,4 @@
+// The checks of the connection options both remote back ends share (connection_options.hpp).
 #include "gencache/connection_options.hpp"
 
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// Readable, bounded remote names of keys and generations (remote_key.hpp).
 #include "gencache/remote_key.hpp"
 
 #include <stdexcept>

@@ -1,3 +1,6 @@
+// The remote store's protocol over any back end (remote_store.hpp): remote names of values
+// and counters, fleet-unique counter values, sealed values, the guarded read of a value
+// with its counters, the generation window, and errors counted, never thrown.
 #include "gencache/remote_store.hpp"
 
 #include <algorithm>

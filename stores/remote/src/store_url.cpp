@@ -1,3 +1,5 @@
+// The grammar the store URLs share (store_url.hpp): server addresses, user information
+// refused and redacted, so that no secret reaches a message.
 #include "gencache/store_url.hpp"
 
 #include <algorithm>

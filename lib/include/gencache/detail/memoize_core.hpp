@@ -32,7 +32,7 @@ struct memo_generation_slot {
   key_bytes id_prefix;          // encoded spec; a value-based id appends the encoded value
   std::uint64_t spec_hash = 0;  // hash of id_prefix: a plain generation's id hash, and the
                                 // seed of a value-based one's (detail::generation_id_hash)
-  std::optional<generation_handle> handle;     // a plain generation's pinned counter
+  std::optional<generation_handle> handle;      // a plain generation's pinned counter
   alignas(16) char id_template[id_block] = {};  // id_prefix, then room for an integer
 };
 

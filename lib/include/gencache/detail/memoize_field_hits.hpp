@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -39,8 +40,14 @@ class memo_field_path {
   using generation_slot = memo_generation_slot;
   static constexpr std::size_t generation_count = Keys::generation_count;
 
+  /// How many hashes a batch's prefetch pass takes at once: a batch's size.
+  static constexpr std::size_t prefetch_width = 16;
+
   memo_field_path(Store& store, const Keys& keys, const memo_core& core) noexcept
-      : store_(store), keys_(keys), core_(core) {}
+      : store_(store),
+        keys_(keys),
+        head_(core.head().bytes().data()),
+        head_hash_(core.head_hash()) {}
 
   /// Whether a wrapper with raw keys can hit by fields: every plain generation pinned, and
   /// the head of the short form.
@@ -81,8 +88,7 @@ class memo_field_path {
     } else {
       const auto& value = engaged_generation_value(keys_.fed_value(s, args), slot.spec);
       const auto encoded = encode_integer_generation_value(value);
-      k.identities[i] =
-          integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
+      k.identities[i] = integer_generation_id_hash(slot.spec_hash, encoded.tag, encoded.little);
       k.encodings[i] = encoded;
       if (deferred != nullptr && i < 64) {
         if (const auto remembered = remembered_integer_generation(slot, encoded, k.identities[i]))
@@ -144,6 +150,47 @@ class memo_field_path {
       }
     }
   }
+  /// Pass 2 of a batch of `n` keys: the counters their calls did not remember
+  /// (`deferred[j]`'s bits), their index slots prefetched, then their nodes, then each read.
+  /// The index of the first call whose counters could not be read (it ends the batch), or n.
+  std::size_t read_deferred_batch(field_key* keys, const std::uint64_t* deferred,
+                                  std::size_t n) const {
+    using pass_kind = typename Store::prefetch_pass;
+    std::uint64_t hashes[prefetch_width];
+    for (const pass_kind kind : {pass_kind::generation_slots, pass_kind::generations}) {
+      std::size_t count = 0;
+      for (std::size_t j = 0; j < n; ++j) {
+        for (std::uint64_t bits = deferred[j]; bits != 0; bits &= bits - 1) {
+          if (count == prefetch_width) {
+            store_.prefetch(std::span<const std::uint64_t>(hashes, count), kind);
+            count = 0;
+          }
+          hashes[count++] = keys[j].identities[std::countr_zero(bits)];
+        }
+      }
+      store_.prefetch(std::span<const std::uint64_t>(hashes, count), kind);
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      try {
+        read_deferred_generations(deferred[j], keys[j]);
+      } catch (...) {
+        return j;
+      }
+    }
+    return n;
+  }
+  /// Passes 3 and 4 of a batch of `n` (at most `prefetch_width`) keys: each hashed, then
+  /// their entries' index slots prefetched, then the entries.
+  void hash_and_prefetch_batch(field_key* keys, std::size_t n) const {
+    using pass_kind = typename Store::prefetch_pass;
+    std::uint64_t hashes[prefetch_width];
+    for (std::size_t j = 0; j < n; ++j) {
+      hash_field_key(keys[j]);
+      hashes[j] = keys[j].hash;
+    }
+    store_.prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entry_slots);
+    store_.prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entries);
+  }
   /// Reads every generation value of `k` again, as a single call would now, and hashes it:
   /// for a batch whose counters moved after it read them.
   void refresh_field_key(field_key& k) const {
@@ -158,7 +205,7 @@ class memo_field_path {
   }
 
   void hash_field_key(field_key& k) const {
-    std::uint64_t hash = core_.head_hash();
+    std::uint64_t hash = head_hash_;
     for (std::size_t i = 0; i < generation_count; ++i) {
       hash = raw_key_hash_generation(hash, k.identities[i], k.values[i]);
     }
@@ -168,7 +215,7 @@ class memo_field_path {
   /// nothing.
   template <class Result>
   std::optional<Result> find_field_key(const field_key& k) const {
-    const char* head = core_.head().bytes().data();
+    const char* head = head_;
     return store_.template get_hit<Result>(k.hash, [&](std::string_view key) {
       constexpr std::size_t stride = cache_key::generation_stride;
       if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
@@ -198,7 +245,10 @@ class memo_field_path {
  private:
   Store& store_;
   const Keys& keys_;
-  const memo_core& core_;
+  // Copies of the head's bytes' address and hash (the core's, which never change): the hit
+  // path reads them from here, one load each, not through the core.
+  const char* head_;
+  std::uint64_t head_hash_;
 };
 
 }  // namespace gencache::detail

@@ -330,7 +330,6 @@ class memo_keys {
     }
   }
 
-
  private:
   std::tuple<Specs...> specs_;
   std::array<memo_generation_slot, generation_count> generations_;

@@ -62,8 +62,7 @@ struct raw_argument_buffer {
 /// types) on `Object` (void for a free function) with `Specs`.
 template <class Params, class Object, class... Specs>
 struct memo_plan {
-  static constexpr std::size_t generation_count =
-      (std::size_t{0} + ... + (is_gen<Specs> ? 1 : 0));
+  static constexpr std::size_t generation_count = (std::size_t{0} + ... + (is_gen<Specs> ? 1 : 0));
   static constexpr std::size_t options_count =
       (std::size_t{0} + ... + (std::is_same_v<Specs, memoize_options> ? 1 : 0));
   static constexpr std::size_t parameter_count = std::tuple_size_v<Params>;
@@ -128,8 +127,9 @@ struct memo_plan {
   static constexpr std::size_t raw_arguments_bound = [] {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return (std::size_t{0} + ... +
-              (argument_left_out<I>() ? 0
-                                      : sizeof(std::remove_cvref_t<std::tuple_element_t<I, Params>>)));
+              (argument_left_out<I>()
+                   ? 0
+                   : sizeof(std::remove_cvref_t<std::tuple_element_t<I, Params>>)));
     }
     (std::make_index_sequence<parameter_count>{});
   }();

@@ -783,6 +783,13 @@ class memory_store {
     return detail::entry_table::create(capacity, tagged_slots_);
   }
   status insert(detail::entry* e);
+  /// Under the shard's lock: evicts (and counts) until the shard is within its bounds,
+  /// never `kept` (the entry just inserted). Allocates and throws nothing.
+  void evict_over_bounds(detail::value_shard& s, const detail::entry* kept,
+                         std::optional<std::int64_t> now, detail::store_counters& counts) noexcept;
+  /// One round of the destructor: frees what the store holds and retired; true if it found
+  /// anything (a value's destructor may have retired more).
+  bool free_everything(int round);
   status reject_too_large(std::size_t weight);
   // Under the generation shard's lock; evicted counters go to the shard's `retired`.
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
