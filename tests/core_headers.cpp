@@ -6,9 +6,14 @@
 #include <gencache/cache_key.hpp>
 #include <gencache/clock.hpp>
 #include <gencache/detail/key_encoding.hpp>
+#include <gencache/detail/memoize_core.hpp>
+#include <gencache/detail/memoize_field_hits.hpp>
+#include <gencache/detail/memoize_keys.hpp>
+#include <gencache/detail/memoize_plan.hpp>
 #include <gencache/detail/memoize_signature.hpp>
 #include <gencache/detail/single_flight.hpp>
 #include <gencache/detail/striped_counter.hpp>
+#include <gencache/detail/type_class.hpp>
 #include <gencache/detail/type_name.hpp>
 #include <gencache/generation.hpp>
 #include <gencache/key.hpp>
