@@ -42,7 +42,7 @@ class account {
 struct ticket {
   std::int32_t id;
   std::int32_t cookie;
-  friend auto gencache_fields(const ticket& t) { return std::tie(t.id); }
+  friend auto gencache_fields(gencache::maybe_const<ticket> auto& t) { return std::tie(t.id); }
 };
 
 // Both a key_fragment (keys by id alone) and the hook (id and region): the fragment wins
@@ -63,7 +63,9 @@ class both {
 // A hook that ties const fields only: it keys and writes, but cannot read back.
 struct read_only {
   int id = 0;
-  friend auto gencache_fields(const read_only& r) { return std::tie(r.id); }
+  friend auto gencache_fields(const gencache::maybe_const<read_only> auto& r) {
+    return std::tie(r.id);
+  }
 };
 
 template <class... Parts>
@@ -72,6 +74,29 @@ std::string key_of(const Parts&... parts) {
   gencache::encode_key_parts(out, parts...);
   return {out.data(), out.size()};
 }
+
+// An aggregate whose hook leaves out a trace id; a generation takes `user`.
+struct request {
+  int user;
+  int page;
+  std::string trace_id;
+  friend auto gencache_fields(gencache::maybe_const<request> auto& r) {
+    return std::tie(r.user, r.page);
+  }
+};
+
+// Not an aggregate: only the hook says what its fields are.
+class query {
+ public:
+  query(int user_id, int page_number) : user(user_id), page(page_number) {}
+  int user;
+  int page;
+
+ private:
+  friend auto gencache_fields(gencache::maybe_const<query> auto& q) {
+    return std::tie(q.user, q.page);
+  }
+};
 
 }  // namespace hooktest
 
@@ -157,4 +182,58 @@ TEST_CASE("fields hook: memoized keys use it for arguments and member functions'
   CHECK(same.lookups() == 0);
   CHECK(lookup(other, 3) == 203);  // the object is keyed
   CHECK(other.lookups() == 1);
+}
+
+TEST_CASE("fields hook: fields a spec leaves out are left out of the hook's fields",
+          "[memoize][hook]") {
+  using hooktest::request;
+  gencache::cache cache;
+  int computes = 0;
+  auto page_of = [&](const request& r) {
+    ++computes;
+    return r.user * 100 + r.page;
+  };
+  SECTION("a field that feeds a generation") {
+    gencache::memoized m(cache, page_of, gencache::gen("u:user", &request::user));
+    CHECK(m(request{1, 2, "a"}) == 102);
+    CHECK(m(request{1, 2, "b"}) == 102);  // trace_id is not named by the hook
+    CHECK(computes == 1);
+    CHECK(m.describe(request{1, 2, "a"}).find("\"a\"") == std::string::npos);
+    CHECK(m(request{1, 3, "a"}) == 103);
+    CHECK(computes == 2);
+  }
+  SECTION("an excluded field") {
+    gencache::memoized m(cache, page_of, "plain", gencache::exclude(&request::page));
+    CHECK(m(request{1, 2, "a"}) == 102);
+    CHECK(m(request{1, 3, "b"}) == 102);  // page excluded, trace_id not named
+    CHECK(computes == 1);
+    CHECK(m(request{2, 2, "a"}) == 202);
+    CHECK(computes == 2);
+  }
+  SECTION("an excluded field of a class that is not an aggregate") {
+    using hooktest::query;
+    gencache::memoized m(
+        cache,
+        [&](const query& q) {
+          ++computes;
+          return q.user;
+        },
+        "plain", gencache::exclude(&query::page));
+    CHECK(m(query(1, 1)) == 1);
+    CHECK(m(query(1, 2)) == 1);
+    CHECK(computes == 1);
+    CHECK(m.describe(query(1, 2)) == m.describe(query(1, 9)));
+  }
+  SECTION("inside an optional") {
+    gencache::memoized m(
+        cache,
+        [&](const std::optional<request>& r) {
+          ++computes;
+          return r ? r->page : -1;
+        },
+        gencache::gen("u:user", &request::user));
+    CHECK(m(request{1, 2, "a"}) == 2);
+    CHECK(m(request{1, 2, "b"}) == 2);
+    CHECK(computes == 1);
+  }
 }

@@ -1,5 +1,6 @@
 // Each case must fail to compile with gencache's message (see tests/CMakeLists.txt).
 #include <filesystem>
+#include <tuple>
 #include <unordered_map>
 
 #include <gencache/key.hpp>
@@ -11,6 +12,14 @@ class opaque {
 
  private:
   int v_;
+};
+// A hook that takes classes derived from its own: `derived` would pass for `base`.
+struct base {
+  int id;
+  friend auto gencache_fields(const base& b) { return std::tie(b.id); }
+};
+struct derived : base {
+  int priority;
 };
 }  // namespace
 
@@ -29,6 +38,8 @@ int main() {
   gencache::encode_key_parts(out, opaque(1));
 #elif defined(GENCACHE_REJECT_null_pointer)  // converts to std::string_view, but is no text
   gencache::encode_key_parts(out, nullptr);
+#elif defined(GENCACHE_REJECT_loose_hook)
+  gencache::encode_key_parts(out, derived{{1}, 2});
 #endif
   return static_cast<int>(out.size());
 }

@@ -15,7 +15,18 @@ int g(const args& a, const args& b) { return a.user_id + b.user_id; }
 struct throws_when_destroyed {
   ~throws_when_destroyed() noexcept(false) {}
 };
+class fragment_keyed {  // not an aggregate, keyed by its key_fragment
+ public:
+  fragment_keyed(int first, int second) : a(first), b(second) {}
+  int a;
+  int b;
+};
 }  // namespace
+
+template <>
+struct gencache::key_fragment<fragment_keyed> {
+  static void append(auto& out, const fragment_keyed& v) { out(v.a, v.b); }
+};
 
 int main() {
   gencache::cache cache;
@@ -43,6 +54,10 @@ int main() {
 #elif defined(GENCACHE_REJECT_plumbing)  // the front ends' plumbing is not the facade
   const gencache::generation_ref gens[] = {"g"};
   (void)cache.make_key(gencache::key_domain::direct, {}, gens, 1);
+#elif defined(GENCACHE_REJECT_exclude_fragment)
+  gencache::memoized m(
+      cache, [](const fragment_keyed& k) { return k.a; }, "g",
+      gencache::exclude(&fragment_keyed::b));
 #endif
   return 0;
 }

@@ -177,7 +177,9 @@ template <std::size_t I>
 detail::excluded_arg<I> exclude(arg_t<I>) {
   return {};
 }
-/// Leaves a field of the parameter of type T out of the key.
+/// Leaves a field of the parameter of type T out of the key. T is an aggregate, or has the
+/// gencache_fields hook (the field is then left out of the fields it names); for a T keyed
+/// by a key_fragment, the wrapper does not compile.
 template <class T, class M>
 detail::excluded_field<T, M, detail::any_arg> exclude(M T::*field) {
   detail::check_field_type<M>();

@@ -269,11 +269,11 @@ class memo_keys {
     using T = std::remove_cvref_t<A>;
     if constexpr (plan::template argument_left_out<I>()) {
       return;
-    } else if constexpr (std::is_aggregate_v<T> && plan::template mask_count<T, I>() > 0) {
+    } else if constexpr (detail::maskable<T> && plan::template mask_count<T, I>() > 0) {
       detail::append_masked(sink, masked<T, I>(argument));
     } else if constexpr (detail::is_specialization_of<T, std::optional>) {
       using V = typename T::value_type;
-      if constexpr (std::is_aggregate_v<V> && plan::template mask_count<V, I>() > 0) {
+      if constexpr (detail::maskable<V> && plan::template mask_count<V, I>() > 0) {
         // An optional struct whose fields feed generations or are excluded: encoded as the
         // optional, with the struct masked inside (an empty one as an empty optional).
         if (argument) {

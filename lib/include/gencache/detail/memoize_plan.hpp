@@ -72,6 +72,10 @@ struct memo_plan {
   static constexpr void check_spec() {
     if constexpr (is_field_spec<S, field_gen_spec> || is_field_spec<S, excluded_field>) {
       using traits = field_spec_traits<S>;
+      static_assert(!is_field_spec<S, excluded_field> || maskable<typename traits::type>,
+                    "gencache: exclude(&T::field) leaves a field out of T's key, which needs T "
+                    "to be an aggregate or to have the gencache_fields hook; a type keyed by a "
+                    "key_fragment decides its key itself");
       [[maybe_unused]] constexpr std::size_t i = []<std::size_t... J>(std::index_sequence<J...>) {
         return parameter_holding<typename traits::type, traits::index,
                                  std::tuple_element_t<J, Params>...>();

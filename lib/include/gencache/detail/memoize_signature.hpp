@@ -14,6 +14,7 @@
 #include <boost/pfr/core.hpp>
 #include <boost/pfr/tuple_size.hpp>
 
+#include "gencache/detail/type_class.hpp"
 #include "gencache/detail/type_name.hpp"
 #include "gencache/key.hpp"
 #include "gencache/memoize_specs.hpp"
@@ -108,27 +109,29 @@ consteval std::size_t parameter_holding() {
   }
 }
 
-/// Whether a T is keyed by its object representation in a memoizer's raw keys: integers,
-/// chars, bool and enums, and aggregates of them without padding (unique object
+/// Whether a T is keyed by its object representation in a memoizer's raw keys, stated over
+/// its type class (type_class.hpp): integers, chars, bool and enums, and aggregates of them
+/// without padding (unique object
 /// representation: equal values have equal bytes, and different values different bytes).
 /// Floats, pointers, strings, optionals, ranges, custom fragments and types with the
 /// gencache_fields hook are not.
 template <class T>
 consteval bool raw_representable() {
-  // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per kind of type
-  if constexpr (has_key_fragment<T> || described<T>) {
+  constexpr type_class c = class_of<T>;
+  // NOLINTNEXTLINE(bugprone-branch-clone): an if-constexpr ladder, one case per type class
+  if constexpr (has_key_fragment<T>) {
     return false;
-  } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+  } else if constexpr (c == type_class::boolean || c == type_class::character ||
+                       c == type_class::integer || c == type_class::enumeration) {
     return true;
-  } else if constexpr (std::is_aggregate_v<T> && !std::is_array_v<T> && !std::ranges::range<T> &&
-                       std::is_trivially_copyable_v<T> &&
+  } else if constexpr (c == type_class::aggregate && std::is_trivially_copyable_v<T> &&
                        std::has_unique_object_representations_v<T>) {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return (raw_representable<boost::pfr::tuple_element_t<I, T>>() && ...);
     }
     (std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
   } else {
-    return false;
+    return false;  // the described class (the gencache_fields hook) among them
   }
 }
 template <class T>
@@ -149,13 +152,36 @@ struct masked_aggregate {
   }
 };
 
+/// Whether an argument of type T can have fields left out of its key (by `exclude` or by
+/// feeding a generation): a type with the gencache_fields hook, over the fields it names,
+/// or an aggregate, over its fields (Boost.PFR).
+template <class T>
+inline constexpr bool maskable = class_of<T> == type_class::described || std::is_aggregate_v<T>;
+
+/// Calls `f(field)` for each field a key holds of `v`: the hook's, or the aggregate's.
+template <class T, class F>
+void for_each_key_field(const T& v, F&& f) {
+  if constexpr (class_of<T> == type_class::described) {
+    const auto fields = gencache_fields(v);
+    static_assert(
+        []<class... E>(std::type_identity<std::tuple<E...>>) {
+          return (std::is_lvalue_reference_v<E> && ...);
+        }(std::type_identity<std::remove_cvref_t<decltype(fields)>>{}),
+        "gencache: to leave a field of this type out of a key, its gencache_fields hook must "
+        "return references to its fields (std::tie), not copies");
+    std::apply([&](const auto&... field) { (f(field), ...); }, fields);
+  } else {
+    boost::pfr::for_each_field(v, f);
+  }
+}
+
 template <class Sink, class T, std::size_t N>
 void append_masked(Sink& out, const masked_aggregate<T, N>& m) {
   std::size_t kept = 0;
-  boost::pfr::for_each_field(m.value, [&](const auto& f) { kept += m.keeps(&f) ? 1 : 0; });
+  for_each_key_field(m.value, [&](const auto& f) { kept += m.keeps(&f) ? 1 : 0; });
   out.next();
   out.open(kind::aggregate, type_name<T>(), type_fingerprint<T>, kept);
-  boost::pfr::for_each_field(m.value, [&](const auto& f) {
+  for_each_key_field(m.value, [&](const auto& f) {
     if (m.keeps(&f)) append_part(out, f);
   });
   out.close(kind::aggregate);

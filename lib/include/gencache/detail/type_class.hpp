@@ -74,6 +74,9 @@ namespace gencache::detail {
 /// as a constrained template friend, it serves const objects (keys, writing, weight) and
 /// mutable ones (reading a value back from a remote store):
 ///
+/// A hook that would also take classes derived from T (non-template, or `auto&` without
+/// the constraint) is refused at compile time unless T is final.
+///
 ///     class customer {
 ///       int id_; std::string region_;
 ///       friend auto gencache_fields(gencache::maybe_const<customer> auto& self) {
@@ -81,9 +84,25 @@ namespace gencache::detail {
 ///       }
 ///     };
 template <class T>
-concept described = requires(const T& v) {
+concept has_fields_hook = requires(const T& v) {
   typename std::tuple_size<std::remove_cvref_t<decltype(gencache_fields(v))>>::type;
 };
+/// A class derived from T, to ask whether T's hook would take it too.
+template <class T>
+struct derived_probe : T {};
+/// Whether the hook that applies to T also takes classes derived from T (a non-template
+/// hook, or an unconstrained `auto&` one): a derived class would then pass for T, keyed,
+/// stored and weighed by T's fields alone, its own left out. Such a hook is refused.
+template <class T>
+consteval bool loose_fields_hook() {
+  if constexpr (std::is_class_v<T> && !std::is_final_v<T>) {
+    return has_fields_hook<derived_probe<T>>;
+  } else {
+    return false;
+  }
+}
+template <class T>
+concept described = has_fields_hook<T>;
 /// A described type whose fields can be assigned (the hook also takes a `T&` and ties
 /// non-const references): the codec reads such a value back.
 template <class Tuple>
@@ -131,6 +150,12 @@ consteval type_class classify() {
   if constexpr (std::is_void_v<U> || std::is_function_v<U>) {
     return type_class::other;
   } else if constexpr (described<U>) {
+    static_assert(!loose_fields_hook<U>(),
+                  "gencache: the gencache_fields hook that applies to this type also takes "
+                  "classes derived from it, which would pass for it and lose their own fields. "
+                  "Write it for exactly its class: `friend auto gencache_fields("
+                  "gencache::maybe_const<T> auto& self) { return std::tie(self.a, self.b); }` "
+                  "(or make the class final)");
     return type_class::described;
   } else if constexpr (std::same_as<U, bool>) {
     return type_class::boolean;

@@ -185,6 +185,17 @@ consteval codec_form codec_form_of() {
 template <class T>
 inline constexpr codec_form codec_form_v = codec_form_of<T>();
 
+/// The codec reads an element of a container, an optional, a shared_ptr or a variant into a
+/// default-constructed one: a clear error for a type that has no default constructor.
+template <class T>
+consteval bool read_into_default() {
+  static_assert(std::default_initializable<T>,
+                "gencache: the codec reads this type inside a container, an optional, a "
+                "shared_ptr or a variant into a default-constructed one: give it a default "
+                "constructor, or specialize gencache::value_codec for the type that holds it");
+  return true;
+}
+
 /// For a map's pair<const K, V>: decode into pair<K, V>.
 template <class T>
 struct decodable {
@@ -360,6 +371,7 @@ bool value_reader::read(T& v) {
     v.resize(n);
     return raw(v.data(), n);
   } else if constexpr (form == codec_form::optional) {
+    static_assert(detail::read_into_default<typename U::value_type>());
     bool present = false;
     if (!read(present)) return false;
     if (!present) {
@@ -369,6 +381,7 @@ bool value_reader::read(T& v) {
     return read(v.emplace());
   } else if constexpr (form == codec_form::shared_ptr) {
     using element = std::remove_const_t<typename U::element_type>;
+    static_assert(detail::read_into_default<element>());
     bool present = false;
     if (!read(present)) return false;
     if (!present) {
@@ -380,6 +393,9 @@ bool value_reader::read(T& v) {
     v = std::move(made);
     return true;
   } else if constexpr (form == codec_form::variant) {
+    static_assert([]<std::size_t... I>(std::index_sequence<I...>) {
+      return (detail::read_into_default<std::variant_alternative_t<I, U>>() && ...);
+    }(std::make_index_sequence<std::variant_size_v<U>>{}));
     std::uint64_t index = 0;
     if (!varint(index) || index >= std::variant_size_v<U>) return fail();
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -416,6 +432,8 @@ bool value_reader::read(T& v) {
 
 template <class C>
 bool value_reader::read_container(C& v) {
+  static_assert(
+      detail::read_into_default<typename detail::decodable<std::ranges::range_value_t<C>>::type>());
   std::size_t n = 0;
   if (!count(n)) return false;
   v = C();
