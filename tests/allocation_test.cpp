@@ -114,6 +114,24 @@ TEST_CASE("allocation: a memoized miss allocates only the store's entry", "[allo
   CHECK(canonical_keyed.stats().misses == 2);
 }
 
+TEST_CASE("allocation: a set of a large value allocates one block, its entry",
+          "[allocation][value]") {
+  // The value lives in its entry's allocation after the key, whatever its size (before 0.2,
+  // a value over 32 bytes took a heap copy of its own besides the entry).
+  struct large {
+    std::uint64_t words[25];
+  };
+  gencache::cache cache;
+  large v{};
+  for (std::uint64_t i = 0; i < 25; ++i) v.words[i] = i * 3;
+  REQUIRE(cache.set({"g"}, v, 0).ok());  // the thread's counters block
+  CHECK(allocations_of([&] { REQUIRE(cache.set({"g"}, v, 1).ok()); }) == 1);
+  std::optional<large> hit;
+  CHECK(allocations_of([&] { hit = cache.get<large>({"g"}, 1); }) == 0);
+  REQUIRE(hit);
+  CHECK(hit->words[24] == 72u);
+}
+
 TEST_CASE("allocation: a thread alternating between many stores allocates nothing",
           "[allocation][memory_store]") {
   // Store ids that were equal modulo 8 shared one per-thread slot: each switch between

@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <list>
@@ -7,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -49,6 +52,98 @@ TEST_CASE("memory_store: holds inline, boxed and shared values", "[memory_store]
   CHECK(store.get<std::string>(test_key("literal")) == "abc");
   CHECK(store.get<std::string>(test_key("empty")) == std::string());  // cached, and empty
   CHECK_FALSE(store.get<std::string>(test_key("absent")));
+}
+
+namespace {
+std::atomic<int> live_values{0};
+
+// A value that counts its live copies, of a given size and alignment, with an owning member.
+template <std::size_t Size, std::size_t Align>
+struct alignas(Align) counted_value {
+  explicit counted_value(int n) : text(std::to_string(n) + std::string(40, 'v')), number(n) {
+    ++live_values;
+  }
+  counted_value(const counted_value& o) : text(o.text), number(o.number) { ++live_values; }
+  counted_value& operator=(const counted_value&) = delete;
+  ~counted_value() { --live_values; }
+  std::string text;
+  int number;
+  char padding[Size]{};
+};
+
+template <class T>
+void round_trip_after_keys_of_every_length(memory_store& store) {
+  for (int length = 0; length < 40; ++length) {
+    const auto key = test_key(std::string(static_cast<std::size_t>(length), 'k') + "/" +
+                              std::to_string(alignof(T)) + "/" + std::to_string(sizeof(T)));
+    REQUIRE(store.set(key, T(length)).ok());
+    const bool visited = store.visit<T>(key, [&](const T& held) {
+      CHECK(reinterpret_cast<std::uintptr_t>(&held) % alignof(T) == 0);
+      CHECK(held.number == length);
+      CHECK(held.text == std::to_string(length) + std::string(40, 'v'));
+    });
+    CHECK(visited);
+  }
+}
+}  // namespace
+
+TEST_CASE(
+    "memory_store: values of every size and alignment live after keys of every length, "
+    "and each is destroyed once",
+    "[memory_store][value]") {
+  const auto policy = GENERATE(gencache::eviction_policy::s3fifo, gencache::eviction_policy::lru);
+  {
+    memory_store store({.eviction = policy});
+    round_trip_after_keys_of_every_length<counted_value<1, 8>>(store);
+    round_trip_after_keys_of_every_length<counted_value<3, 16>>(store);
+    round_trip_after_keys_of_every_length<counted_value<500, 8>>(store);
+    round_trip_after_keys_of_every_length<counted_value<7, 64>>(store);  // over-aligned: boxed
+    round_trip_after_keys_of_every_length<counted_value<100, 128>>(store);
+    CHECK(live_values.load() == 5 * 40);
+    // Replaced, erased and cleared values are destroyed once their grace period is over.
+    const auto replaced = test_key("/8/" + std::to_string(sizeof(counted_value<1, 8>)));
+    REQUIRE(store.peek<counted_value<1, 8>>(replaced));
+    REQUIRE(store.set(replaced, counted_value<1, 8>(1)).ok());
+    CHECK(store.get<counted_value<1, 8>>(replaced)->number == 1);
+    CHECK(store.erase(replaced));
+    store.clear();
+    CHECK(store.flush());
+    CHECK(live_values.load() == 0);
+    round_trip_after_keys_of_every_length<counted_value<3, 16>>(store);
+  }
+  CHECK(live_values.load() == 0);  // the store's destructor destroys what it held
+}
+
+namespace {
+// A value whose copy throws once armed: a set of it must store nothing and leak nothing.
+template <std::size_t Align>
+struct alignas(Align) throwing_copy {
+  explicit throwing_copy(bool arm) : armed(arm) { ++live_values; }
+  throwing_copy(const throwing_copy& o) : armed(o.armed) {
+    if (armed) throw std::runtime_error("copy refused");
+    ++live_values;
+  }
+  throwing_copy& operator=(const throwing_copy&) = delete;
+  ~throwing_copy() { --live_values; }
+  bool armed;
+  std::string text = std::string(64, 't');
+};
+}  // namespace
+
+TEST_CASE("memory_store: a value whose copy throws is not stored, in place or boxed",
+          "[memory_store][value]") {
+  memory_store store;
+  {
+    const throwing_copy<8> in_place(true);
+    const throwing_copy<64> boxed(true);
+    CHECK_THROWS_AS(store.set(test_key("in place"), in_place), std::runtime_error);
+    CHECK_THROWS_AS(store.set(test_key("boxed"), boxed), std::runtime_error);
+    CHECK(live_values.load() == 2);  // the two originals only
+  }
+  CHECK_FALSE(store.peek<throwing_copy<8>>(test_key("in place")));
+  CHECK_FALSE(store.peek<throwing_copy<64>>(test_key("boxed")));
+  CHECK(store.stats().entries == 0);
+  CHECK(live_values.load() == 0);
 }
 
 TEST_CASE("memory_store: shared_ptr<const T> values are shared, never deep-copied",

@@ -340,8 +340,13 @@ std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
   return ttl.count() >= never - now ? never - 1 : now + ttl.count();
 }
 
-status memory_store::reject_too_large(std::size_t weight) {
+status memory_store::reject_too_large(std::size_t weight, std::size_t key_size) {
   counters().errors.increment();
+  if (key_size > detail::entry::max_key_size) {
+    return {errc::too_large,
+            fmt::format("gencache: a key of {} bytes exceeds the memory store's bound of {} bytes",
+                        key_size, detail::entry::max_key_size)};
+  }
   return {errc::too_large,
           fmt::format("gencache: entry of {} bytes exceeds the memory store's per-shard bound of "
                       "{} bytes (max_bytes {} over {} shards)",
@@ -406,11 +411,11 @@ status memory_store::insert(detail::entry* e) {
       ++s.live;
     }
     const std::uint32_t inserts = s.inserts.load(std::memory_order_relaxed);
-    e->promoted_at.store(inserts, std::memory_order_relaxed);
     s.inserts.store(inserts + 1, std::memory_order_relaxed);
     if (options_.eviction == eviction_policy::s3fifo) {
       s.fifo.insert(*e);
     } else {
+      e->mark.lru_promoted_at.store(inserts, std::memory_order_relaxed);
       s.lru.push_front(*e);
     }
     s.bytes += e->weight;
@@ -493,7 +498,8 @@ void memory_store::promote(detail::value_shard& s, detail::entry* e) {
   const std::size_t slot = table->locate(e->key());
   if (slot == detail::entry_table::npos || table->at(slot) != e) return;  // gone meanwhile
   s.lru.splice(s.lru.begin(), s.lru, s.lru.iterator_to(*e));
-  e->promoted_at.store(s.inserts.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  e->mark.lru_promoted_at.store(s.inserts.load(std::memory_order_relaxed),
+                                std::memory_order_relaxed);
 }
 
 void memory_store::clear() {

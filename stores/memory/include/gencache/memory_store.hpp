@@ -163,14 +163,29 @@ Node* allocate_node_with_key(key_view key) {
   return static_cast<Node*>(memory);
 }
 
-/// A stored value. Immutable once published in a table, but for `frequency` and
-/// `promoted_at` (atomics), and the queue links and `in_small` (writers, under the lock).
-struct entry : lru_hook, s3fifo_entry_state {
-  entry(key_view k, std::size_t w, std::int64_t expires) noexcept
+/// The eviction policy's mark in an entry. A store uses one policy for all its entries, so
+/// the two share the same 4 bytes: the member its policy uses is the only one ever built.
+union entry_policy_mark {
+  entry_policy_mark() noexcept : lru_promoted_at(0) {}
+  /// LRU: the shard's insert count when the entry last moved to the front.
+  std::atomic<std::uint32_t> lru_promoted_at;
+  /// S3-FIFO: the entry's frequency and queue.
+  s3fifo_entry_state s3fifo;
+};
+static_assert(sizeof(entry_policy_mark) == 4);
+
+/// A stored value: this header, then the key's bytes, then the value (`value_slot`; in place
+/// at its alignment after the key, or a pointer to a heap copy), in one allocation. Immutable
+/// once published in a table, but for its policy mark (atomics written by hits), and the
+/// queue links and `in_small` (writers, under the lock).
+struct entry : lru_hook {
+  entry(key_view k, std::size_t w, std::int64_t expires, eviction_policy policy) noexcept
       : hash(k.hash),
         expires_at(expires),
         weight(w),
-        key_size(static_cast<std::uint32_t>(k.bytes.size())) {}
+        key_size(static_cast<std::uint32_t>(k.bytes.size())) {
+    if (policy == eviction_policy::s3fifo) std::construct_at(&mark.s3fifo);
+  }
 
   [[nodiscard]] key_view key() const noexcept {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
@@ -178,12 +193,26 @@ struct entry : lru_hook, s3fifo_entry_state {
   [[nodiscard]] bool has_key(key_view k) const noexcept {
     return hash == k.hash && key().bytes == k.bytes;
   }
+  /// The value, of the type it was stored as (checked by the caller against `value.type()`).
+  template <class T>
+  [[nodiscard]] const T& value_as() const noexcept {
+    return value_slot::get<T>(value_storage(value_kind_of<T>::alignment));
+  }
+  [[nodiscard]] s3fifo_entry_state& s3fifo_state() noexcept { return mark.s3fifo; }
+  [[nodiscard]] const s3fifo_entry_state& s3fifo_state() const noexcept { return mark.s3fifo; }
+
   template <class V>
-  static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires) {
-    entry* memory = allocate_node_with_key<entry>(k);
-    entry* e = new (memory) entry(k, weight, expires);
+  static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires,
+                       eviction_policy policy) {
+    using layout = value_kind_of<std::remove_cvref_t<V>>;
+    const std::size_t size = value_offset(k.bytes.size(), layout::alignment) + layout::size;
+    void* memory = ::operator new(size);
+    if (!k.bytes.empty()) {
+      std::memcpy(static_cast<char*>(memory) + sizeof(entry), k.bytes.data(), k.bytes.size());
+    }
+    entry* e = new (memory) entry(k, weight, expires, policy);
     try {
-      e->value.emplace(std::forward<V>(v));
+      e->value.emplace(e->value_storage(layout::alignment), std::forward<V>(v));
     } catch (...) {
       destroy(e);
       throw;
@@ -191,17 +220,33 @@ struct entry : lru_hook, s3fifo_entry_state {
     return e;
   }
   static void destroy(entry* e) noexcept {
+    if (e->value.type() != nullptr) e->value.destroy(e->value_storage(e->value.alignment()));
     e->~entry();
     ::operator delete(e);
   }
 
+  /// The longest key an entry holds (its size is 32 bits): `set` refuses longer ones.
+  static constexpr std::size_t max_key_size = std::numeric_limits<std::uint32_t>::max();
+
   std::uint64_t hash;
   std::int64_t expires_at;  // on the store's clock, in ns; memory_store::never if none
   std::size_t weight;
-  std::atomic<std::uint32_t> promoted_at{0};  // LRU: the shard's insert count when last moved
   std::uint32_t key_size;
+  entry_policy_mark mark;
   value_slot value;
+
+ private:
+  // Where the value starts, from the entry's address (which operator new aligns to 16).
+  static constexpr std::size_t value_offset(std::size_t key_size, std::size_t alignment) {
+    return (sizeof(entry) + key_size + alignment - 1) & ~(alignment - 1);
+  }
+  [[nodiscard]] void* value_storage(std::size_t alignment) const noexcept {
+    // The value's bytes are not the entry's: const is the entry's, not the value's.
+    return const_cast<char*>(reinterpret_cast<const char*>(this)) +
+           value_offset(key_size, alignment);
+  }
 };
+static_assert(sizeof(entry) == 56, "hook, hash, expiry, weight, key size, policy mark, kind");
 
 using entry_list = boost::intrusive::list<entry>;
 
@@ -521,14 +566,14 @@ class memory_store {
   template <class T>
   [[nodiscard]] std::optional<T> get(key_view key) {
     std::optional<T> out;
-    find_value<T, true>(key, [&](const detail::value_slot& v) { out.emplace(v.get<T>()); });
+    find_value<T, true>(key, [&](const detail::entry& e) { out.emplace(e.value_as<T>()); });
     return out;
   }
   /// Like `get`, but changes nothing: no recency refresh, no statistics, no reclaiming.
   template <class T>
   [[nodiscard]] std::optional<T> peek(key_view key) {
     std::optional<T> out;
-    find_value<T, false>(key, [&](const detail::value_slot& v) { out.emplace(v.get<T>()); });
+    find_value<T, false>(key, [&](const detail::entry& e) { out.emplace(e.value_as<T>()); });
     return out;
   }
   /// Calls `f(const T&)` on the value stored under `key` if present, unexpired and of type
@@ -541,7 +586,7 @@ class memory_store {
   /// that pointer, touching no reference count.
   template <class T, class F>
   bool visit(key_view key, F&& f) {
-    return find_value<T, true>(key, [&](const detail::value_slot& v) { f(v.get<T>()); });
+    return find_value<T, true>(key, [&](const detail::entry& e) { f(e.value_as<T>()); });
   }
 
   /// The hit path of a front end that compares a key's fields instead of building its
@@ -562,7 +607,7 @@ class memory_store {
     if (e == nullptr || e->value.type() != detail::type_id<T>) return std::nullopt;
     if (e->expires_at != never && clock_->now().count() >= e->expires_at) return std::nullopt;
     record_hit(s, *e);
-    return std::optional<T>(e->value.get<T>());
+    return std::optional<T>(e->value_as<T>());
   }
   /// What a pass of a batch of lookups brings towards the cache, for each hash: an entry's
   /// home index slot, the entry that slot points at (once the slot is near), and the same
@@ -606,11 +651,14 @@ class memory_store {
       detail::check_ttl(ttl);
       const std::size_t weight = key.bytes.size() + detail::weigh(value) + entry_overhead;
       const std::int64_t expires = ttl ? expiry_after(*ttl) : never;
-      if (weight > shard_max_bytes_) return reject_too_large(weight);
+      if (weight > shard_max_bytes_ || key.bytes.size() > detail::entry::max_key_size) {
+        return reject_too_large(weight, key.bytes.size());
+      }
       if (!admits_writes()) [[unlikely]] {
         if (status busy = reject_busy(); !busy.ok()) return busy;
       }
-      return insert(detail::entry::create(key, std::forward<V>(value), weight, expires));
+      return insert(
+          detail::entry::create(key, std::forward<V>(value), weight, expires, options_.eviction));
     }
   }
 
@@ -717,7 +765,7 @@ class memory_store {
           return false;
         }
         if constexpr (Refresh) record_hit(s, *e);
-        use(e->value);
+        use(*e);
         return true;
       }
     }
@@ -730,7 +778,7 @@ class memory_store {
     if (options_.eviction == eviction_policy::s3fifo) {
       detail::s3fifo<detail::entry, detail::entry_list>::hit(e);
     } else if (detail::promotion_due(s.inserts.load(std::memory_order_relaxed),
-                                     e.promoted_at.load(std::memory_order_relaxed),
+                                     e.mark.lru_promoted_at.load(std::memory_order_relaxed),
                                      promotion_window_)) {
       promote(s, &e);
     }
@@ -790,7 +838,7 @@ class memory_store {
   /// One round of the destructor: frees what the store holds and retired; true if it found
   /// anything (a value's destructor may have retired more).
   bool free_everything(int round);
-  status reject_too_large(std::size_t weight);
+  status reject_too_large(std::size_t weight, std::size_t key_size);
   // Under the generation shard's lock; evicted counters go to the shard's `retired`.
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
   [[nodiscard]] detail::retired_payload* take_retired(detail::generation_shard& g) noexcept;

@@ -2,11 +2,12 @@
 /// \file
 /// How the memory store holds values in process, and how it weighs them for its byte bound.
 ///
-/// - Values up to `inline_value_capacity` (32) bytes, aligned to at most 16, live inside
-///   the entry: trivially copyable ones, but also std::string, std::vector and
-///   std::shared_ptr. A hit copies the value out of the entry (an inline trivially copyable
-///   value: a memcpy, no allocation).
-/// - Larger values live in one heap copy that the entry points to; a hit copies from it.
+/// - A value lives in its entry's allocation, after the key at its own alignment, in its size
+///   (trivially copyable ones, std::string, std::vector, std::shared_ptr, aggregates of any
+///   size): one allocation per entry. A hit copies the value out of the entry (a trivially
+///   copyable value: a memcpy, no allocation).
+/// - A type aligned to more than 16 bytes lives in one heap copy that the entry points to; a
+///   hit copies from it.
 /// - `std::shared_ptr<const T>` values are held as that pointer: a hit hands out another
 ///   reference (one atomic increment), never a deep copy. Cache heavy objects this way, or
 ///   read them in place with `memory_store::visit`.
@@ -55,6 +56,8 @@ namespace gencache {
 template <class T>
 struct value_weight;
 
+/// Since 0.2 every value aligned to at most 16 lives in its entry, whatever its size; kept for
+/// source compatibility (it was the largest value held in place).
 inline constexpr std::size_t inline_value_capacity = 32;
 
 namespace detail {
@@ -65,18 +68,6 @@ template <class U>
 struct shared_const_ptr<std::shared_ptr<const U>> : std::true_type {
   using element = U;
 };
-
-/// The in-process identity of a stored value's type: the address of a variable of its own.
-/// Exact where names are not (types of two anonymous namespaces, lambdas); mutable, so
-/// that no linker folds two of them.
-template <class T>
-inline char type_tag = 0;
-template <class T>
-inline const void* const type_id = &type_tag<T>;
-
-template <class T>
-concept inline_value = std::is_trivially_copyable_v<T> && sizeof(T) <= inline_value_capacity &&
-                       alignof(T) <= alignof(std::max_align_t);
 
 template <class T>
 concept flat_range = std::ranges::contiguous_range<const T> &&
@@ -172,27 +163,60 @@ std::size_t weigh_elements(const T& v) {
   }
 }
 
-/// Values held inside the entry itself: up to `inline_value_capacity` bytes, aligned to at
-/// most 16 (std::string, std::vector, std::shared_ptr, small aggregates).
+/// Values held inside their entry's allocation, right after its key: every type aligned to
+/// at most 16, the alignment `operator new` gives (std::string, std::vector,
+/// std::shared_ptr, aggregates of any size). An over-aligned type is held behind a pointer
+/// to a heap copy.
 template <class T>
-concept in_place_value = sizeof(T) <= inline_value_capacity && alignof(T) <= 16;
+concept in_place_value = alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 
-/// One value, held in place (see `in_place_value`) or behind a pointer to a heap copy, and
-/// tagged with its type's fingerprint. Built once, inside its entry; never moved or copied.
-/// Readers only read it, so it needs no reference count: the memory store frees it after
-/// every read section that could see it has ended.
+/// What an entry knows of its value's type without knowing the type: how its bytes are laid
+/// out after the key and how to destroy it. One per type; its address is the type's
+/// in-process identity (`type_id`).
+struct value_kind {
+  std::size_t alignment;
+  void (*destroy)(void* storage) noexcept;  // null for a trivially destructible one in place
+};
+
+template <class T>
+struct value_kind_of {
+  static constexpr std::size_t alignment = in_place_value<T> ? alignof(T) : alignof(const T*);
+  static constexpr std::size_t size = in_place_value<T> ? sizeof(T) : sizeof(const T*);
+  static void destroy(void* storage) noexcept {
+    if constexpr (in_place_value<T>) {
+      std::launder(static_cast<T*>(storage))->~T();
+    } else {
+      const T* held = nullptr;
+      std::memcpy(static_cast<void*>(&held), storage, sizeof(const T*));
+      delete held;
+    }
+  }
+  // Mutable, so that no linker folds the kinds of two types with the same layout.
+  static inline constinit value_kind kind{
+      alignment, in_place_value<T>&& std::is_trivially_destructible_v<T> ? nullptr : &destroy};
+};
+
+/// The in-process identity of a stored value's type: the address of its kind. Exact where
+/// names are not (types of two anonymous namespaces, lambdas).
+template <class T>
+inline const void* const type_id = &value_kind_of<T>::kind;
+
+/// One value's type, and the means to build, read and destroy it in storage its entry
+/// provides (`value_kind_of<T>::size` bytes aligned to `alignment`, after the key): held
+/// in place, or behind a pointer to a heap copy (see `in_place_value`). Built once, inside
+/// its entry; never moved or copied. Readers only read it, so it needs no reference count:
+/// the memory store frees it after every read section that could see it has ended.
 class value_slot {
  public:
-  value_slot() noexcept {}
+  value_slot() noexcept = default;
   value_slot(const value_slot&) = delete;
   value_slot& operator=(const value_slot&) = delete;
-  ~value_slot() {
-    if (destroy_ != nullptr) destroy_(storage_);
-  }
+  ~value_slot() = default;
 
-  /// Stores `value`; the slot must be empty.
+  /// Builds `value` in `storage`; the slot must be empty. Throws what T's constructor throws
+  /// (the slot stays empty).
   template <class V>
-  void emplace(V&& value) {
+  void emplace(void* storage, V&& value) {
     using T = std::remove_cvref_t<V>;
     static_assert(std::is_copy_constructible_v<T>,
                   "gencache: a value the memory store hands out by copy must be copyable; "
@@ -201,40 +225,37 @@ class value_slot {
                   "gencache: a stored value's destructor must not throw (it runs after the "
                   "value was removed, on another thread, where nobody could catch it)");
     if constexpr (in_place_value<T>) {
-      new (storage_) T(std::forward<V>(value));
-      if constexpr (!std::is_trivially_destructible_v<T>) {
-        destroy_ = [](void* p) noexcept { static_cast<T*>(p)->~T(); };
-      }
+      new (storage) T(std::forward<V>(value));
     } else {
       const T* heap = new T(std::forward<V>(value));
-      std::memcpy(static_cast<void*>(storage_), static_cast<const void*>(&heap), sizeof(const T*));
-      destroy_ = [](void* p) noexcept {
-        const T* held = nullptr;
-        std::memcpy(static_cast<void*>(&held), p, sizeof(const T*));
-        delete held;
-      };
+      std::memcpy(storage, static_cast<const void*>(&heap), sizeof(const T*));
     }
-    type_ = type_id<T>;
+    kind_ = &value_kind_of<T>::kind;
   }
 
-  [[nodiscard]] const void* type() const noexcept { return type_; }
+  [[nodiscard]] const void* type() const noexcept { return kind_; }
+  [[nodiscard]] std::size_t alignment() const noexcept { return kind_->alignment; }
 
-  /// The value, of the type it was stored as (checked by the caller).
+  /// The value in `storage`, of the type it was stored as (checked by the caller).
   template <class T>
-  [[nodiscard]] const T& get() const noexcept {
+  [[nodiscard]] static const T& get(const void* storage) noexcept {
     if constexpr (in_place_value<T>) {
-      return *std::launder(reinterpret_cast<const T*>(storage_));
+      return *std::launder(static_cast<const T*>(storage));
     } else {
       const T* held = nullptr;
-      std::memcpy(static_cast<void*>(&held), static_cast<const void*>(storage_), sizeof(const T*));
+      std::memcpy(static_cast<void*>(&held), storage, sizeof(const T*));
       return *held;
     }
   }
 
+  /// Destroys the value in `storage`, if one was built.
+  void destroy(void* storage) noexcept {
+    if (kind_ != nullptr && kind_->destroy != nullptr) kind_->destroy(storage);
+    kind_ = nullptr;
+  }
+
  private:
-  const void* type_ = nullptr;
-  void (*destroy_)(void*) noexcept = nullptr;
-  alignas(16) unsigned char storage_[inline_value_capacity];
+  const value_kind* kind_ = nullptr;
 };
 
 }  // namespace detail

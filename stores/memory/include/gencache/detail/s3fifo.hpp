@@ -90,14 +90,20 @@ class ghost_fifo {
   std::size_t head_ = 0;                                            // order_[0, head_): popped
 };
 
-/// What S3-FIFO needs of an entry: its queue, a saturating frequency, a weight, a hash.
+/// What S3-FIFO needs of an entry beyond its queue's hook, a weight and a hash: a saturating
+/// frequency and which queue holds it.
 struct s3fifo_entry_state {
   std::atomic<std::uint8_t> frequency{0};
   bool in_small = true;
+
+  /// An entry type that derives from this state is its own state.
+  s3fifo_entry_state& s3fifo_state() noexcept { return *this; }
+  const s3fifo_entry_state& s3fifo_state() const noexcept { return *this; }
 };
 
-/// The two queues and the ghost of one shard. `Entry` derives from `s3fifo_entry_state` and
-/// from `List`'s hook, and has `hash` and `weight`.
+/// The two queues and the ghost of one shard. `Entry` has `List`'s hook, `hash`, `weight`
+/// and `s3fifo_state()` (deriving from `s3fifo_entry_state` gives it; the memory store's
+/// entry keeps its state beside the LRU policy's, in the same bytes).
 template <class Entry, class List>
 class s3fifo {
  public:
@@ -106,19 +112,20 @@ class s3fifo {
 
   /// A hit: one relaxed byte written, only when the frequency changes.
   static void hit(Entry& e) noexcept {
-    const std::uint8_t f = e.frequency.load(std::memory_order_relaxed);
-    if (f < 3) e.frequency.store(static_cast<std::uint8_t>(f + 1), std::memory_order_relaxed);
+    const std::uint8_t f = state(e).frequency.load(std::memory_order_relaxed);
+    if (f < 3)
+      state(e).frequency.store(static_cast<std::uint8_t>(f + 1), std::memory_order_relaxed);
   }
 
   /// Links a new entry: into the main queue if its key was evicted from the small queue
   /// recently, else into the small queue.
   void insert(Entry& e) {
-    e.frequency.store(0, std::memory_order_relaxed);
+    state(e).frequency.store(0, std::memory_order_relaxed);
     if (ghost_.take(e.hash)) {
-      e.in_small = false;
+      state(e).in_small = false;
       main_.push_front(e);
     } else {
-      e.in_small = true;
+      state(e).in_small = true;
       small_.push_front(e);
       small_weight_ += e.weight;
     }
@@ -126,7 +133,7 @@ class s3fifo {
 
   /// Unlinks an entry (erased, replaced or expired).
   void remove(Entry& e) noexcept {
-    if (e.in_small) {
+    if (state(e).in_small) {
       small_.erase(small_.iterator_to(e));
       small_weight_ -= e.weight;
     } else {
@@ -141,12 +148,14 @@ class s3fifo {
   Entry& evict(std::size_t max_entries, std::size_t max_bytes,
                const Entry* keep = nullptr) noexcept {
     for (;;) {
-      const bool small_has_other = small_.size() > (keep != nullptr && keep->in_small ? 1 : 0);
-      const bool main_has_other = main_.size() > (keep != nullptr && !keep->in_small ? 1 : 0);
+      const bool small_has_other =
+          small_.size() > (keep != nullptr && state(*keep).in_small ? 1 : 0);
+      const bool main_has_other =
+          main_.size() > (keep != nullptr && !state(*keep).in_small ? 1 : 0);
       if (!small_has_other && !main_has_other) {  // only `keep` is left
         Entry& last = const_cast<Entry&>(*keep);
         remove(last);
-        last.in_small = false;
+        state(last).in_small = false;
         return last;
       }
       if (small_has_other &&
@@ -159,14 +168,14 @@ class s3fifo {
         Entry& tail = small_.back();
         small_.pop_back();
         small_weight_ -= tail.weight;
-        if (tail.frequency.load(std::memory_order_relaxed) >= 1) {
-          tail.frequency.store(0, std::memory_order_relaxed);
-          tail.in_small = false;
+        if (state(tail).frequency.load(std::memory_order_relaxed) >= 1) {
+          state(tail).frequency.store(0, std::memory_order_relaxed);
+          state(tail).in_small = false;
           main_.push_front(tail);
           continue;
         }
         ghost_.push(tail.hash, main_.size() + small_.size() + 1);
-        tail.in_small = false;  // unlinked: remove() must not touch a queue
+        state(tail).in_small = false;  // unlinked: remove() must not touch a queue
         return tail;
       }
       if (&main_.back() == keep) {
@@ -175,9 +184,9 @@ class s3fifo {
       }
       Entry& tail = main_.back();
       main_.pop_back();
-      const std::uint8_t f = tail.frequency.load(std::memory_order_relaxed);
+      const std::uint8_t f = state(tail).frequency.load(std::memory_order_relaxed);
       if (f > 0) {
-        tail.frequency.store(static_cast<std::uint8_t>(f - 1), std::memory_order_relaxed);
+        state(tail).frequency.store(static_cast<std::uint8_t>(f - 1), std::memory_order_relaxed);
         main_.push_front(tail);
         continue;
       }
@@ -194,6 +203,9 @@ class s3fifo {
   }
 
  private:
+  static s3fifo_entry_state& state(Entry& e) noexcept { return e.s3fifo_state(); }
+  static const s3fifo_entry_state& state(const Entry& e) noexcept { return e.s3fifo_state(); }
+
   List small_, main_;
   std::size_t small_weight_ = 0;
   ghost_fifo ghost_;
