@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -242,6 +243,7 @@ TEST_CASE("any: one cache type over every store, with the same front ends", "[an
         gencache::gen("page:user_id", gencache::arg<0>));
     CHECK(page(10) == 11);
     CHECK(page(10) == 11);
+    CHECK(page.key_free_hits() == store->resolves_locally());
     cache.invalidate({"page:user_id", 10});
     CHECK(page(10) == 12);
     cache.invalidate({"nav:user_id", 53});
@@ -252,6 +254,32 @@ TEST_CASE("any: one cache type over every store, with the same front ends", "[an
                   std::invalid_argument);
   CHECK_THROWS_AS(gencache::any_store(std::shared_ptr<gencache::remote_store>()),
                   std::invalid_argument);
+}
+
+TEST_CASE("any: a memoized hit over an in-process store builds no key, and sees invalidations",
+          "[any][memoize]") {
+  gencache::any_cache cache(gencache::make_store("memory://"));
+  int calls = 0;
+  gencache::memoized item(
+      cache, [&](int user, int key) { return ++calls * 1000 + user * 10 + key; }, "item",
+      gencache::gen("items"), gencache::gen("items:user", gencache::arg<0>));
+  REQUIRE(item.key_free_hits());
+  CHECK(item(1, 2) == 1012);  // the miss stores through any_store
+  CHECK(item(1, 2) == 1012);  // the key-free hit finds that entry
+  CHECK(item(2, 2) == 2022);
+  CHECK(item.stats().hits == 1);
+  cache.invalidate({"items:user", 1});
+  CHECK(item(1, 2) == 3012);
+  CHECK(item(2, 2) == 2022);
+  cache.invalidate({"items"});
+  CHECK(item(2, 2) == 4022);
+  CHECK(item(2, 2) == 4022);
+  const std::vector<std::tuple<int, int>> batch{{1, 2}, {2, 2}, {3, 3}};
+  CHECK(item.call_many(batch) == std::vector<int>{5012, 4022, 6033});
+  CHECK(item.call_many(batch) == std::vector<int>{5012, 4022, 6033});
+  CHECK(calls == 6);
+  CHECK(item.stats().hits == 7);
+  CHECK(cache.stats().errors == 0);
 }
 
 // Regression: the memcached branch of make_store left the back end on the steady clock, so

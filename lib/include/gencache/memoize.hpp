@@ -279,6 +279,10 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   [[nodiscard]] bool enabled() const noexcept { return core_.enabled(); }
 
   [[nodiscard]] memoize_stats stats() const noexcept { return core_.stats(); }
+  /// Whether hits skip building their key (docs/design.md, "Keys"): decided at construction,
+  /// true over the memory store, or an any_store holding one, for a wrapper with raw keys
+  /// whose plain generations are pinned and whose value-based ones take integers.
+  [[nodiscard]] bool key_free_hits() const noexcept { return field_hits_; }
   /// The identity of this wrapper in keys (location or name).
   [[nodiscard]] const std::string& scope() const noexcept { return core_.scope(); }
   [[nodiscard]] basic_cache<Store>& cache() noexcept { return cache_; }
@@ -319,7 +323,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
   static constexpr bool field_hits_possible =
       plan::field_hits_eligible && store_traits<Store>::matches_fields;
-  using field_path = detail::memo_field_path<Store, key_builder>;
+  using field_path =
+      detail::memo_field_path<typename store_traits<Store>::field_store, key_builder>;
   [[nodiscard]] const field_path& fields() const noexcept { return field_path_; }
 
   /// Whether this wrapper serves hits by field matching (decided at construction).
@@ -327,7 +332,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if constexpr (!field_hits_possible) {
       return false;
     } else {
-      return use_raw_keys() && field_path::usable(keys_, core_);
+      return use_raw_keys() && field_path_.usable();
     }
   }
 
@@ -367,7 +372,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             n = j;
             failed = true;
           };
-          std::uint64_t changes = cache_.store().generation_changes();  // before any is read
+          std::uint64_t changes = path.generation_changes();  // before any is read
           std::uint64_t any_deferred = 0;
           for (std::size_t j = 0; j < n; ++j) {
             try {
@@ -391,7 +396,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
             // A counter bumped or evicted since the batch read them (by a call before this
             // one, by reading a counter in pass 2, by another thread): the calls left read
             // theirs again, as single calls made now would.
-            if (const std::uint64_t now = cache_.store().generation_changes(); now != changes) {
+            if (const std::uint64_t now = path.generation_changes(); now != changes) {
               changes = now;
               for (std::size_t m = j; m < n; ++m) path.refresh_field_key(keys[m]);
             }
@@ -527,8 +532,9 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   F f_;
   key_builder keys_;        // specs, generation slots, key building
   detail::memo_core core_;  // options, scope and head, switch, statistics
-  field_path field_path_{cache_.store(), keys_, core_};  // the key-free hit path over them
-  bool field_hits_ = false;                              // hits by field matching (see field_hit)
+  field_path field_path_{store_traits<Store>::field_store_of(cache_.store()), keys_,
+                         core_};  // the key-free hit path over them
+  bool field_hits_ = false;       // hits by field matching (see field_hit)
 };
 
 template <class Store, class F, class... Specs>

@@ -122,6 +122,30 @@ concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(
   s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
   { s.generation_changes() } -> std::same_as<std::uint64_t>;
 };
+
+/// The store that serves S's key-free hits: S itself if it matches fields; the store a
+/// run-time store may hold in process (`memory()`, a pointer: any_store's memory store),
+/// if that one matches fields; else none (void).
+template <class S>
+struct field_store_for {
+  using type = void;
+};
+template <class S>
+requires field_matching_store<S>
+struct field_store_for<S> {
+  using type = S;
+};
+/// A run-time store that may hold a store in process which matches fields (`memory()`).
+template <class S>
+concept holds_field_store = !field_matching_store<S> && requires(S & s) {
+  s.memory();
+}
+&&std::is_pointer_v<decltype(std::declval<S&>().memory())>&&
+    field_matching_store<std::remove_pointer_t<decltype(std::declval<S&>().memory())>>;
+template <holds_field_store S>
+struct field_store_for<S> {
+  using type = std::remove_pointer_t<decltype(std::declval<S&>().memory())>;
+};
 }  // namespace detail
 
 /// What a store can do beyond the `store` concept: the one place that asks, for the cache,
@@ -138,8 +162,12 @@ struct store_traits {
   };
   /// Resolves a key's generations in one request, and reads the value with them.
   static constexpr bool batches = batching_store<S>;
-  /// Finds memoized hits by comparing fields, with no key bytes.
-  static constexpr bool matches_fields = detail::field_matching_store<S>;
+  /// The store that finds memoized hits by comparing fields, with no key bytes: S itself
+  /// (the memory store), the one a run-time store may hold in process (any_store's memory
+  /// store), or void.
+  using field_store = typename detail::field_store_for<S>::type;
+  /// Some store objects of this type find memoized hits by comparing fields.
+  static constexpr bool matches_fields = !std::is_void_v<field_store>;
 
   /// The counter `id`, pinned for the store's lifetime; null where `store` cannot pin it.
   static const std::atomic<std::uint64_t>* try_pin(S& store, key_view id) {
@@ -149,6 +177,17 @@ struct store_traits {
       return store.try_pin_generation(id);
     } else {
       return nullptr;
+    }
+  }
+  /// The store that finds `store`'s memoized hits by comparing fields: `store` itself, the
+  /// store it holds in process, or null (a remote store behind any_store; no such ability).
+  static auto* field_store_of(S& store) noexcept {
+    if constexpr (!matches_fields) {
+      return static_cast<void*>(nullptr);
+    } else if constexpr (std::is_same_v<field_store, S>) {
+      return &store;
+    } else {
+      return store.memory();
     }
   }
   /// Whether `store` reads generations in this process, one counter at a time (no round

@@ -12,8 +12,9 @@
 // an expired entry, another type) takes the ordinary path, which builds the key and
 // counts.
 //
-// memoize.hpp's wrapper makes a memo_field_path per call (three references) when its plan
-// and its store allow field hits (`usable`), and its batches use the same steps.
+// memoize.hpp's wrapper holds a memo_field_path over the store that matches fields (the
+// memory store, or the one an any_store holds in process: store_traits::field_store), used
+// when its plan and its store allow field hits (`usable`); its batches use the same steps.
 
 #include <bit>
 #include <cstddef>
@@ -43,18 +44,26 @@ class memo_field_path {
   /// How many hashes a batch's prefetch pass takes at once: a batch's size.
   static constexpr std::size_t prefetch_width = 16;
 
-  memo_field_path(Store& store, const Keys& keys, const memo_core& core) noexcept
+  /// Over `store`, which may be null (a run-time store with no store in process): then the
+  /// path is never used (`usable`).
+  memo_field_path(Store* store, const Keys& keys, const memo_core& core) noexcept
       : store_(store),
         keys_(keys),
         head_(core.head().bytes().data()),
-        head_hash_(core.head_hash()) {}
+        head_hash_(core.head_hash()),
+        head_size_(core.head().bytes().size()) {}
 
-  /// Whether a wrapper with raw keys can hit by fields: every plain generation pinned, and
-  /// the head of the short form.
-  static bool usable(const Keys& keys, const memo_core& core) {
-    if (core.head().bytes().size() != short_head_size) return false;
+  /// The store's count of counter changes (memory_store::generation_changes): a batch
+  /// reads its counters again when it moved.
+  [[nodiscard]] std::uint64_t generation_changes() const noexcept {
+    return store_->generation_changes();
+  }
+  /// Whether a wrapper with raw keys can hit by fields: a store to ask, every plain
+  /// generation pinned, and the head of the short form.
+  bool usable() const {
+    if (store_ == nullptr || head_size_ != short_head_size) return false;
     bool pinned = true;
-    keys.for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
+    keys_.for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
       if constexpr (is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
         pinned = pinned && slot.handle;
       }
@@ -107,7 +116,7 @@ class memo_field_path {
       const generation_slot& slot, const integer_generation_bytes& encoded,
       std::uint64_t hash) const noexcept {
     const std::size_t spec_size = slot.id_prefix.size();
-    return store_.remembered_generation(
+    return store_->remembered_generation(
         hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
           std::uint64_t little = 0;
           std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
@@ -120,7 +129,7 @@ class memo_field_path {
                                         const integer_generation_bytes& encoded,
                                         std::uint64_t hash) const {
     typename Keys::generation_id_storage storage;
-    return store_.read_generation(keys_.integer_generation_id(storage, slot, encoded, hash));
+    return store_->read_generation(keys_.integer_generation_id(storage, slot, encoded, hash));
   }
   /// Its value now: remembered by the thread, else read from the store.
   std::uint64_t current_integer_generation(const generation_slot& slot,
@@ -162,13 +171,13 @@ class memo_field_path {
       for (std::size_t j = 0; j < n; ++j) {
         for (std::uint64_t bits = deferred[j]; bits != 0; bits &= bits - 1) {
           if (count == prefetch_width) {
-            store_.prefetch(std::span<const std::uint64_t>(hashes, count), kind);
+            store_->prefetch(std::span<const std::uint64_t>(hashes, count), kind);
             count = 0;
           }
           hashes[count++] = keys[j].identities[std::countr_zero(bits)];
         }
       }
-      store_.prefetch(std::span<const std::uint64_t>(hashes, count), kind);
+      store_->prefetch(std::span<const std::uint64_t>(hashes, count), kind);
     }
     for (std::size_t j = 0; j < n; ++j) {
       try {
@@ -188,8 +197,8 @@ class memo_field_path {
       hash_field_key(keys[j]);
       hashes[j] = keys[j].hash;
     }
-    store_.prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entry_slots);
-    store_.prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entries);
+    store_->prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entry_slots);
+    store_->prefetch(std::span<const std::uint64_t>(hashes, n), pass_kind::entries);
   }
   /// Reads every generation value of `k` again, as a single call would now, and hashes it:
   /// for a batch whose counters moved after it read them.
@@ -216,7 +225,7 @@ class memo_field_path {
   template <class Result>
   std::optional<Result> find_field_key(const field_key& k) const {
     const char* head = head_;
-    return store_.template get_hit<Result>(k.hash, [&](std::string_view key) {
+    return store_->template get_hit<Result>(k.hash, [&](std::string_view key) {
       constexpr std::size_t stride = cache_key::generation_stride;
       if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
           std::memcmp(key.data(), head, short_head_size) != 0) {
@@ -243,12 +252,13 @@ class memo_field_path {
   }
 
  private:
-  Store& store_;
+  Store* store_;
   const Keys& keys_;
   // Copies of the head's bytes' address and hash (the core's, which never change): the hit
   // path reads them from here, one load each, not through the core.
   const char* head_;
   std::uint64_t head_hash_;
+  std::size_t head_size_;
 };
 
 }  // namespace gencache::detail

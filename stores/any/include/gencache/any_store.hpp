@@ -18,8 +18,8 @@
 ///   `cache.try_pin_generation(spec)` pins over the memory store and gives nullopt over a
 ///   remote one. Memoized wrappers and bound caches pin their plain generations that way.
 /// - A direct hit costs one predictable branch more than through the static type; a
-///   memoized hit goes through the batching entry point (docs/benchmarks.md, "Today's
-///   figures", has both ratios as measured).
+///   memoized hit over the memory store takes the same key-free path as over the static
+///   type (`memory()`, store_traits::field_store; docs/benchmarks.md has both ratios).
 ///
 /// URLs. Query parameters set the store's options; each may appear once. Durations take a
 /// unit (`ns`, `us`, `ms`, `s`, `min`), sizes an optional binary suffix (`KiB`, `MiB`,
