@@ -246,6 +246,11 @@ TEST_CASE("any: one cache type over every store, with the same front ends", "[an
     CHECK(page.key_free_hits() == store->resolves_locally());
     cache.invalidate({"page:user_id", 10});
     CHECK(page(10) == 12);
+    CHECK(page.call_many(std::vector<int>{10, 20}) == std::vector<int>{12, 23});
+    CHECK(page.call_many(std::vector<int>{20}) == std::vector<int>{23});
+    CHECK(page.peek(20) == 23);
+    CHECK(page.refresh(20) == 24);
+    CHECK(page.erase(20));
     cache.invalidate({"nav:user_id", 53});
     CHECK_FALSE(cache.get<std::string>({"nav", {"nav:user_id", 53}}, "h"));
     CHECK(cache.stats().errors == 0);

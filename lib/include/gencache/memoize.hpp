@@ -41,7 +41,7 @@
 /// store use the canonical encoding of key.hpp, one hash per call. On the memory store, a
 /// raw-keyed call whose plain generations are pinned, whose value-based ones take integers
 /// and whose key arguments fit 64 bytes finds a hit without building its key at all
-/// (docs/design.md, "Keys"; not through any_store). `describe(args...)`,
+/// (docs/design.md, "Keys"; also through an any_store over the memory store). `describe(args...)`,
 /// logged misses and remote names read the same either way. On both encodings the scope
 /// also names the parameter types, the generations and exclusions and the fields they
 /// leave out, so two wrappers that share a `name` but not these never share entries.
@@ -281,7 +281,8 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
   [[nodiscard]] memoize_stats stats() const noexcept { return core_.stats(); }
   /// Whether hits skip building their key (docs/design.md, "Keys"): decided at construction,
   /// true over the memory store, or an any_store holding one, for a wrapper with raw keys
-  /// whose plain generations are pinned and whose value-based ones take integers.
+  /// whose plain generations are pinned, whose value-based ones take integers and whose key
+  /// arguments fit 64 bytes.
   [[nodiscard]] bool key_free_hits() const noexcept { return field_hits_; }
   /// The identity of this wrapper in keys (location or name).
   [[nodiscard]] const std::string& scope() const noexcept { return core_.scope(); }

@@ -124,8 +124,8 @@ concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(
 };
 
 /// The store that serves S's key-free hits: S itself if it matches fields; the store a
-/// run-time store may hold in process (`memory()`, a pointer: any_store's memory store),
-/// if that one matches fields; else none (void).
+/// run-time store may hold in process (`holds_field_store`: any_store's memory store);
+/// else none (void).
 template <class S>
 struct field_store_for {
   using type = void;
@@ -135,16 +135,18 @@ requires field_matching_store<S>
 struct field_store_for<S> {
   using type = S;
 };
-/// A run-time store that may hold a store in process which matches fields (`memory()`).
+/// A run-time store that says it may hold a store in process which matches fields: its
+/// `in_process_store` type, reached by `memory()` (null when it holds another store). Opt-in,
+/// so that a store of the user's with a `memory()` of its own (a tier, a prefixing wrapper)
+/// keeps its own hit path.
 template <class S>
-concept holds_field_store = !field_matching_store<S> && requires(S & s) {
-  s.memory();
-}
-&&std::is_pointer_v<decltype(std::declval<S&>().memory())>&&
-    field_matching_store<std::remove_pointer_t<decltype(std::declval<S&>().memory())>>;
+concept holds_field_store = !field_matching_store<S> &&
+                            field_matching_store<typename S::in_process_store> && requires(S & s) {
+  { s.memory() } -> std::same_as<typename S::in_process_store*>;
+};
 template <holds_field_store S>
 struct field_store_for<S> {
-  using type = std::remove_pointer_t<decltype(std::declval<S&>().memory())>;
+  using type = typename S::in_process_store;
 };
 }  // namespace detail
 

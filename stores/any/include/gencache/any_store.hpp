@@ -69,6 +69,10 @@ namespace gencache {
 /// time). Every operation is one branch on which store it holds, then the store's own.
 class any_store {
  public:
+  /// The store held in process, when it is one: memoized hits over it build no key
+  /// (store_traits::field_store).
+  using in_process_store = memory_store;
+
   /// Over an in-process store. Throws std::invalid_argument if `store` is null.
   explicit any_store(std::shared_ptr<memory_store> store)
       : memory_(std::move(store)), location_("memory://") {
@@ -80,6 +84,13 @@ class any_store {
     if (!remote_) throw std::invalid_argument("gencache: any_store needs a store, got null");
     location_ = remote_->backend().location();
   }
+  any_store(const any_store&) = default;
+  any_store(any_store&&) noexcept = default;
+  /// Not assignable: caches and memoized wrappers over it keep pointers to the store it
+  /// holds, which never changes after construction.
+  any_store& operator=(const any_store&) = delete;
+  any_store& operator=(any_store&&) = delete;
+  ~any_store() = default;
 
   template <class T>
   [[nodiscard]] std::optional<T> get(key_view key) {
