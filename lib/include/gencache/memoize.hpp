@@ -333,7 +333,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
     if constexpr (!field_hits_possible) {
       return false;
     } else {
-      return use_raw_keys() && field_path_.usable();
+      return use_raw_keys() && field_path_.usable(core_);
     }
   }
 

@@ -50,8 +50,7 @@ class memo_field_path {
       : store_(store),
         keys_(keys),
         head_(core.head().bytes().data()),
-        head_hash_(core.head_hash()),
-        head_size_(core.head().bytes().size()) {}
+        head_hash_(core.head_hash()) {}
 
   /// The store's count of counter changes (memory_store::generation_changes): a batch
   /// reads its counters again when it moved.
@@ -60,8 +59,8 @@ class memo_field_path {
   }
   /// Whether a wrapper with raw keys can hit by fields: a store to ask, every plain
   /// generation pinned, and the head of the short form.
-  bool usable() const {
-    if (store_ == nullptr || head_size_ != short_head_size) return false;
+  bool usable(const memo_core& core) const {
+    if (store_ == nullptr || core.head().bytes().size() != short_head_size) return false;
     bool pinned = true;
     keys_.for_each_generation([&](const auto& s, std::size_t, const generation_slot& slot) {
       if constexpr (is_plain_gen<std::remove_cvref_t<decltype(s)>>) {
@@ -258,7 +257,6 @@ class memo_field_path {
   // path reads them from here, one load each, not through the core.
   const char* head_;
   std::uint64_t head_hash_;
-  std::size_t head_size_;
 };
 
 }  // namespace gencache::detail

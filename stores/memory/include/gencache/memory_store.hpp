@@ -53,6 +53,7 @@
 // release them in both processes after it (src/reclamation.cpp), so a child can use, fill
 // and destroy the stores it inherited.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -153,10 +154,11 @@ struct alignas(64) store_counters {
   thread_counter hits, misses, sets, evictions, expirations, errors, invalidations;
 };
 
-/// A node followed by its key bytes, in one allocation.
+/// A node followed by its key bytes, in one allocation of `size` bytes (an entry's value
+/// follows its key).
 template <class Node>
-Node* allocate_node_with_key(key_view key) {
-  void* memory = ::operator new(sizeof(Node) + key.bytes.size());
+Node* allocate_node_with_key(key_view key, std::size_t size = 0) {
+  void* memory = ::operator new(std::max(size, sizeof(Node) + key.bytes.size()));
   if (!key.bytes.empty()) {
     std::memcpy(static_cast<char*>(memory) + sizeof(Node), key.bytes.data(), key.bytes.size());
   }
@@ -205,11 +207,8 @@ struct entry : lru_hook {
   static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires,
                        eviction_policy policy) {
     using layout = value_kind_of<std::remove_cvref_t<V>>;
-    const std::size_t size = value_offset(k.bytes.size(), layout::alignment) + layout::size;
-    void* memory = ::operator new(size);
-    if (!k.bytes.empty()) {
-      std::memcpy(static_cast<char*>(memory) + sizeof(entry), k.bytes.data(), k.bytes.size());
-    }
+    entry* memory = allocate_node_with_key<entry>(
+        k, value_offset(k.bytes.size(), layout::alignment) + layout::size);
     entry* e = new (memory) entry(k, weight, expires, policy);
     try {
       e->value.emplace(e->value_storage(layout::alignment), std::forward<V>(v));
@@ -220,7 +219,9 @@ struct entry : lru_hook {
     return e;
   }
   static void destroy(entry* e) noexcept {
-    if (e->value.type() != nullptr) e->value.destroy(e->value_storage(e->value.alignment()));
+    if (e->value.type() != nullptr) {  // null if the value's constructor threw
+      e->value.destroy(e->value_storage(e->value.alignment()));
+    }
     e->~entry();
     ::operator delete(e);
   }

@@ -248,10 +248,9 @@ class value_slot {
     }
   }
 
-  /// Destroys the value in `storage`, if one was built.
-  void destroy(void* storage) noexcept {
-    if (kind_ != nullptr && kind_->destroy != nullptr) kind_->destroy(storage);
-    kind_ = nullptr;
+  /// Destroys the value in `storage`; one must have been built (`type()` not null).
+  void destroy(void* storage) const noexcept {
+    if (kind_->destroy != nullptr) kind_->destroy(storage);
   }
 
  private:
