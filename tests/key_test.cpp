@@ -266,3 +266,20 @@ TEST_CASE("key: the hash is the hash of the bytes", "[key]") {
   CHECK(gencache::hash_bytes(bytes) == gencache::hash_bytes(encode(1, "a")));
   CHECK(gencache::hash_bytes(bytes) != gencache::hash_bytes(encode(1, "b")));
 }
+
+TEST_CASE("key: same_bytes tells every differing byte apart, at every size", "[key][hit_path]") {
+  // The hit path compares heads, ids and arguments with it (overlapping words up to 32
+  // bytes, memcmp beyond): a byte its words miss would make two keys one.
+  std::string a(48, 'k');
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>('a' + i % 26);
+  for (std::size_t size = 0; size <= a.size(); ++size) {
+    CHECK(gencache::detail::same_bytes(a.data(), std::string(a).data(), size));
+    for (std::size_t at = 0; at < size; ++at) {
+      std::string b = a;
+      b[at] = static_cast<char>(b[at] ^ 0x80);
+      CHECK_FALSE(gencache::detail::same_bytes(a.data(), b.data(), size));
+    }
+  }
+  CHECK(gencache::detail::same_bytes(std::string_view("abc"), std::string_view("abc")));
+  CHECK_FALSE(gencache::detail::same_bytes(std::string_view("abc"), std::string_view("abcd")));
+}

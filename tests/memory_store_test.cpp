@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -693,4 +694,30 @@ TEST_CASE("memory_store: remembered_generation answers until the counter's strip
   CHECK(store.remembered_generation(id.hash, bytes.size(), same) == bumped);
   memory_store other;  // another store never answers with this one's counters
   CHECK_FALSE(other.remembered_generation(id.hash, bytes.size(), same));
+}
+
+TEST_CASE("memory_store: existing_generation finds a counter by its fields without creating one",
+          "[memory_store][hit_path]") {
+  memory_store store;
+  const test_key id("g:user_id=2");
+  const std::string_view bytes(id.bytes.data(), id.bytes.size());
+  const auto same = [&](std::string_view b) { return b == bytes; };
+  CHECK_FALSE(store.existing_generation(id.hash, bytes.size(), same));  // absent: not created
+  CHECK_FALSE(store.existing_generation(id.hash, bytes.size(), same));
+  std::uint64_t first = 0;
+  std::thread([&] { first = store.read_generation(id); }).join();  // another thread creates it
+  CHECK_FALSE(store.remembered_generation(id.hash, bytes.size(), same));     // not this thread's
+  CHECK(store.existing_generation(id.hash, bytes.size(), same) == first);    // from the table
+  CHECK(store.remembered_generation(id.hash, bytes.size(), same) == first);  // now remembered
+  CHECK(store.read_generation(id) == first);
+  CHECK_FALSE(
+      store.existing_generation(id.hash, bytes.size(), [](std::string_view) { return false; }));
+  CHECK_FALSE(store.existing_generation(id.hash, bytes.size() + 1, same));
+  std::uint64_t bumped = 0;
+  std::thread([&] { bumped = store.bump_generation(id); }).join();
+  CHECK(bumped > first);
+  CHECK(store.existing_generation(id.hash, bytes.size(), same) == bumped);  // G1
+  memory_store other;
+  CHECK_FALSE(other.existing_generation(id.hash, bytes.size(), same));
+  CHECK(store.stats().errors == 0);
 }

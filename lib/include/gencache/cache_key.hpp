@@ -78,9 +78,17 @@ __extension__ using raw_hash_wide = unsigned __int128;  // GCC and Clang; no -Wp
   const raw_hash_secret& salt = raw_hash_salt();
   return raw_hash_mix(state ^ identity ^ salt.k0, value ^ salt.k1);
 }
-[[nodiscard]] inline std::uint64_t raw_key_hash_parts(std::uint64_t state, const char* bytes,
-                                                      std::size_t size) noexcept {
-  if (size > 16) return XXH3_64bits_withSeed(bytes, size, state ^ raw_hash_salt().k0);
+/// Arguments over 16 bytes: out of line, so that the short case stays small enough to
+/// inline into every hit.
+[[nodiscard]] [[gnu::noinline]] inline std::uint64_t raw_key_hash_long(std::uint64_t state,
+                                                                       const char* bytes,
+                                                                       std::size_t size) noexcept {
+  return XXH3_64bits_withSeed(bytes, size, state ^ raw_hash_salt().k0);
+}
+[[nodiscard]] [[gnu::always_inline]] inline std::uint64_t raw_key_hash_parts(
+    std::uint64_t state, const char* bytes, std::size_t size) noexcept {
+  if (size > 16) [[unlikely]]
+    return raw_key_hash_long(state, bytes, size);
   std::uint64_t first = 0;
   std::uint64_t last = 0;
   if (size >= 8) {

@@ -120,9 +120,12 @@ inline void encode_generation_id(key_bytes& out, std::string_view spec,
 /// that spans two stores stalls store forwarding). These hashes are generations'
 /// identities in keys, which remote stores name values by: every process must compute the
 /// same ones (no per-process salt; tests/generation_test.cpp holds known values).
-[[nodiscard]] inline std::uint64_t integer_generation_id_hash(std::uint64_t encoded_spec_hash,
-                                                              char tag_byte,
-                                                              std::uint64_t little) noexcept {
+///
+/// Flattened: XXH3's entry point dispatches on the length, which is constant here, and the
+/// compiler does not inline it on its own (a call and its dispatch cost more than the hash
+/// of 8 bytes; docs/benchmarks.md, "Hit cost without calls").
+[[nodiscard]] [[gnu::flatten]] inline std::uint64_t integer_generation_id_hash(
+    std::uint64_t encoded_spec_hash, char tag_byte, std::uint64_t little) noexcept {
   return XXH3_64bits_withSeed(&little, sizeof little,
                               encoded_spec_hash ^ static_cast<std::uint8_t>(tag_byte));
 }

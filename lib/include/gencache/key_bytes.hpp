@@ -4,7 +4,9 @@
 /// hash (`key_view`, `hash_bytes`), and the customization point that makes a user type a
 /// key part (`key_fragment`). How key parts become bytes is key.hpp.
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include <boost/container/small_vector.hpp>
@@ -42,5 +44,40 @@ struct key_view {
 [[nodiscard]] inline std::uint64_t hash_bytes(std::string_view bytes) noexcept {
   return XXH3_64bits(bytes.data(), bytes.size());
 }
+
+namespace detail {
+/// Whether `size` bytes at `a` and `b` are equal. Up to 32 bytes they are compared as a few
+/// overlapping words, inline: a hit compares a key's head, a generation id or a call's
+/// arguments, and the call to memcmp cost more than the compare (docs/benchmarks.md, "Hit
+/// cost without calls"). Longer runs go to memcmp.
+[[nodiscard]] [[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b,
+                                                            std::size_t size) noexcept {
+  const auto word = [](const char* p) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  };
+  if (size >= 8 && size <= 32) {
+    std::uint64_t differ = (word(a) ^ word(b)) | (word(a + size - 8) ^ word(b + size - 8));
+    if (size > 16) {
+      differ |= (word(a + 8) ^ word(b + 8)) | (word(a + size - 16) ^ word(b + size - 16));
+    }
+    return differ == 0;
+  }
+  if (size >= 4 && size < 8) {
+    const auto half = [](const char* p) {
+      std::uint32_t w = 0;
+      std::memcpy(&w, p, sizeof w);
+      return w;
+    };
+    return ((half(a) ^ half(b)) | (half(a + size - 4) ^ half(b + size - 4))) == 0;
+  }
+  return size == 0 || std::memcmp(a, b, size) == 0;
+}
+/// Whether two byte strings are equal (`same_bytes` over their common size).
+[[nodiscard]] inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+}  // namespace detail
 
 }  // namespace gencache

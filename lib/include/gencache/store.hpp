@@ -112,12 +112,16 @@ concept batching_store = store<S> && requires(S& s, key_request& request) {
 
 namespace detail {
 /// A store that finds an entry, and remembers a generation, by comparing fields instead of
-/// building bytes (memory_store::get_hit, memory_store::remembered_generation).
+/// building bytes (memory_store::get_hit, memory_store::remembered_generation and
+/// existing_generation).
 template <class S>
 concept field_matching_store = requires(S& s, std::uint64_t hash, bool (*match)(std::string_view)) {
   { s.template get_hit<int>(hash, match) } -> std::same_as<std::optional<int>>;
   {
     s.remembered_generation(hash, std::size_t{}, match)
+    } -> std::same_as<std::optional<std::uint64_t>>;
+  {
+    s.existing_generation(hash, std::size_t{}, match)
     } -> std::same_as<std::optional<std::uint64_t>>;
   s.prefetch(std::span<const std::uint64_t>(), S::prefetch_pass::entries);
   { s.generation_changes() } -> std::same_as<std::uint64_t>;

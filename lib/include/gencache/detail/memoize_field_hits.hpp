@@ -114,14 +114,9 @@ class memo_field_path {
   std::optional<std::uint64_t> remembered_integer_generation(
       const generation_slot& slot, const integer_generation_bytes& encoded,
       std::uint64_t hash) const noexcept {
-    const std::size_t spec_size = slot.id_prefix.size();
     return store_->remembered_generation(
-        hash, spec_size + sizeof encoded.bytes, [&](std::string_view id) {
-          std::uint64_t little = 0;
-          std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
-          return id[spec_size] == encoded.tag && little == encoded.little &&
-                 id.starts_with(std::string_view(slot.id_prefix.data(), spec_size));
-        });
+        hash, slot.id_prefix.size() + sizeof encoded.bytes,
+        [&](std::string_view id) { return integer_id_matches(id, slot, encoded); });
   }
   /// Its value read from the store (created if absent).
   std::uint64_t read_integer_generation(const generation_slot& slot,
@@ -130,12 +125,26 @@ class memo_field_path {
     typename Keys::generation_id_storage storage;
     return store_->read_generation(keys_.integer_generation_id(storage, slot, encoded, hash));
   }
-  /// Its value now: remembered by the thread, else read from the store.
+  /// Its value now: remembered by the thread, else found in the store's table by its id's
+  /// fields, else read with its id built (which creates the counter).
   std::uint64_t current_integer_generation(const generation_slot& slot,
                                            const integer_generation_bytes& encoded,
                                            std::uint64_t hash) const {
-    const auto remembered = remembered_integer_generation(slot, encoded, hash);
-    return remembered ? *remembered : read_integer_generation(slot, encoded, hash);
+    const std::size_t spec_size = slot.id_prefix.size();
+    const auto existing = store_->existing_generation(
+        hash, spec_size + sizeof encoded.bytes,
+        [&](std::string_view id) { return integer_id_matches(id, slot, encoded); });
+    return existing ? *existing : read_integer_generation(slot, encoded, hash);
+  }
+  /// Whether `id` (of the spec's size plus an integer's) is the id of value-based
+  /// generation `slot` fed `encoded`: its value's bytes first, then its spec's.
+  static bool integer_id_matches(std::string_view id, const generation_slot& slot,
+                                 const integer_generation_bytes& encoded) noexcept {
+    const std::size_t spec_size = slot.id_prefix.size();
+    std::uint64_t little = 0;
+    std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
+    return id[spec_size] == encoded.tag && little == encoded.little &&
+           same_bytes(id.data(), slot.id_prefix.data(), spec_size);
   }
   /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
   /// are left unread (see `generation_field`) and the hash is not computed: the batch reads
@@ -227,7 +236,7 @@ class memo_field_path {
     return store_->template get_hit<Result>(k.hash, [&](std::string_view key) {
       constexpr std::size_t stride = cache_key::generation_stride;
       if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
-          std::memcmp(key.data(), head, short_head_size) != 0) {
+          !same_bytes(key.data(), head, short_head_size)) {
         return false;
       }
       for (std::size_t i = 0; i < generation_count; ++i) {
@@ -238,8 +247,8 @@ class memo_field_path {
           return false;
         }
       }
-      return std::memcmp(key.data() + short_head_size + generation_count * stride,
-                         k.arguments.bytes, k.arguments.size) == 0;
+      return same_bytes(key.data() + short_head_size + generation_count * stride, k.arguments.bytes,
+                        k.arguments.size);
     });
   }
   /// A call's hit, or nullopt (counting nothing: the ordinary path then counts).

@@ -193,7 +193,7 @@ struct entry : lru_hook {
     return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
-    return hash == k.hash && key().bytes == k.bytes;
+    return hash == k.hash && detail::same_bytes(key().bytes, k.bytes);
   }
   /// The value, of the type it was stored as (checked by the caller against `value.type()`).
   template <class T>
@@ -430,7 +430,7 @@ struct generation_node : lru_hook {
     return {{reinterpret_cast<const char*>(this + 1), id_size}, hash};
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
-    return hash == k.hash && id().bytes == k.bytes;
+    return hash == k.hash && detail::same_bytes(id().bytes, k.bytes);
   }
 
   std::uint64_t hash;
@@ -480,7 +480,7 @@ static_assert(sizeof(remembered_generation) == 64);
     std::memcpy(&held_tail, held.data() + held.size() - sizeof held_tail, sizeof held_tail);
     std::memcpy(&id_tail, id.data() + held.size() - sizeof id_tail, sizeof id_tail);
   }
-  return held_tail == id_tail && held == id;
+  return held_tail == id_tail && same_bytes(held, id);
 }
 
 /// The calling thread's slot for a generation id hash: a direct-mapped table of 512 entries
@@ -700,6 +700,29 @@ class memory_store {
     if (remembers(r, version, size, matches)) return r.value;
     return std::nullopt;
   }
+  /// The counter's value if it exists, valid as `read_generation`'s: remembered by this
+  /// thread, else read lock-free from the store's table, where the node matched is the one
+  /// whose id (of `size` bytes) satisfies `matches`, and then remembered. Nullopt if the
+  /// counter does not exist: build the id and call `read_generation`, which creates it.
+  /// Never locks; for a front end that compares an id's fields instead of building it.
+  template <class Match>
+  [[nodiscard]] std::optional<std::uint64_t> existing_generation(std::uint64_t hash,
+                                                                 std::size_t size,
+                                                                 Match&& matches) const noexcept {
+    detail::remembered_generation& r = detail::remembered_generation_for(hash);
+    const std::uint64_t version = stripe_of(hash).version.load(std::memory_order_acquire);
+    if (remembers(r, version, size, matches)) return r.value;
+    const detail::generation_shard& g = generations_[hash & mask_];
+    const detail::rcu_read_section section;
+    detail::generation_node* node =
+        g.table.load(std::memory_order_acquire)->find(hash, [&](const detail::generation_node& n) {
+          return n.id_size == size && matches(n.id().bytes);
+        });
+    if (node == nullptr) return std::nullopt;
+    const std::uint64_t value = read_found_generation(*node);
+    remember_generation(r, version, node->id().bytes, value);
+    return value;
+  }
   /// How many times a counter of this store was bumped or evicted so far (seq_cst; it moves
   /// before `bump_generation` returns): a front end that read counters ahead of using them
   /// (the memoizer's `call_many`) reads them again when it moved meanwhile. Never locks.
@@ -727,14 +750,28 @@ class memory_store {
   std::uint64_t read_and_remember_generation(key_view id, detail::remembered_generation& r,
                                              std::uint64_t version) {
     const std::uint64_t value = read_generation_unremembered(id);
-    if (id.bytes.size() <= sizeof r.id) {
+    remember_generation(r, version, id.bytes, value);
+    return value;
+  }
+  // Remembers `value` of counter `id` in this thread's slot `r`, tagged with its stripe's
+  // `version` loaded before the value was read (ids over the slot's size are not remembered).
+  void remember_generation(detail::remembered_generation& r, std::uint64_t version,
+                           std::string_view id, std::uint64_t value) const noexcept {
+    if (id.size() <= sizeof r.id) {
       r.store = id_;
       r.version = version;
       r.value = value;
-      r.size = static_cast<std::uint8_t>(id.bytes.size());
-      std::memcpy(r.id, id.bytes.data(), id.bytes.size());
+      r.size = static_cast<std::uint8_t>(id.size());
+      std::memcpy(r.id, id.data(), id.size());
     }
-    return value;
+  }
+  // A counter found lock-free in its table, inside the caller's read section.
+  static std::uint64_t read_found_generation(detail::generation_node& node) noexcept {
+    if (!node.read.load(std::memory_order_relaxed)) {
+      node.read.store(true, std::memory_order_relaxed);
+    }
+    // seq_cst, as the bump's store: a read that starts after a bump returned sees it.
+    return node.value.load(std::memory_order_seq_cst);
   }
   friend class detail::thread_counter_table;
   friend class detail::reclaimer;
@@ -849,11 +886,7 @@ class memory_store {
     {
       const detail::rcu_read_section section;
       if (detail::generation_node* node = g.table.load(std::memory_order_acquire)->find(id)) {
-        if (!node->read.load(std::memory_order_relaxed)) {
-          node->read.store(true, std::memory_order_relaxed);
-        }
-        // seq_cst, as the bump's store: a read that starts after a bump returned sees it.
-        return node->value.load(std::memory_order_seq_cst);
+        return read_found_generation(*node);
       }
     }
     return read_generation_locked(id);
