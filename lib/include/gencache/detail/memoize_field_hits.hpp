@@ -7,8 +7,9 @@
 // counters (compared field by field), the key's hash from those values and the
 // arguments' bytes (`detail::raw_key_hash_*`, the hash `cache_key::finish` gives the same
 // key's bytes), and the entry is matched by comparing its stored key with the head, each
-// generation and the arguments in place (a counter the thread does not remember is read
-// from the store with its id built). Only a hit is served there; anything else (a miss,
+// generation and the arguments in place (a counter the thread does not remember is found
+// in the store's table by the same fields; one that does not exist yet is read with its id
+// built, which creates it). Only a hit is served there; anything else (a miss,
 // an expired entry, another type) takes the ordinary path, which builds the key and
 // counts.
 //
@@ -163,7 +164,7 @@ class memo_field_path {
     if constexpr (generation_count > 0) {  // (no slot to index: GCC's -Warray-bounds)
       for (; deferred != 0; deferred &= deferred - 1) {
         const auto i = static_cast<std::size_t>(std::countr_zero(deferred));
-        k.values[i] = read_integer_generation(keys_.slot(i), k.encodings[i], k.identities[i]);
+        k.values[i] = current_integer_generation(keys_.slot(i), k.encodings[i], k.identities[i]);
       }
     }
   }
