@@ -3,6 +3,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -268,16 +269,24 @@ TEST_CASE("key: the hash is the hash of the bytes", "[key]") {
 }
 
 TEST_CASE("key: same_bytes tells every differing byte apart, at every size", "[key][hit_path]") {
-  // The hit path compares heads, ids and arguments with it (overlapping words up to 32
-  // bytes, memcmp beyond): a byte its words miss would make two keys one.
-  std::string a(48, 'k');
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>('a' + i % 26);
-  for (std::size_t size = 0; size <= a.size(); ++size) {
-    CHECK(gencache::detail::same_bytes(a.data(), std::string(a).data(), size));
+  // The hit path compares heads, ids and arguments with it (overlapping words, memcmp for
+  // short and long runs). Each size is compared in buffers of exactly that size (an
+  // over-read is out of bounds: ASan reports it) and in buffers whose bytes after the size
+  // differ (an over-compare says "different").
+  for (std::size_t size = 0; size <= 48; ++size) {
+    const auto a = std::make_unique<char[]>(size);
+    const auto b = std::make_unique<char[]>(size);
+    std::string wide_a(size + 8, 'x');
+    std::string wide_b(size + 8, 'y');
+    for (std::size_t i = 0; i < size; ++i) {
+      a[i] = b[i] = wide_a[i] = wide_b[i] = static_cast<char>('a' + i % 26);
+    }
+    CHECK(gencache::detail::same_bytes(a.get(), b.get(), size));
+    CHECK(gencache::detail::same_bytes(wide_a.data(), wide_b.data(), size));
     for (std::size_t at = 0; at < size; ++at) {
-      std::string b = a;
       b[at] = static_cast<char>(b[at] ^ 0x80);
-      CHECK_FALSE(gencache::detail::same_bytes(a.data(), b.data(), size));
+      CHECK_FALSE(gencache::detail::same_bytes(a.get(), b.get(), size));
+      b[at] = static_cast<char>(b[at] ^ 0x80);
     }
   }
   CHECK(gencache::detail::same_bytes(std::string_view("abc"), std::string_view("abc")));

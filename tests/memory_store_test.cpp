@@ -721,3 +721,22 @@ TEST_CASE("memory_store: existing_generation finds a counter by its fields witho
   CHECK_FALSE(other.existing_generation(id.hash, bytes.size(), same));
   CHECK(store.stats().errors == 0);
 }
+
+TEST_CASE("memory_store: existing_generation forgets a counter evicted after it was remembered",
+          "[memory_store][hit_path][g1]") {
+  memory_store store(memory_store_options{.max_generations = 1});  // one counter at a time
+  const test_key id("g:user_id=3");
+  const test_key other("g:user_id=4");
+  const std::string_view bytes(id.bytes.data(), id.bytes.size());
+  const auto same = [&](std::string_view b) { return b == bytes; };
+  std::uint64_t first = 0;
+  std::thread([&] { first = store.read_generation(id); }).join();
+  REQUIRE(store.existing_generation(id.hash, bytes.size(), same) == first);  // remembered
+  std::thread([&] { (void)store.read_generation(other); }).join();  // evicts `id`'s counter
+  // Neither the remembered value nor a node: the counter is gone, and nothing recreates it.
+  CHECK_FALSE(store.existing_generation(id.hash, bytes.size(), same));
+  CHECK_FALSE(store.existing_generation(id.hash, bytes.size(), same));
+  const std::uint64_t recreated = store.read_generation(id);
+  CHECK(recreated > first);  // a recreated counter never reuses a value (G2)
+  CHECK(store.existing_generation(id.hash, bytes.size(), same) == recreated);
+}

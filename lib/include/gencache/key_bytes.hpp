@@ -46,10 +46,11 @@ struct key_view {
 }
 
 namespace detail {
-/// Whether `size` bytes at `a` and `b` are equal. Up to 32 bytes they are compared as a few
-/// overlapping words, inline: a hit compares a key's head, a generation id or a call's
-/// arguments, and the call to memcmp cost more than the compare (docs/benchmarks.md, "Hit
-/// cost without calls"). Longer runs go to memcmp.
+/// Whether `size` bytes at `a` and `b` are equal, reading none outside them. From 4 to 32
+/// bytes they are compared inline as a few overlapping words (4-byte words below 8 bytes,
+/// 8-byte ones above): a hit compares a key's head, a generation id or a call's arguments,
+/// and the call to memcmp cost more than the compare (docs/benchmarks.md, "Hit cost without
+/// calls"). Shorter and longer runs go to memcmp.
 [[nodiscard]] [[gnu::always_inline]] inline bool same_bytes(const char* a, const char* b,
                                                             std::size_t size) noexcept {
   const auto word = [](const char* p) {
@@ -74,8 +75,10 @@ namespace detail {
   }
   return size == 0 || std::memcmp(a, b, size) == 0;
 }
-/// Whether two byte strings are equal (`same_bytes` over their common size).
-[[nodiscard]] inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+/// Whether two byte strings are equal: the same size and the same bytes.
+[[nodiscard]] [[gnu::always_inline]] inline bool same_bytes(std::string_view a,
+                                                            std::string_view b) noexcept {
+  // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): the sizes are equal, checked first
   return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
 }
 }  // namespace detail

@@ -704,7 +704,9 @@ class memory_store {
   /// thread, else read lock-free from the store's table, where the node matched is the one
   /// whose id (of `size` bytes) satisfies `matches`, and then remembered. Nullopt if the
   /// counter does not exist: build the id and call `read_generation`, which creates it.
-  /// Never locks; for a front end that compares an id's fields instead of building it.
+  /// For a front end that compares an id's fields instead of building it. Lock-free, but
+  /// for a thread's first read section in the process, which registers it with liburcu
+  /// (under liburcu's registry lock, once per thread, as any first lookup does).
   template <class Match>
   [[nodiscard]] std::optional<std::uint64_t> existing_generation(std::uint64_t hash,
                                                                  std::size_t size,
