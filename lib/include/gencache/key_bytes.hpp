@@ -81,6 +81,13 @@ namespace detail {
   // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): the sizes are equal, checked first
   return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
 }
+/// Whether the `size` bytes of `view` from `offset` (which it holds) equal those at `b`:
+/// `same_bytes` on a stored key's field, with no bounds check to keep out of line.
+[[nodiscard]] [[gnu::always_inline]] inline bool same_bytes_at(std::string_view view,
+                                                               std::size_t offset, const char* b,
+                                                               std::size_t size) noexcept {
+  return same_bytes(view.data() + offset, b, size);
+}
 }  // namespace detail
 
 }  // namespace gencache

@@ -145,7 +145,7 @@ class memo_field_path {
     std::uint64_t little = 0;
     std::memcpy(&little, id.data() + spec_size + 1, sizeof little);
     return id[spec_size] == encoded.tag && little == encoded.little &&
-           same_bytes(id.substr(0, spec_size), {slot.id_prefix.data(), spec_size});
+           same_bytes_at(id, 0, slot.id_prefix.data(), spec_size);
   }
   /// Fills `k` for a call. With `deferred` (a batch), counters the thread does not remember
   /// are left unread (see `generation_field`) and the hash is not computed: the batch reads
@@ -237,7 +237,7 @@ class memo_field_path {
     return store_->template get_hit<Result>(k.hash, [&](std::string_view key) {
       constexpr std::size_t stride = cache_key::generation_stride;
       if (key.size() != short_head_size + generation_count * stride + k.arguments.size ||
-          !same_bytes(key.substr(0, short_head_size), {head, short_head_size})) {
+          !same_bytes_at(key, 0, head, short_head_size)) {
         return false;
       }
       for (std::size_t i = 0; i < generation_count; ++i) {
@@ -248,8 +248,8 @@ class memo_field_path {
           return false;
         }
       }
-      return same_bytes(key.substr(short_head_size + generation_count * stride),
-                        {k.arguments.bytes, k.arguments.size});
+      return same_bytes_at(key, short_head_size + generation_count * stride, k.arguments.bytes,
+                           k.arguments.size);
     });
   }
   /// A call's hit, or nullopt (counting nothing: the ordinary path then counts).

@@ -678,14 +678,12 @@ class memory_store {
   /// per-thread cache, without a lock, until a counter of the same stripe (1 in 1,024) is
   /// bumped or evicted.
   [[nodiscard]] std::uint64_t read_generation(key_view id) {
-    detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
-    const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
-    if (remembers(r, version, id.bytes.size(), [&](std::string_view held) {
-          return detail::same_generation_id(held, id.bytes);
-        })) {
-      return r.value;
+    if (const auto existing = existing_generation(
+            id.hash, id.bytes.size(),
+            [&](std::string_view held) { return detail::same_generation_id(held, id.bytes); })) {
+      return *existing;
     }
-    return read_and_remember_generation(id, r, version);
+    return create_and_remember_generation(id);
   }
   /// The counter's value if this thread remembers it, valid as `read_generation`'s (no
   /// counter of its stripe bumped or evicted since): for a front end that compares an id's
@@ -749,9 +747,12 @@ class memory_store {
     return r.store == id_ && r.version == version && r.size == size &&
            matches(std::string_view(r.id, size));
   }
-  std::uint64_t read_and_remember_generation(key_view id, detail::remembered_generation& r,
-                                             std::uint64_t version) {
-    const std::uint64_t value = read_generation_unremembered(id);
+  // A counter `existing_generation` did not find: read, or created, under its shard's lock,
+  // and remembered under its stripe's version loaded before that read.
+  std::uint64_t create_and_remember_generation(key_view id) {
+    detail::remembered_generation& r = detail::remembered_generation_for(id.hash);
+    const std::uint64_t version = stripe_of(id).version.load(std::memory_order_acquire);
+    const std::uint64_t value = read_generation_locked(id);
     remember_generation(r, version, id.bytes, value);
     return value;
   }
@@ -882,17 +883,6 @@ class memory_store {
   // Under the generation shard's lock; evicted counters go to the shard's `retired`.
   detail::generation_node& find_or_create_generation(detail::generation_shard& g, key_view id);
   [[nodiscard]] detail::retired_payload* take_retired(detail::generation_shard& g) noexcept;
-  // A counter not in the thread's cache: lock-free if it exists, else created under the lock.
-  std::uint64_t read_generation_unremembered(key_view id) {
-    detail::generation_shard& g = generations_[id.hash & mask_];
-    {
-      const detail::rcu_read_section section;
-      if (detail::generation_node* node = g.table.load(std::memory_order_acquire)->find(id)) {
-        return read_found_generation(*node);
-      }
-    }
-    return read_generation_locked(id);
-  }
   std::uint64_t read_generation_locked(key_view id);
   // After the lock: hands `garbage` (may be null or empty) to the reclaimer, and frees
   // this store's ready payloads unless inside a read section.
