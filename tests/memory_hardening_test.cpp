@@ -459,7 +459,7 @@ TEST_CASE("s3fifo: the entry being inserted is evicted only when nothing else is
           "[memory_store][eviction]") {
   struct item : gencache::detail::lru_hook, gencache::detail::s3fifo_entry_state {
     std::uint64_t hash = 0;
-    std::size_t weight = 1;
+    [[nodiscard]] static std::size_t weight() noexcept { return 1; }
   };
   using list = boost::intrusive::list<item>;
   gencache::detail::s3fifo<item, list> queues;

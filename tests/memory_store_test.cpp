@@ -263,6 +263,79 @@ TEST_CASE("memory_store: entries expire after their ttl on the injected clock",
   CHECK(stats.entries == 2);
 }
 
+namespace {
+struct alignas(16) wide {
+  std::int64_t low, high;
+};
+struct alignas(64) over_aligned {
+  std::int64_t v;
+};
+}  // namespace
+
+TEST_CASE("memory_store: an entry keeps its expiry and weight after its value, in every layout",
+          "[memory_store][ttl][eviction]") {
+  // Values whose type fixes their weight (no bytes stored for it) and values that store it,
+  // in place or boxed (over-aligned), with and without a ttl, after keys of every length
+  // mod 16: each entry's expiry and weight are read back from where its layout puts them.
+  auto time = std::make_shared<gencache::fake_clock>();
+  memory_store store(
+      {.max_entries = 10'000, .max_bytes = std::size_t{64} << 20, .shards = 1, .clock = time});
+  std::size_t expected_bytes = 0;
+  std::vector<std::string> expiring, lasting;
+  const auto put = [&](const std::string& name, const auto& value, bool ttl) {
+    const test_key key(name);
+    expected_bytes +=
+        key.bytes.size() + gencache::detail::weigh(value) + memory_store::entry_overhead;
+    REQUIRE(store.set(key, value, ttl ? std::optional<std::chrono::nanoseconds>(10s) : std::nullopt)
+                .ok());
+    (ttl ? expiring : lasting).push_back(name);
+  };
+  for (int length = 0; length < 16; ++length) {
+    for (const bool ttl : {false, true}) {
+      const std::string stem =
+          std::string(static_cast<std::size_t>(length), 'k') + (ttl ? "t" : "n");
+      put(stem + "char", static_cast<char>(length), ttl);
+      put(stem + "int", length, ttl);
+      put(stem + "wide", wide{length, -length}, ttl);
+      put(stem + "over", over_aligned{length}, ttl);
+      put(stem + "string", std::string(static_cast<std::size_t>(length) * 3, 's'), ttl);
+      put(stem + "shared",
+          std::make_shared<const std::vector<int>>(static_cast<std::size_t>(length), 7), ttl);
+    }
+  }
+  CHECK(store.stats().bytes == expected_bytes);
+  const auto check_values = [&](const std::string& name, int length) {
+    CHECK(store.get<char>(test_key(name + "char")) == static_cast<char>(length));
+    CHECK(store.get<int>(test_key(name + "int")) == length);
+    CHECK(store.get<wide>(test_key(name + "wide"))->high == -length);
+    CHECK(store.get<over_aligned>(test_key(name + "over"))->v == length);
+    CHECK(store.get<std::string>(test_key(name + "string"))->size() ==
+          static_cast<std::size_t>(length) * 3);
+    CHECK(
+        (*store.get<std::shared_ptr<const std::vector<int>>>(test_key(name + "shared")))->size() ==
+        static_cast<std::size_t>(length));
+  };
+  time->advance(9s);
+  for (int length = 0; length < 16; ++length) {
+    check_values(std::string(static_cast<std::size_t>(length), 'k') + "t", length);
+    check_values(std::string(static_cast<std::size_t>(length), 'k') + "n", length);
+  }
+  time->advance(1s);
+  for (const std::string& name : expiring) CHECK_FALSE(store.peek<char>(test_key(name)));
+  for (int length = 0; length < 16; ++length) {
+    CHECK_FALSE(
+        store.get<int>(test_key(std::string(static_cast<std::size_t>(length), 'k') + "tint")));
+    check_values(std::string(static_cast<std::size_t>(length), 'k') + "n", length);
+  }
+  for (const std::string& name : lasting) CHECK(store.erase(test_key(name)));
+  CHECK(store.stats().expirations == 16);  // the expired ints, reclaimed by their get
+  for (const std::string& name : expiring) {
+    CHECK(store.erase(test_key(name)) == !name.ends_with("tint"));  // peek reclaims nothing
+  }
+  // Every entry's weight came off the bound again, as each layout stored it.
+  CHECK(store.stats().bytes == 0);
+}
+
 TEST_CASE("memory_store: expired entries reclaimed by eviction count as expirations",
           "[memory_store][ttl]") {
   auto time = std::make_shared<gencache::fake_clock>();

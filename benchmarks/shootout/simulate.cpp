@@ -215,7 +215,7 @@ std::uint64_t s3fifo(const std::vector<std::uint32_t>& stream, std::uint64_t cap
   using hook = boost::intrusive::list_base_hook<>;
   struct entry : hook, gencache::detail::s3fifo_entry_state {
     std::uint64_t hash = 0;
-    std::size_t weight = 1;
+    [[nodiscard]] static std::size_t weight() noexcept { return 1; }
     bool resident = false;
   };
   using list = boost::intrusive::list<entry>;

@@ -253,7 +253,7 @@ void memory_store::give_back_counters(detail::store_counters& block) noexcept {
 void memory_store::retire(detail::value_shard& s, detail::entry* e) noexcept {
   if (s.retired.empty()) keeps_retired_.store(true, std::memory_order_relaxed);
   s.retired.push_back(*e);
-  s.retired_bytes += e->weight;
+  s.retired_bytes += e->weight();
 }
 
 detail::retired_payload* memory_store::new_payload() const noexcept {
@@ -331,7 +331,7 @@ void memory_store::forget(detail::value_shard& s, detail::entry* e) noexcept {
   detail::entry_table& table = *s.table.load(std::memory_order_relaxed);
   table.erase(table.locate(e->key()));
   --s.live;
-  s.bytes -= e->weight;
+  s.bytes -= e->weight();
 }
 
 std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
@@ -394,7 +394,7 @@ status memory_store::insert(detail::entry* e) {
       } else {
         s.lru.erase(s.lru.iterator_to(*replaced));
       }
-      s.bytes -= replaced->weight;
+      s.bytes -= replaced->weight();
       retire(s, replaced);
     } else {
       if ((s.used + 1) * 8 > table->capacity() * 5) {
@@ -418,7 +418,7 @@ status memory_store::insert(detail::entry* e) {
       e->mark.lru_promoted_at.store(inserts, std::memory_order_relaxed);
       s.lru.push_front(*e);
     }
-    s.bytes += e->weight;
+    s.bytes += e->weight();
     counts.sets.increment();
 
     evict_over_bounds(s, e, now, counts);
@@ -443,7 +443,7 @@ void memory_store::evict_over_bounds(detail::value_shard& s, const detail::entry
     }
     // Without a reading (another thread's first ttl raced ours), an expired victim is
     // counted as an eviction.
-    if (victim->expires_at != never && now && *now >= victim->expires_at) {
+    if (victim->has_expiry() && now && *now >= victim->expires_at()) {
       counts.expirations.increment();
     } else {
       counts.evictions.increment();
@@ -480,7 +480,7 @@ void memory_store::reclaim_expired(detail::value_shard& s, key_view key) {
     const std::size_t slot = table->locate(key);
     if (slot != detail::entry_table::npos) {
       detail::entry* e = table->at(slot);
-      if (e->expires_at != never && *now >= e->expires_at) {
+      if (e->has_expiry() && *now >= e->expires_at()) {
         unlink(s, e);
         retire(s, e);
         counts.expirations.increment();

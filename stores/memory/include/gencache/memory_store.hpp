@@ -176,25 +176,50 @@ union entry_policy_mark {
 };
 static_assert(sizeof(entry_policy_mark) == 4);
 
-/// A stored value: this header, then the key's bytes, then the value (`value_slot`; in place
-/// at its alignment after the key, or a pointer to a heap copy), in one allocation. Immutable
+/// "No expiry", as an entry's `expires_at` (memory_store::never).
+inline constexpr std::int64_t no_expiry = std::numeric_limits<std::int64_t>::max();
+
+/// A stored value: this 40-byte header, then the key's bytes, then the value (`value_slot`;
+/// in place at its alignment after the key, or a pointer to a heap copy), then what only
+/// some entries need (the trailer): the expiry of an entry set with a ttl, and the weight of
+/// a value whose type does not fix it (`fixed_weight`); all in one allocation. Immutable
 /// once published in a table, but for its policy mark (atomics written by hits), and the
 /// queue links and `in_small` (writers, under the lock).
 struct entry : lru_hook {
-  entry(key_view k, std::size_t w, std::int64_t expires, eviction_policy policy) noexcept
+  entry(key_view k, bool expires, eviction_policy policy) noexcept
       : hash(k.hash),
-        expires_at(expires),
-        weight(w),
-        key_size(static_cast<std::uint32_t>(k.bytes.size())) {
+        size_and_expiry_(static_cast<std::uint32_t>(k.bytes.size()) | (expires ? expiry_bit : 0)) {
     if (policy == eviction_policy::s3fifo) std::construct_at(&mark.s3fifo);
   }
 
   [[nodiscard]] key_view key() const noexcept {
-    return {{reinterpret_cast<const char*>(this + 1), key_size}, hash};
+    return {{reinterpret_cast<const char*>(this + 1), key_size()}, hash};
   }
   [[nodiscard]] bool has_key(key_view k) const noexcept {
     return hash == k.hash && detail::same_bytes(key().bytes, k.bytes);
   }
+  [[nodiscard]] std::size_t key_size() const noexcept { return size_and_expiry_ & ~expiry_bit; }
+  /// Whether the entry was set with a ttl (else `expires_at` is `no_expiry`, read from no
+  /// byte beyond the header).
+  [[nodiscard]] bool has_expiry() const noexcept { return (size_and_expiry_ & expiry_bit) != 0; }
+  /// When the entry expires, on the store's clock in ns; `no_expiry` if it does not.
+  [[nodiscard]] std::int64_t expires_at() const noexcept {
+    return has_expiry() ? static_cast<std::int64_t>(trailer_word(0)) : no_expiry;
+  }
+  /// `expires_at` of an entry whose value is a T (its layout known at compile time).
+  template <class T>
+  [[nodiscard]] std::int64_t expires_at_as() const noexcept {
+    if (!has_expiry()) return no_expiry;
+    std::int64_t at = 0;
+    std::memcpy(&at,
+                reinterpret_cast<const char*>(this) +
+                    trailer_offset(key_size(), value_kind_of<T>::alignment, value_kind_of<T>::size),
+                sizeof at);
+    return at;
+  }
+  /// What the byte bound counts for the entry (key, value, `entry_overhead`). Writers only:
+  /// it reads the value's kind.
+  [[nodiscard]] std::size_t weight() const noexcept;
   /// The value, of the type it was stored as (checked by the caller against `value.type()`).
   template <class T>
   [[nodiscard]] const T& value_as() const noexcept {
@@ -203,13 +228,22 @@ struct entry : lru_hook {
   [[nodiscard]] s3fifo_entry_state& s3fifo_state() noexcept { return mark.s3fifo; }
   [[nodiscard]] const s3fifo_entry_state& s3fifo_state() const noexcept { return mark.s3fifo; }
 
+  /// A new entry of `weight` (which must be the key's size plus the value's `fixed_weight`
+  /// plus `entry_overhead` for a value whose type fixes it) expiring at `expires`.
   template <class V>
   static entry* create(key_view k, V&& v, std::size_t weight, std::int64_t expires,
                        eviction_policy policy) {
-    using layout = value_kind_of<std::remove_cvref_t<V>>;
-    entry* memory = allocate_node_with_key<entry>(
-        k, value_offset(k.bytes.size(), layout::alignment) + layout::size);
-    entry* e = new (memory) entry(k, weight, expires, policy);
+    using T = std::remove_cvref_t<V>;
+    using layout = value_kind_of<T>;
+    const std::size_t trailer = trailer_offset(k.bytes.size(), layout::alignment, layout::size);
+    const bool expiring = expires != no_expiry;
+    constexpr bool weighed = fixed_weight<T> == 0;
+    entry* memory =
+        allocate_node_with_key<entry>(k, trailer + (expiring ? sizeof(std::uint64_t) : 0) +
+                                             (weighed ? sizeof(std::uint64_t) : 0));
+    entry* e = new (memory) entry(k, expiring, policy);
+    if (expiring) e->set_trailer_word(trailer, 0, static_cast<std::uint64_t>(expires));
+    if constexpr (weighed) e->set_trailer_word(trailer, expiring ? 1 : 0, weight);
     try {
       e->value.emplace(e->value_storage(layout::alignment), std::forward<V>(v));
     } catch (...) {
@@ -226,28 +260,59 @@ struct entry : lru_hook {
     ::operator delete(e);
   }
 
-  /// The longest key an entry holds (its size is 32 bits): `set` refuses longer ones.
-  static constexpr std::size_t max_key_size = std::numeric_limits<std::uint32_t>::max();
+  /// The longest key an entry holds (its size is 31 bits): `set` refuses longer ones.
+  static constexpr std::size_t max_key_size = (std::size_t{1} << 31) - 1;
 
   std::uint64_t hash;
-  std::int64_t expires_at;  // on the store's clock, in ns; memory_store::never if none
-  std::size_t weight;
-  std::uint32_t key_size;
-  entry_policy_mark mark;
   value_slot value;
+
+ private:
+  static constexpr std::uint32_t expiry_bit = std::uint32_t{1} << 31;
+  std::uint32_t size_and_expiry_;  // the key's size, and expiry_bit if set with a ttl
+
+ public:
+  entry_policy_mark mark;
 
  private:
   // Where the value starts, from the entry's address (which operator new aligns to 16).
   static constexpr std::size_t value_offset(std::size_t key_size, std::size_t alignment) {
     return (sizeof(entry) + key_size + alignment - 1) & ~(alignment - 1);
   }
+  // Where the trailer starts: after the value, 8-byte aligned.
+  static constexpr std::size_t trailer_offset(std::size_t key_size, std::size_t alignment,
+                                              std::size_t value_size) {
+    return (value_offset(key_size, alignment) + value_size + 7) & ~std::size_t{7};
+  }
   [[nodiscard]] void* value_storage(std::size_t alignment) const noexcept {
     // The value's bytes are not the entry's: const is the entry's, not the value's.
     return const_cast<char*>(reinterpret_cast<const char*>(this)) +
-           value_offset(key_size, alignment);
+           value_offset(key_size(), alignment);
+  }
+  // The trailer's `index`th 8-byte word (the expiry first, if any, then the weight).
+  [[nodiscard]] std::uint64_t trailer_word(std::size_t index) const noexcept {
+    std::uint64_t word = 0;
+    std::memcpy(&word,
+                reinterpret_cast<const char*>(this) +
+                    trailer_offset(key_size(), value.alignment(), value.size()) +
+                    index * sizeof word,
+                sizeof word);
+    return word;
+  }
+  void set_trailer_word(std::size_t trailer, std::size_t index, std::uint64_t word) noexcept {
+    std::memcpy(reinterpret_cast<char*>(this) + trailer + index * sizeof word, &word, sizeof word);
   }
 };
-static_assert(sizeof(entry) == 56, "hook, hash, expiry, weight, key size, policy mark, kind");
+static_assert(sizeof(entry) == 40, "hook, hash, kind, key size and expiry flag, policy mark");
+
+/// Accounted bytes per entry beyond key and value (memory_store::entry_overhead).
+inline constexpr std::size_t entry_overhead = sizeof(entry) + 48 + 64;
+
+inline std::size_t entry::weight() const noexcept {
+  if (const std::size_t fixed = value.fixed_weight(); fixed != 0) {
+    return key_size() + fixed + entry_overhead;
+  }
+  return static_cast<std::size_t>(trailer_word(has_expiry() ? 1 : 0));
+}
 
 using entry_list = boost::intrusive::list<entry>;
 
@@ -551,10 +616,10 @@ class memory_store {
  public:
   using options_type = memory_store_options;
   /// "No expiry".
-  static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+  static constexpr std::int64_t never = detail::no_expiry;
   /// Accounted bytes per entry beyond key and value: the entry node, its index slot, the
   /// allocator's bookkeeping, and the S3-FIFO ghost slot its key may take once evicted.
-  static constexpr std::size_t entry_overhead = sizeof(detail::entry) + 48 + 64;
+  static constexpr std::size_t entry_overhead = detail::entry_overhead;
 
   memory_store() : memory_store(memory_store_options{}) {}
   explicit memory_store(memory_store_options options);
@@ -606,7 +671,7 @@ class memory_store {
           return matches(c.key().bytes);
         });
     if (e == nullptr || e->value.type() != detail::type_id<T>) return std::nullopt;
-    if (e->expires_at != never && clock_->now().count() >= e->expires_at) return std::nullopt;
+    if (e->has_expiry() && clock_->now().count() >= e->expires_at_as<T>()) return std::nullopt;
     record_hit(s, *e);
     return std::optional<T>(e->value_as<T>());
   }
@@ -639,9 +704,9 @@ class memory_store {
 
   /// Stores `value` under `key`, replacing any entry there, evicting entries of the shard
   /// as the eviction policy says. Fails, storing nothing, with errc::too_large if the
-  /// entry outweighs one shard's byte share, and with errc::busy while removed values
-  /// awaiting their grace period exceed `max(max_bytes / 4, 4 MiB)` (a read section held open) or
-  /// while the store is being destroyed. String literals, `const char*` and
+  /// entry outweighs one shard's byte share or its key is 2 GiB or longer, and with errc::busy
+  /// while removed values awaiting their grace period exceed `max(max_bytes / 4, 4 MiB)` (a read
+  /// section held open) or while the store is being destroyed. String literals, `const char*` and
   /// `std::string_view` are stored as std::string (a view would dangle). Throws
   /// std::invalid_argument for a ttl that is not positive.
   template <class V>
@@ -796,7 +861,7 @@ class memory_store {
         return false;
       }
       // The clock is user code, read outside every lock.
-      if (e->expires_at == never || clock_->now().count() < e->expires_at) [[likely]] {
+      if (!e->has_expiry() || clock_->now().count() < e->expires_at()) [[likely]] {
         if (e->value.type() != detail::type_id<T>) {
           if constexpr (Refresh) {
             detail::store_counters& c = counters();

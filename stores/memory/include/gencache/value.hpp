@@ -163,6 +163,19 @@ std::size_t weigh_elements(const T& v) {
   }
 }
 
+/// The weight every value of type T has, known without the value (a trivially copyable type
+/// `weigh` takes by its size: no `value_weight` of its own, not a shared pointer), else 0:
+/// an entry of such a type need not store its weight.
+template <class T>
+inline constexpr std::size_t fixed_weight = [] {
+  if constexpr (!requires(const T& v) { value_weight<T>::of(v); } &&
+                class_of<T> != type_class::shared_ptr && std::is_trivially_copyable_v<T>) {
+    return sizeof(T);
+  } else {
+    return std::size_t{0};
+  }
+}();
+
 /// Values held inside their entry's allocation, right after its key: every type aligned to
 /// at most 16, the alignment `operator new` gives (std::string, std::vector,
 /// std::shared_ptr, aggregates of any size). An over-aligned type is held behind a pointer
@@ -171,10 +184,13 @@ template <class T>
 concept in_place_value = alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 
 /// What an entry knows of its value's type without knowing the type: how its bytes are laid
-/// out after the key and how to destroy it. One per type; its address is the type's
-/// in-process identity (`type_id`).
+/// out after the key, its weight if every value of the type has the same (`fixed_weight`),
+/// and how to destroy it. One per type; its address is the type's in-process identity
+/// (`type_id`).
 struct value_kind {
   std::size_t alignment;
+  std::size_t size;                         // of the bytes held after the key
+  std::size_t fixed_weight;                 // 0 if values of the type weigh differently
   void (*destroy)(void* storage) noexcept;  // null for a trivially destructible one in place
 };
 
@@ -193,7 +209,8 @@ struct value_kind_of {
   }
   // Mutable, so that no linker folds the kinds of two types with the same layout.
   static inline constinit value_kind kind{
-      alignment, in_place_value<T>&& std::is_trivially_destructible_v<T> ? nullptr : &destroy};
+      alignment, size, fixed_weight<T>,
+      in_place_value<T>&& std::is_trivially_destructible_v<T> ? nullptr : &destroy};
 };
 
 /// The in-process identity of a stored value's type: the address of its kind. Exact where
@@ -235,6 +252,8 @@ class value_slot {
 
   [[nodiscard]] const void* type() const noexcept { return kind_; }
   [[nodiscard]] std::size_t alignment() const noexcept { return kind_->alignment; }
+  [[nodiscard]] std::size_t size() const noexcept { return kind_->size; }
+  [[nodiscard]] std::size_t fixed_weight() const noexcept { return kind_->fixed_weight; }
 
   /// The value in `storage`, of the type it was stored as (checked by the caller).
   template <class T>

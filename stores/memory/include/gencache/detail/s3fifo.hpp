@@ -101,7 +101,7 @@ struct s3fifo_entry_state {
   const s3fifo_entry_state& s3fifo_state() const noexcept { return *this; }
 };
 
-/// The two queues and the ghost of one shard. `Entry` has `List`'s hook, `hash`, `weight`
+/// The two queues and the ghost of one shard. `Entry` has `List`'s hook, `hash`, `weight()`
 /// and `s3fifo_state()` (deriving from `s3fifo_entry_state` gives it; the memory store's
 /// entry keeps its state beside the LRU policy's, in the same bytes).
 template <class Entry, class List>
@@ -127,7 +127,7 @@ class s3fifo {
     } else {
       state(e).in_small = true;
       small_.push_front(e);
-      small_weight_ += e.weight;
+      small_weight_ += e.weight();
     }
   }
 
@@ -135,7 +135,7 @@ class s3fifo {
   void remove(Entry& e) noexcept {
     if (state(e).in_small) {
       small_.erase(small_.iterator_to(e));
-      small_weight_ -= e.weight;
+      small_weight_ -= e.weight();
     } else {
       main_.erase(main_.iterator_to(e));
     }
@@ -167,7 +167,7 @@ class s3fifo {
         }
         Entry& tail = small_.back();
         small_.pop_back();
-        small_weight_ -= tail.weight;
+        small_weight_ -= tail.weight();
         if (state(tail).frequency.load(std::memory_order_relaxed) >= 1) {
           state(tail).frequency.store(0, std::memory_order_relaxed);
           state(tail).in_small = false;
