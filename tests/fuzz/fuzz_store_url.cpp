@@ -39,7 +39,8 @@ bool known_option(std::string_view name) {
   for (const std::string_view known :
        {"max_entries", "max_bytes", "shards", "max_generations", "eviction", "lru_promotion_window",
         "connect_timeout", "command_timeout", "retry_after", "pool_size", "max_value_size",
-        "max_key_size", "prefix", "generation_cache_window", "generation_cache_size"}) {
+        "max_key_size", "prefix", "generation_cache_window", "generation_cache_size", "username",
+        "password_env", "password_file", "db"}) {
     if (name == known) return true;
   }
   return false;
@@ -53,11 +54,14 @@ std::vector<std::string_view> secrets_of(std::string_view url, bool options) {
   const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
   // Up to the last '@' after "://": a password pasted unencoded may hold '/', '?' or '@'.
   const auto at = url.rfind('@');
-  if (at != std::string_view::npos && at >= start) out.push_back(url.substr(start, at - start));
+  const bool has_user = at != std::string_view::npos && at >= start;
+  if (has_user) out.push_back(url.substr(start, at - start));
+  // With user information (which Redis URLs take), the query starts after its last '@'.
+  const std::size_t after_user = has_user ? at + 1 : 0;
   if (options) {
     // As make_store reads a query: from the first '?', items split at '&', each a name up
     // to its first '=' and a value after it (which may hold more '=').
-    if (const auto query = url.find('?'); query != std::string_view::npos) {
+    if (const auto query = url.find('?', after_user); query != std::string_view::npos) {
       std::string_view rest = url.substr(query + 1);
       for (bool more = true; more;) {
         const auto amp = rest.find('&');
@@ -73,7 +77,8 @@ std::vector<std::string_view> secrets_of(std::string_view url, bool options) {
     return out;
   }
   // A query starts at the first '?' after "://" ('?' before it is no URL's query).
-  if (const auto query = url.find('?', start); query != std::string_view::npos) {
+  if (const auto query = url.find('?', std::max(start, after_user));
+      query != std::string_view::npos) {
     for (auto eq = url.find('=', query); eq != std::string_view::npos; eq = url.find('=', eq + 1)) {
       out.push_back(url.substr(eq + 1, std::min(url.find('&', eq), url.size()) - eq - 1));
     }
@@ -143,17 +148,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool modest = url.find("shards=") == std::string_view::npos;
   if (modest) {
     (void)parses_or_fails_cleanly(url, "gencache:", true, [](std::string_view u) {
-      if (!gencache::make_store(u)) std::abort();
+      const auto store = gencache::make_store(u);
+      if (!store) std::abort();
+      // A store that took the URL's user information (Redis) never says its password
+      // where it says where it is.
+      const auto scheme = u.find("://");
+      const auto at = u.rfind('@');
+      if (scheme != std::string_view::npos && at != std::string_view::npos && at > scheme) {
+        const std::string_view user = u.substr(scheme + 3, at - scheme - 3);
+        const auto colon = user.find(':');
+        const std::string_view password =
+            colon == std::string_view::npos ? std::string_view() : user.substr(colon + 1);
+        if (password.size() >= 4 && occurs_once(u, password) &&
+            store->location().find(password) != std::string::npos) {
+          std::abort();
+        }
+      }
     });
   }
   // Each back end's own parser: it parses what make_store's location does, or refuses.
 #if GENCACHE_HAVE_REDIS
-  if (url.starts_with("redis://")) {
+  if (url.starts_with("redis://") || url.starts_with("redis+unix://")) {
     gencache::redis_url parsed;
     if (parses_or_fails_cleanly(url, "bad store URL", false, [&](std::string_view u) {
           parsed = gencache::parse_redis_url(u);
         })) {
-      check_server(parsed.server);
+      if (parsed.socket_path.empty()) check_server(parsed.server);
+      if (!parsed.socket_path.empty() && !parsed.socket_path.starts_with('/')) std::abort();
       if (parsed.database < 0) std::abort();
     }
   }

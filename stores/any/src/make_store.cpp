@@ -27,7 +27,7 @@ namespace gencache {
 
 namespace {
 
-constexpr std::string_view known_schemes = "memory://, redis:// or memcached://";
+constexpr std::string_view known_schemes = "memory://, redis://, redis+unix:// or memcached://";
 
 /// One query parameter, its value percent-decoded.
 struct parameter {
@@ -246,8 +246,11 @@ constexpr std::string_view remote_parameters =
 
 std::shared_ptr<any_store> make_store(std::string_view url, const store_context& context) {
   // First, on the whole URL: a password may hold '/', '?' or '@' (found by its last '@').
-  detail::reject_user_information(url);
-  const auto question = url.find('?');
+  // Only Redis takes user information; the query starts after it.
+  const bool redis = url.starts_with("redis://") || url.starts_with("redis+unix://");
+  if (!redis) detail::reject_user_information(url);
+  const auto at = redis ? url.rfind('@') : std::string_view::npos;
+  const auto question = url.find('?', at == std::string_view::npos ? 0 : at + 1);
   const std::string_view base = url.substr(0, question);
   const std::optional<std::string_view> query_text =
       question == std::string_view::npos ? std::nullopt : std::optional(url.substr(question + 1));
@@ -256,14 +259,25 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
   if (base.starts_with("memory://")) {
     return make_memory(base.substr(9), q, context);
   }
-  if (base.starts_with("redis://")) {
+  if (redis) {
 #if GENCACHE_HAVE_REDIS
+    const bool unix_socket = base.starts_with("redis+unix://");
+    std::string location(base);
     (void)parse_redis_url(base);  // the location's own errors, before the options'
     redis_options b;
     remote_store_options r = take_remote(q, b, context);
     q.take("max_key_size", [&](auto v) { b.max_key_size = q.size("max_key_size", v); });
-    q.check_all_used("redis://", std::string(remote_parameters) + ", max_key_size");
-    return std::make_shared<any_store>(make_redis_store(base, b, std::move(r)));
+    q.take("username", [&](auto v) { b.username = v; });
+    q.take("password_env", [&](auto v) { b.password_env = v; });
+    q.take("password_file", [&](auto v) { b.password_file = v; });
+    if (unix_socket) {
+      q.take("db", [&](auto v) { location += fmt::format("?db={}", q.count("db", v)); });
+    }
+    q.check_all_used(unix_socket ? "redis+unix://" : "redis://",
+                     std::string(remote_parameters) +
+                         ", max_key_size, username, password_env, password_file" +
+                         (unix_socket ? ", db" : ""));
+    return std::make_shared<any_store>(make_redis_store(location, b, std::move(r)));
 #else
     not_built(q, "Redis", "GENCACHE_WITH_REDIS");
 #endif

@@ -62,8 +62,11 @@ result<std::unique_ptr<connection>> connection::open(const connection_settings& 
   const auto left = std::chrono::floor<std::chrono::milliseconds>(limit - io_clock::now());
   if (left.count() <= 0) return c->timed_out("connecting");
   const timeval connect_timeout = to_timeval(std::min(settings.connect_timeout, left));
-  c->context_.reset(redisConnectWithTimeout(settings.url.server.host.c_str(),
-                                            settings.url.server.port, connect_timeout));
+  c->context_.reset(
+      settings.url.socket_path.empty()
+          ? redisConnectWithTimeout(settings.url.server.host.c_str(), settings.url.server.port,
+                                    connect_timeout)
+          : redisConnectUnixWithTimeout(settings.url.socket_path.c_str(), connect_timeout));
   if (!c->context_) return status(errc::connection, "gencache: hiredis could not allocate");
   if (c->context_->err != 0) {
     return status(errc::connection, fmt::format("gencache: cannot connect to {}: {}",
@@ -79,14 +82,15 @@ result<std::unique_ptr<connection>> connection::open(const connection_settings& 
 }
 
 status connection::set_up(io_clock::time_point deadline) {
+  if (!settings_->url.password.empty()) {
+    if (status s = authenticate(deadline); !s.ok()) return s;
+  }
   if (settings_->url.database != 0) {
     const std::string db = std::to_string(settings_->url.database);
     const std::string_view argv[] = {"SELECT", db};
     auto r = command(argv, deadline);
     if (!r) return r.error();
-    if (r.value()->type != REDIS_REPLY_STATUS) {
-      return unexpected("SELECT", settings_->location, *r.value());
-    }
+    if (r.value()->type != REDIS_REPLY_STATUS) return set_up_refused("SELECT", *r.value());
   }
   if (status s = read_incarnation(deadline); !s.ok()) return s;
   for (std::size_t i = 0; i < script_count; ++i) {
@@ -95,13 +99,46 @@ status connection::set_up(io_clock::time_point deadline) {
   return {};
 }
 
+status connection::set_up_refused(std::string_view what, const redisReply& reply) const {
+  if (reply.type == REDIS_REPLY_ERROR && text_of(reply).starts_with("NOAUTH")) {
+    return {errc::connection,
+            fmt::format("gencache: {} requires AUTH and no password was given (give one in "
+                        "the URL, redis_options::password, password_env or password_file): {}",
+                        settings_->location, shortened(text_of(reply), 200))};
+  }
+  return unexpected(what, settings_->location, reply);
+}
+
+status connection::authenticate(io_clock::time_point deadline) {
+  const std::string& user = settings_->url.username;
+  const std::string& password = settings_->url.password;
+  const std::string_view as_default[] = {"AUTH", password};
+  const std::string_view as_user[] = {"AUTH", user, password};
+  auto r = user.empty() ? command(as_default, deadline) : command(as_user, deadline);
+  if (!r) return r.error();
+  if (r.value()->type == REDIS_REPLY_STATUS) return {};
+  // The server's answer (WRONGPASS; an ERR that may quote the command's arguments, from a
+  // server or proxy that does not know AUTH) is quoted up to its first quoted argument,
+  // and with the credentials taken out, should a server echo them otherwise.
+  std::string answer(r.value()->type == REDIS_REPLY_ERROR ? text_of(*r.value())
+                                                          : "an unexpected reply");
+  answer.erase(std::min(answer.find('\''), answer.size()));
+  for (const std::string& secret : {password, user}) {
+    if (secret.empty()) continue;
+    for (auto at = answer.find(secret); at != std::string::npos; at = answer.find(secret, at + 3)) {
+      answer.replace(at, secret.size(), "***");
+    }
+  }
+  return {errc::connection,
+          fmt::format("gencache: AUTH{} on {} refused: {}", user.empty() ? "" : " as an ACL user",
+                      settings_->location, shortened(answer, 200))};
+}
+
 status connection::read_incarnation(io_clock::time_point deadline) {
   const std::string_view argv[] = {"INFO", "server"};
   auto r = command(argv, deadline);
   if (!r) return r.error();
-  if (r.value()->type != REDIS_REPLY_STRING) {
-    return unexpected("INFO server", settings_->location, *r.value());
-  }
+  if (r.value()->type != REDIS_REPLY_STRING) return set_up_refused("INFO server", *r.value());
   const std::string_view info = text_of(*r.value());
   constexpr std::string_view field = "run_id:";
   const auto at = info.find(field);

@@ -1,5 +1,5 @@
 #pragma once
-// One connection to a Redis server: opening and setting it up (SELECT, the server's run_id,
+// One connection to a Redis server: opening and setting it up (AUTH, SELECT, the server's run_id,
 // the scripts), and exchanging pipelined commands with a deadline whatever the server
 // sends. hiredis formats commands and parses replies; the socket is read and written here.
 // A connection knows nothing of the pool or the breaker: after a failed exchange it is
@@ -98,6 +98,10 @@ class connection {
   explicit connection(const connection_settings& settings) : settings_(&settings) {}
 
   status set_up(io_clock::time_point deadline);
+  status authenticate(io_clock::time_point deadline);
+  // The failure of set-up step `what` answered with `reply`: NOAUTH says a password is
+  // missing; anything else is unexpected.
+  [[nodiscard]] status set_up_refused(std::string_view what, const redisReply& reply) const;
   status read_incarnation(io_clock::time_point deadline);
   status load_script(script_id id, io_clock::time_point deadline);
   status send(std::string_view bytes, std::string_view what, io_clock::time_point deadline);

@@ -5,7 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <concepts>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -29,9 +35,82 @@ using detail::redis::script_id;
 using detail::redis::text_of;
 using connection_ptr = std::unique_ptr<connection>;
 
+/// The password from the file `path` names, without its trailing newline: a regular file
+/// of at most 4 KiB (not a device or a pipe, which could be endless or block).
+std::string password_from_file(const std::string& path) {
+  constexpr std::size_t longest = 4096;
+  const std::string quoted = detail::shortened(path, 200);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw std::invalid_argument(
+        fmt::format("gencache: cannot open redis_options::password_file '{}': {}", quoted,
+                    ec ? ec.message() : std::string("not a regular file")));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string password(longest + 1, '\0');
+  in.read(password.data(), static_cast<std::streamsize>(password.size()));
+  password.resize(static_cast<std::size_t>(in.gcount()));
+  if (!in.eof() && !in.good()) {
+    throw std::invalid_argument(
+        fmt::format("gencache: cannot read redis_options::password_file '{}': {}", quoted,
+                    std::strerror(errno)));
+  }
+  if (password.size() > longest) {
+    throw std::invalid_argument(fmt::format(
+        "gencache: redis_options::password_file '{}' is longer than {} bytes", quoted, longest));
+  }
+  if (password.ends_with('\n')) password.pop_back();
+  if (password.ends_with('\r')) password.pop_back();
+  if (password.empty()) {
+    throw std::invalid_argument(
+        fmt::format("gencache: redis_options::password_file '{}' is empty", quoted));
+  }
+  return password;
+}
+
+/// The URL's credentials, or the options' (the password from the one place it is given).
+void resolve_credentials(redis_url& url, const redis_options& o) {
+  if (!o.username.empty()) {
+    if (!url.username.empty() && url.username != o.username) {
+      throw std::invalid_argument(
+          "gencache: the Redis user is given twice, in the URL and in redis_options::username");
+    }
+    url.username = o.username;
+  }
+  int sources = url.password.empty() ? 0 : 1;
+  sources += o.password.empty() ? 0 : 1;
+  sources += o.password_env.empty() ? 0 : 1;
+  sources += o.password_file.empty() ? 0 : 1;
+  if (sources > 1) {
+    throw std::invalid_argument(
+        "gencache: the Redis password is given more than one way (the URL, "
+        "redis_options::password, password_env, password_file): give it once");
+  }
+  if (!o.password.empty()) url.password = o.password;
+  if (!o.password_env.empty()) {
+    const char* value = std::getenv(o.password_env.c_str());
+    if (value == nullptr || *value == '\0') {
+      throw std::invalid_argument(
+          fmt::format("gencache: redis_options::password_env names '{}', which is not set or empty",
+                      detail::shortened(o.password_env)));
+    }
+    url.password = value;
+  }
+  if (!o.password_file.empty()) url.password = password_from_file(o.password_file);
+  if (!url.username.empty() && url.password.empty()) {
+    throw std::invalid_argument(
+        "gencache: the Redis user has no password (give it in the URL, "
+        "redis_options::password, password_env or password_file)");
+  }
+}
+
 detail::redis::connection_settings settings_of(redis_url url, const redis_options& options) {
+  resolve_credentials(url, options);
   std::string location =
-      fmt::format("redis://{}:{}/{}", url.server.host, url.server.port, url.database);
+      url.socket_path.empty()
+          ? fmt::format("redis://{}:{}/{}", url.server.host, url.server.port, url.database)
+          : fmt::format("redis+unix://{}?db={}", detail::shortened(url.socket_path, 200),
+                        url.database);
   return {.url = std::move(url),
           .location = std::move(location),
           .connect_timeout = options.connection.connect_timeout,

@@ -25,18 +25,20 @@
 /// unit (`ns`, `us`, `ms`, `s`, `min`), sizes an optional binary suffix (`KiB`, `MiB`,
 /// `GiB`). An unknown scheme or parameter, a repeated one, or a bad value is
 /// std::invalid_argument naming it. Messages never quote the user information (everything
-/// between "://" and the last '@': refused), nor the query, nor a parameter name that is
-/// not a word; a quoted value is cut to 64 characters. Reading a URL is linear in its
-/// length.
+/// between "://" and the last '@': Redis credentials, refused by the other schemes), nor the
+/// query, nor a parameter name that is not a word; a quoted value is cut to 64 characters.
+/// Reading a URL is linear in its length.
 ///
 ///     memory://[?max_entries=N&max_bytes=SIZE&shards=N&max_generations=N
 ///               &eviction=s3fifo|lru&lru_promotion_window=N]
-///     redis://host[:port][/db][?OPTIONS]                  (component redis)
+///     redis://[user[:password]@]host[:port][/db][?OPTIONS]         (component redis)
+///     redis+unix://[user[:password]@]/path/redis.sock[?db=N&OPTIONS]  (component redis)
 ///     memcached://host[:port][,host[:port]...][?OPTIONS]  (component memcached)
 ///
 /// OPTIONS, for both servers: connect_timeout, command_timeout, retry_after (durations),
-/// pool_size, max_value_size (sizes); Redis also max_key_size; and the remote store's
-/// prefix (percent-encoded where it holds '&', '=' or '%'), generation_cache_window
+/// pool_size, max_value_size (sizes); Redis also max_key_size, username, password_env and
+/// password_file (redis_store.hpp: the password itself goes in the user information); and the
+/// remote store's prefix (percent-encoded where it holds '&', '=' or '%'), generation_cache_window
 /// (duration) and generation_cache_size. Defaults and meanings are those of
 /// `memory_store_options`, `redis_options`, `memcached_options` and `remote_store_options`.
 /// A scheme whose store this build left out (GENCACHE_WITH_REDIS=OFF) is

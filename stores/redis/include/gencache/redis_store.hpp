@@ -35,11 +35,17 @@
 ///   idle limit) is dropped and replaced before use: not an error, not a failure.
 /// - Values over `max_value_size`, and keys over `max_key_size` after shortening, are refused
 ///   before anything is sent.
+/// - Credentials (`redis_options::username`, `password`, `password_env`, `password_file`, or
+///   the URL's user information): `AUTH` on every new connection before anything else. A
+///   refused AUTH, or a NOAUTH answer, is `errc::connection` naming AUTH and the server's
+///   answer (quoted up to its first quoted argument, credentials taken out) and starts the
+///   fail-fast period (above). `redis+unix://` connects over a unix socket.
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "gencache/connection_options.hpp"
@@ -49,16 +55,22 @@
 
 namespace gencache {
 
-/// A Redis location: `redis://host[:port][/db]`, port 6379 and database 0 by default.
+/// A Redis location: `redis://[user[:password]@]host[:port][/db]` (port 6379 and database 0
+/// by default) or `redis+unix://[user[:password]@]/path/to/redis.sock[?db=N]`.
 struct redis_url {
-  server_address server;
+  server_address server;  // empty for a unix socket
   int database = 0;
+  std::string socket_path;  // empty for TCP
+  /// From the user information, percent-decoded (a password holding '/' or '@' is written
+  /// %2F, %40). Empty if the URL has none.
+  std::string username;
+  std::string password;
   friend bool operator==(const redis_url&, const redis_url&) = default;
 };
 
-/// Parses `redis://host[:port][/db]`; std::invalid_argument naming the bad part otherwise
-/// (user information and query parameters are refused: see make_store in any_store.hpp
-/// for options in the URL).
+/// Parses a Redis URL (above); std::invalid_argument naming the bad part otherwise, never
+/// quoting the user information. Query parameters are refused but `db` on `redis+unix://`
+/// (see make_store in any_store.hpp for options in the URL).
 [[nodiscard]] redis_url parse_redis_url(std::string_view url);
 
 /// Options of the Redis backend, validated at construction (std::invalid_argument naming
@@ -74,6 +86,17 @@ struct redis_options {
   std::size_t max_value_size = std::size_t{64} << 20;
   /// Longest key name; longer keys keep a readable prefix and a hash (remote_key.hpp).
   std::size_t max_key_size = 512;
+  /// Credentials, sent with `AUTH` on every new connection before anything else: an ACL
+  /// user (empty: the default user) and its password, given at most one way — in the URL's
+  /// user information, here, in the environment variable `password_env` names, or as the
+  /// contents of the file `password_file` names (one trailing newline dropped). The
+  /// variable and the file are read once, by `make_redis_backend`. A user without a
+  /// password, or a password given two ways, is std::invalid_argument. The password never
+  /// appears in a message, an exception, `location()` or a log.
+  std::string username{};
+  std::string password{};
+  std::string password_env{};
+  std::string password_file{};
 };
 
 /// A Redis backend for `redis://host[:port][/db]`. Connects lazily: an unreachable server is

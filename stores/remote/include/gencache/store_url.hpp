@@ -6,9 +6,9 @@
 /// any of them. Hosts are names, IPv4 addresses, or IPv6 addresses in brackets
 /// (`[::1]:6379`). Anything malformed throws std::invalid_argument naming the bad part.
 /// Messages never quote the user information (everything between "://" and the last '@',
-/// which is refused: a pasted password may hold '/', '?' or '@', so an '@' anywhere after
-/// "://" is taken as ending one; write %40 elsewhere, and a URL that has one is shown as
-/// `scheme://***`) nor the query (shown as `?***`). A
+/// which only Redis URLs take, for their credentials: a pasted password may hold '/', '?'
+/// or '@', so an '@' anywhere after "://" is taken as ending one; write %40 elsewhere, and
+/// a URL that has one is shown as `scheme://***`) nor the query (shown as `?***`). A
 /// quoted part is cut to 64 characters, the URL to 256, with "...".
 
 #include <cstddef>
@@ -38,6 +38,17 @@ void reject_user_information(std::string_view url);
 /// What follows `scheme` in `url` (e.g. "redis://"), after refusing user information and
 /// query parameters, which the parsers do not support and which could hold a secret.
 [[nodiscard]] std::string_view url_after_scheme(std::string_view url, std::string_view scheme);
+/// The user name and password of a URL's user information, percent-decoded.
+struct url_credentials {
+  std::string username;
+  std::string password;
+};
+/// What follows `scheme` in `url`, after its user information (`[user[:password]@]`,
+/// percent-decoded into `credentials`; a bad escape is refused without quoting it). The
+/// query, if any, is left in the result: the caller says which parameters it takes.
+[[nodiscard]] std::string_view url_after_scheme_and_user(std::string_view url,
+                                                         std::string_view scheme,
+                                                         url_credentials& credentials);
 /// `part` of `url` as `host[:port]` or `[IPv6][:port]`, `default_port` if it has none.
 [[nodiscard]] server_address parse_server_address(std::string_view url, std::string_view part,
                                                   std::uint16_t default_port);
