@@ -132,6 +132,8 @@ TEST_CASE("any: bad URLs are std::invalid_argument naming what is wrong", "[any]
   rejects("redis+unix:///tmp/r.sock?db=x", "db: 'x' is not a whole number");
   rejects("redis+unix:///tmp/r.sock?pool_size=0", "pool_size must be positive");
   rejects("redis://alice@127.0.0.1", "the Redis user has no password");
+  rejects("redis://127.0.0.1?password_env=", "password_env: empty");
+  rejects("redis://127.0.0.1?username=&password_file=/x", "username: empty");
   rejects("redis://127.0.0.1?password_file=/nonexistent/pw", "cannot open");
   rejects("memcached://127.0.0.1?max_key_size=100", "unknown parameter 'max_key_size'");
   rejects("memcached://?pool_size=1", "empty host");

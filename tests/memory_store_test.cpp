@@ -270,10 +270,22 @@ struct alignas(16) wide {
 struct alignas(64) over_aligned {
   std::int64_t v;
 };
+/// Trivially copyable, but weighed by its own rule: its entry stores the weight.
+struct declared_weight {
+  std::uint32_t bytes;
+};
 }  // namespace
+
+template <>
+struct gencache::value_weight<declared_weight> {
+  static std::size_t of(const declared_weight& v) { return v.bytes; }
+};
 
 TEST_CASE("memory_store: an entry keeps its expiry and weight after its value, in every layout",
           "[memory_store][ttl][eviction]") {
+  static_assert(gencache::detail::fixed_weight<int> == sizeof(int));
+  static_assert(gencache::detail::fixed_weight<declared_weight> == 0);
+  static_assert(gencache::detail::fixed_weight<std::string> == 0);
   // Values whose type fixes their weight (no bytes stored for it) and values that store it,
   // in place or boxed (over-aligned), with and without a ttl, after keys of every length
   // mod 16: each entry's expiry and weight are read back from where its layout puts them.
@@ -298,6 +310,7 @@ TEST_CASE("memory_store: an entry keeps its expiry and weight after its value, i
       put(stem + "int", length, ttl);
       put(stem + "wide", wide{length, -length}, ttl);
       put(stem + "over", over_aligned{length}, ttl);
+      put(stem + "declared", declared_weight{static_cast<std::uint32_t>(length) * 1000 + 3}, ttl);
       put(stem + "string", std::string(static_cast<std::size_t>(length) * 3, 's'), ttl);
       put(stem + "shared",
           std::make_shared<const std::vector<int>>(static_cast<std::size_t>(length), 7), ttl);
@@ -309,6 +322,8 @@ TEST_CASE("memory_store: an entry keeps its expiry and weight after its value, i
     CHECK(store.get<int>(test_key(name + "int")) == length);
     CHECK(store.get<wide>(test_key(name + "wide"))->high == -length);
     CHECK(store.get<over_aligned>(test_key(name + "over"))->v == length);
+    CHECK(store.get<declared_weight>(test_key(name + "declared"))->bytes ==
+          static_cast<std::uint32_t>(length) * 1000 + 3);
     CHECK(store.get<std::string>(test_key(name + "string"))->size() ==
           static_cast<std::size_t>(length) * 3);
     CHECK(

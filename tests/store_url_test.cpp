@@ -136,6 +136,17 @@ TEST_CASE("store_url: Redis URLs carry a user and password, percent-decoded, and
                     Catch::Contains("absolute socket path"));
   CHECK_THROWS_WITH(parse_redis_url("redis+unix:///r.sock?timeout=1"),
                     Catch::Contains("one query parameter, db=N"));
+  // An '@' in a query value never ends credentials: the query starts at the first '?'.
+  CHECK_THROWS_WITH(parse_redis_url("redis://cache:6379?prefix=team@eu"),
+                    Catch::Contains("an '@' after the first '?' is ambiguous"));
+  CHECK_THROWS_WITH(make_store("redis://cache:6379?prefix=team@eu"),
+                    Catch::Contains("an '@' after the first '?' is ambiguous"));
+  CHECK(parse_redis_url("redis://:pa%3Fss@h").password == "pa?ss");
+  CHECK_THROWS_WITH(parse_redis_url("redis+unix:///" + std::string(107, 's')),
+                    Catch::Contains("over 107 bytes"));
+  CHECK(parse_redis_url("redis+unix:///" + std::string(106, 's')).socket_path.size() == 107);
+  CHECK_THROWS_WITH(parse_redis_url("redis+unix:///tmp/a\nb.sock"),
+                    Catch::Contains("control character"));
   CHECK_THROWS_WITH(parse_redis_url("redis+unix:///r.sock?db=x"),
                     Catch::Contains("the db parameter is not a non-negative number"));
   CHECK_THROWS_WITH(parse_redis_url("redis+unix:///r.sock?db=1&pool_size=2"),
@@ -153,9 +164,9 @@ TEST_CASE("store_url: Redis credentials are given once, and a user needs a passw
   CHECK_THROWS_WITH(make_redis_backend("redis://alice@h"), Catch::Contains("has no password"));
   CHECK_THROWS_WITH(
       make_redis_backend("redis://h", {.password_env = "GENCACHE_TEST_NO_SUCH_VARIABLE"}),
-      Catch::Contains("'GENCACHE_TEST_NO_SUCH_VARIABLE', which is not set"));
+      Catch::Contains("password_env names is not set or empty"));
   CHECK_THROWS_WITH(make_redis_backend("redis://h", {.password_file = "/nonexistent/pw"}),
-                    Catch::Contains("cannot open redis_options::password_file '/nonexistent/pw'"));
+                    Catch::Contains("cannot open redis_options::password_file: No such file"));
   CHECK_THROWS_WITH(make_redis_backend("redis://h", {.password_file = "/dev/zero"}),
                     Catch::Contains("not a regular file"));
   {

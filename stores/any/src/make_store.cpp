@@ -249,8 +249,13 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
   // Only Redis takes user information; the query starts after it.
   const bool redis = url.starts_with("redis://") || url.starts_with("redis+unix://");
   if (!redis) detail::reject_user_information(url);
-  const auto at = redis ? url.rfind('@') : std::string_view::npos;
-  const auto question = url.find('?', at == std::string_view::npos ? 0 : at + 1);
+  // As parse_redis_url: the query starts at the first '?' (a password holds '?' as %3F),
+  // and an '@' after it is refused, quoting nothing (a password may hold a raw '?').
+  const auto question = url.find('?');
+  if (redis && question != std::string_view::npos &&
+      url.find('@', question) != std::string_view::npos) {
+    detail::throw_bad_store_url(url, detail::ambiguous_at);
+  }
   const std::string_view base = url.substr(0, question);
   const std::optional<std::string_view> query_text =
       question == std::string_view::npos ? std::nullopt : std::optional(url.substr(question + 1));
@@ -267,9 +272,17 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
     redis_options b;
     remote_store_options r = take_remote(q, b, context);
     q.take("max_key_size", [&](auto v) { b.max_key_size = q.size("max_key_size", v); });
-    q.take("username", [&](auto v) { b.username = v; });
-    q.take("password_env", [&](auto v) { b.password_env = v; });
-    q.take("password_file", [&](auto v) { b.password_file = v; });
+    // Empty values are refused: a templated URL whose variable expanded to nothing must
+    // not connect without credentials.
+    const auto text = [&](std::string_view name, std::string& out) {
+      q.take(name, [&](auto v) {
+        if (v.empty()) q.bad(fmt::format("{}: empty", name));
+        out = v;
+      });
+    };
+    text("username", b.username);
+    text("password_env", b.password_env);
+    text("password_file", b.password_file);
     if (unix_socket) {
       q.take("db", [&](auto v) { location += fmt::format("?db={}", q.count("db", v)); });
     }

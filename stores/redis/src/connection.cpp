@@ -101,10 +101,15 @@ status connection::set_up(io_clock::time_point deadline) {
 
 status connection::set_up_refused(std::string_view what, const redisReply& reply) const {
   if (reply.type == REDIS_REPLY_ERROR && text_of(reply).starts_with("NOAUTH")) {
+    // The server's answer is not quoted: a hostile one could echo what it was sent.
     return {errc::connection,
-            fmt::format("gencache: {} requires AUTH and no password was given (give one in "
-                        "the URL, redis_options::password, password_env or password_file): {}",
-                        settings_->location, shortened(text_of(reply), 200))};
+            settings_->url.password.empty()
+                ? fmt::format("gencache: {} requires AUTH and no password was given (give one "
+                              "in the URL, redis_options::password, password_env or "
+                              "password_file): NOAUTH",
+                              settings_->location)
+                : fmt::format("gencache: {} answered NOAUTH to {} after AUTH succeeded",
+                              settings_->location, what)};
   }
   return unexpected(what, settings_->location, reply);
 }
@@ -117,21 +122,24 @@ status connection::authenticate(io_clock::time_point deadline) {
   auto r = user.empty() ? command(as_default, deadline) : command(as_user, deadline);
   if (!r) return r.error();
   if (r.value()->type == REDIS_REPLY_STATUS) return {};
-  // The server's answer (WRONGPASS; an ERR that may quote the command's arguments, from a
-  // server or proxy that does not know AUTH) is quoted up to its first quoted argument,
-  // and with the credentials taken out, should a server echo them otherwise.
-  std::string answer(r.value()->type == REDIS_REPLY_ERROR ? text_of(*r.value())
-                                                          : "an unexpected reply");
-  answer.erase(std::min(answer.find('\''), answer.size()));
-  for (const std::string& secret : {password, user}) {
-    if (secret.empty()) continue;
-    for (auto at = answer.find(secret); at != std::string::npos; at = answer.find(secret, at + 3)) {
-      answer.replace(at, secret.size(), "***");
-    }
-  }
   return {errc::connection,
           fmt::format("gencache: AUTH{} on {} refused: {}", user.empty() ? "" : " as an ACL user",
-                      settings_->location, shortened(answer, 200))};
+                      settings_->location, auth_refusal(*r.value()))};
+}
+
+std::string connection::auth_refusal(const redisReply& reply) {
+  // Only the answer's first word (its error code) is quoted, with an explanation for the
+  // answers Redis gives: the rest may echo the command's arguments, the password among
+  // them, whole, cut or quoted in any way (servers and proxies that do not know AUTH).
+  if (reply.type != REDIS_REPLY_ERROR) return "an unexpected reply";
+  const std::string_view text = text_of(reply);
+  const std::string_view code = text.substr(0, std::min<std::size_t>(text.find(' '), 32));
+  if (code == "WRONGPASS") return "WRONGPASS (wrong user or password, or the user is disabled)";
+  if (text.find("without any password configured") != std::string_view::npos) {
+    return fmt::format("{} (the server has no password set: give none)", code);
+  }
+  return fmt::format("{} (the rest of the server's answer is not quoted: it may echo the password)",
+                     code);
 }
 
 status connection::read_incarnation(io_clock::time_point deadline) {

@@ -99,6 +99,8 @@ class connection {
 
   status set_up(io_clock::time_point deadline);
   status authenticate(io_clock::time_point deadline);
+  // What a message says of a refused AUTH: never more of the server's answer than its code.
+  [[nodiscard]] static std::string auth_refusal(const redisReply& reply);
   // The failure of set-up step `what` answered with `reply`: NOAUTH says a password is
   // missing; anything else is unexpected.
   [[nodiscard]] status set_up_refused(std::string_view what, const redisReply& reply) const;

@@ -3,17 +3,19 @@
 // breaker around them, and the factories.
 #include "gencache/redis_store.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <concepts>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <boost/container/small_vector.hpp>
@@ -35,35 +37,46 @@ using detail::redis::script_id;
 using detail::redis::text_of;
 using connection_ptr = std::unique_ptr<connection>;
 
-/// The password from the file `path` names, without its trailing newline: a regular file
-/// of at most 4 KiB (not a device or a pipe, which could be endless or block).
+/// The password from the file `path` names, without its trailing newline (or CR LF): a
+/// regular file of at most 4 KiB, checked on the open descriptor (opened without blocking,
+/// so a FIFO swapped in cannot hold construction). Messages do not quote the path: a
+/// password pasted there by mistake must not reach a log.
 std::string password_from_file(const std::string& path) {
   constexpr std::size_t longest = 4096;
-  const std::string quoted = detail::shortened(path, 200);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw std::invalid_argument(
-        fmt::format("gencache: cannot open redis_options::password_file '{}': {}", quoted,
-                    ec ? ec.message() : std::string("not a regular file")));
+  const auto failed = [](std::string_view what) {
+    return std::invalid_argument(
+        fmt::format("gencache: cannot {} redis_options::password_file: {}", what,
+                    std::error_code(errno, std::generic_category()).message()));
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw failed("open");
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_on_exit{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw failed("stat");
+  if (!S_ISREG(info.st_mode)) {
+    throw std::invalid_argument("gencache: redis_options::password_file is not a regular file");
   }
-  std::ifstream in(path, std::ios::binary);
   std::string password(longest + 1, '\0');
-  in.read(password.data(), static_cast<std::streamsize>(password.size()));
-  password.resize(static_cast<std::size_t>(in.gcount()));
-  if (!in.eof() && !in.good()) {
-    throw std::invalid_argument(
-        fmt::format("gencache: cannot read redis_options::password_file '{}': {}", quoted,
-                    std::strerror(errno)));
+  std::size_t size = 0;
+  while (size < password.size()) {
+    const ssize_t n = ::read(fd, password.data() + size, password.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw failed("read");
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
   }
+  password.resize(size);
   if (password.size() > longest) {
-    throw std::invalid_argument(fmt::format(
-        "gencache: redis_options::password_file '{}' is longer than {} bytes", quoted, longest));
+    throw std::invalid_argument(
+        fmt::format("gencache: redis_options::password_file is longer than {} bytes", longest));
   }
   if (password.ends_with('\n')) password.pop_back();
   if (password.ends_with('\r')) password.pop_back();
   if (password.empty()) {
-    throw std::invalid_argument(
-        fmt::format("gencache: redis_options::password_file '{}' is empty", quoted));
+    throw std::invalid_argument("gencache: redis_options::password_file is empty");
   }
   return password;
 }
@@ -90,9 +103,9 @@ void resolve_credentials(redis_url& url, const redis_options& o) {
   if (!o.password_env.empty()) {
     const char* value = std::getenv(o.password_env.c_str());
     if (value == nullptr || *value == '\0') {
+      // The name is not quoted: a password pasted there by mistake must not reach a log.
       throw std::invalid_argument(
-          fmt::format("gencache: redis_options::password_env names '{}', which is not set or empty",
-                      detail::shortened(o.password_env)));
+          "gencache: the variable redis_options::password_env names is not set or empty");
     }
     url.password = value;
   }

@@ -1,5 +1,6 @@
 // Redis URLs: `redis://[user[:password]@]host[:port][/db]` and
 // `redis+unix://[user[:password]@]/path/to/redis.sock[?db=N]`.
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 #include <system_error>
@@ -45,6 +46,13 @@ redis_url parse_redis_url(std::string_view url) {
     }
     if (!rest.starts_with('/') || rest.size() < 2) {
       detail::throw_bad_store_url(url, "expected an absolute socket path after redis+unix://");
+    }
+    // sockaddr_un holds 108 bytes with the terminating NUL; hiredis 0.14 would cut a longer
+    // path silently and connect to another socket.
+    if (rest.size() > 107) detail::throw_bad_store_url(url, "the socket path is over 107 bytes");
+    if (std::any_of(rest.begin(), rest.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      detail::throw_bad_store_url(url, "the socket path holds a control character");
     }
     out.socket_path = std::string(rest);
   } else {

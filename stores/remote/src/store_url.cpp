@@ -152,7 +152,14 @@ std::string_view url_after_scheme_and_user(std::string_view url, std::string_vie
                                            url_credentials& credentials) {
   if (!url.starts_with(scheme)) bad(url, fmt::format("expected a URL starting '{}'", scheme));
   credentials = {};
-  const auto at = url.rfind('@');
+  // The user information ends at the last '@' before the query: a password may hold '/',
+  // ':' or '@' unencoded, but '?' only as %3F, so that an '@' in a query value
+  // (`?prefix=team@eu`) is never taken for the end of credentials.
+  const auto query = url.find('?', scheme.size());
+  if (query != std::string_view::npos && url.find('@', query) != std::string_view::npos) {
+    bad(url, ambiguous_at);
+  }
+  const auto at = url.substr(0, query).rfind('@');
   if (at == std::string_view::npos || at < scheme.size()) return url.substr(scheme.size());
   const std::string_view user = url.substr(scheme.size(), at - scheme.size());
   const auto colon = user.find(':');

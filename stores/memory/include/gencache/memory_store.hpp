@@ -217,8 +217,9 @@ struct entry : lru_hook {
                 sizeof at);
     return at;
   }
-  /// What the byte bound counts for the entry (key, value, `entry_overhead`). Writers only:
-  /// it reads the value's kind.
+  /// What the byte bound counts for the entry (key, value, `entry_overhead`), as `set`
+  /// weighed it: recomputed from the value's kind when its type fixes the weight, else read
+  /// from the trailer.
   [[nodiscard]] std::size_t weight() const noexcept;
   /// The value, of the type it was stored as (checked by the caller against `value.type()`).
   template <class T>

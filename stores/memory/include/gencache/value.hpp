@@ -86,6 +86,19 @@ inline thread_local int pointee_depth = 0;
 template <class T>
 std::size_t weigh_elements(const T& v);
 
+/// The weight every value of type T has, known without the value (a trivially copyable type
+/// `weigh` takes by its size: no `value_weight` of its own, not a shared pointer), else 0:
+/// an entry of such a type need not store its weight.
+template <class T>
+inline constexpr std::size_t fixed_weight = [] {
+  if constexpr (!requires(const T& v) { value_weight<T>::of(v); } &&
+                class_of<T> != type_class::shared_ptr && std::is_trivially_copyable_v<T>) {
+    return sizeof(T);
+  } else {
+    return std::size_t{0};
+  }
+}();
+
 /// The bytes `v` holds: its value_weight if it has one, else the rule of its type class
 /// (detail/type_class.hpp) — a trivially copyable value its size, a container its elements
 /// (contiguous or node-based), a structure its members.
@@ -110,8 +123,8 @@ std::size_t weigh(const T& v) {
       }
     }
     return total;
-  } else if constexpr (std::is_trivially_copyable_v<T>) {
-    return sizeof(T);
+  } else if constexpr (fixed_weight<T> != 0) {  // trivially copyable: one rule for both
+    return fixed_weight<T>;
   } else if constexpr (c == type_class::described) {
     // The object, plus what the fields the hook names hold beyond their own size.
     return std::apply(
@@ -162,19 +175,6 @@ std::size_t weigh_elements(const T& v) {
     return total;
   }
 }
-
-/// The weight every value of type T has, known without the value (a trivially copyable type
-/// `weigh` takes by its size: no `value_weight` of its own, not a shared pointer), else 0:
-/// an entry of such a type need not store its weight.
-template <class T>
-inline constexpr std::size_t fixed_weight = [] {
-  if constexpr (!requires(const T& v) { value_weight<T>::of(v); } &&
-                class_of<T> != type_class::shared_ptr && std::is_trivially_copyable_v<T>) {
-    return sizeof(T);
-  } else {
-    return std::size_t{0};
-  }
-}();
 
 /// Values held inside their entry's allocation, right after its key: every type aligned to
 /// at most 16, the alignment `operator new` gives (std::string, std::vector,

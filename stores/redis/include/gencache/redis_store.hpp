@@ -38,8 +38,9 @@
 /// - Credentials (`redis_options::username`, `password`, `password_env`, `password_file`, or
 ///   the URL's user information): `AUTH` on every new connection before anything else. A
 ///   refused AUTH, or a NOAUTH answer, is `errc::connection` naming AUTH and the server's
-///   answer (quoted up to its first quoted argument, credentials taken out) and starts the
-///   fail-fast period (above). `redis+unix://` connects over a unix socket.
+///   error code (never the rest of its answer) and starts the fail-fast period (above).
+///   hiredis 0.14 has no TLS: the password crosses the network in clear. `redis+unix://`
+///   connects over a unix socket.
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
 
 #include <chrono>
@@ -89,19 +90,22 @@ struct redis_options {
   /// Credentials, sent with `AUTH` on every new connection before anything else: an ACL
   /// user (empty: the default user) and its password, given at most one way — in the URL's
   /// user information, here, in the environment variable `password_env` names, or as the
-  /// contents of the file `password_file` names (one trailing newline dropped). The
-  /// variable and the file are read once, by `make_redis_backend`. A user without a
-  /// password, or a password given two ways, is std::invalid_argument. The password never
-  /// appears in a message, an exception, `location()` or a log.
+  /// contents of the file `password_file` names (a regular file of at most 4 KiB; one
+  /// trailing LF or CR LF dropped). The variable and the file are read once, by
+  /// `make_redis_backend`. A user without a password, a password given two ways, an unset
+  /// variable or an unreadable file is std::invalid_argument, whose message quotes neither
+  /// the password nor the variable's name or the file's path. The password never appears
+  /// in a message, an exception or `location()`.
   std::string username{};
   std::string password{};
   std::string password_env{};
   std::string password_file{};
 };
 
-/// A Redis backend for `redis://host[:port][/db]`. Connects lazily: an unreachable server is
-/// not an error here, but a counted failure on use. Throws std::invalid_argument for a bad
-/// URL or options.
+/// A Redis backend for a Redis URL (`redis_url`). Connects lazily: an unreachable server, or
+/// a wrong password, is not an error here, but a counted failure on use. Throws
+/// std::invalid_argument for a bad URL or options (credentials included: see
+/// `redis_options`, and docs/user_guide.md, "Redis credentials").
 [[nodiscard]] std::shared_ptr<remote_backend> make_redis_backend(std::string_view url,
                                                                  const redis_options& options = {});
 

@@ -38,6 +38,11 @@ void reject_user_information(std::string_view url);
 /// What follows `scheme` in `url` (e.g. "redis://"), after refusing user information and
 /// query parameters, which the parsers do not support and which could hold a secret.
 [[nodiscard]] std::string_view url_after_scheme(std::string_view url, std::string_view scheme);
+/// Why a URL with user information and an '@' after its first '?' is refused: either a
+/// password holds a raw '?' or a query value a raw '@', and no reading is safe.
+inline constexpr std::string_view ambiguous_at =
+    "an '@' after the first '?' is ambiguous: write a '?' in a password as %3F and an '@' in "
+    "a query value as %40";
 /// The user name and password of a URL's user information, percent-decoded.
 struct url_credentials {
   std::string username;
