@@ -101,6 +101,7 @@ void resolve_credentials(redis_url& url, const redis_options& o) {
   }
   if (!o.password.empty()) url.password = o.password;
   if (!o.password_env.empty()) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, at construction; gencache sets no variable
     const char* value = std::getenv(o.password_env.c_str());
     if (value == nullptr || *value == '\0') {
       // The name is not quoted: a password pasted there by mistake must not reach a log.
