@@ -61,11 +61,11 @@ namespace gencache {
 struct redis_url {
   server_address server;  // empty for a unix socket
   int database = 0;
-  std::string socket_path;  // empty for TCP
+  std::string socket_path{};  // empty for TCP
   /// From the user information, percent-decoded (a password holding '/' or '@' is written
   /// %2F, %40). Empty if the URL has none.
-  std::string username;
-  std::string password;
+  std::string username{};
+  std::string password{};
   friend bool operator==(const redis_url&, const redis_url&) = default;
 };
 
