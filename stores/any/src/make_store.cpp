@@ -156,21 +156,9 @@ class query {
            });
   }
   std::string decoded(std::string_view v, std::string_view name) const {
-    std::string out;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (v[i] != '%') {
-        out.push_back(v[i]);
-        continue;
-      }
-      unsigned byte = 0;
-      const char* first = v.data() + i + 1;
-      if (i + 2 >= v.size() || std::from_chars(first, first + 2, byte, 16).ptr != first + 2) {
-        bad(fmt::format("{}: a '%' not followed by two hex digits", name));
-      }
-      out.push_back(static_cast<char>(byte));
-      i += 2;
-    }
-    return out;
+    std::optional<std::string> out = detail::percent_decoded(v);
+    if (!out) bad(fmt::format("{}: a '%' not followed by two hex digits", name));
+    return std::move(*out);
   }
 
   std::string_view url_;

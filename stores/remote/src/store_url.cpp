@@ -121,15 +121,7 @@ server_address parse_server_address(std::string_view url, std::string_view part,
   return out;
 }
 
-namespace {
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-/// `text` with its %XX escapes decoded; a bad escape is refused, quoting nothing of it.
-std::string percent_decoded(std::string_view url, std::string_view text) {
+std::optional<std::string> percent_decoded(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -137,14 +129,23 @@ std::string percent_decoded(std::string_view url, std::string_view text) {
       out.push_back(text[i]);
       continue;
     }
-    const int high = i + 1 < text.size() ? hex_digit(text[i + 1]) : -1;
-    const int low = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
-    if (high < 0 || low < 0)
-      bad(url, "a '%' in the user information is not followed by two hex digits");
-    out.push_back(static_cast<char>(high * 16 + low));
+    unsigned byte = 0;
+    const char* first = text.data() + i + 1;
+    if (i + 2 >= text.size() || std::from_chars(first, first + 2, byte, 16).ptr != first + 2) {
+      return std::nullopt;
+    }
+    out.push_back(static_cast<char>(byte));
     i += 2;
   }
   return out;
+}
+
+namespace {
+/// A part of the user information, decoded; a bad escape is refused, quoting nothing of it.
+std::string user_part(std::string_view url, std::string_view part) {
+  std::optional<std::string> out = percent_decoded(part);
+  if (!out) bad(url, "a '%' in the user information is not followed by two hex digits");
+  return std::move(*out);
 }
 }  // namespace
 
@@ -163,9 +164,9 @@ std::string_view url_after_scheme_and_user(std::string_view url, std::string_vie
   if (at == std::string_view::npos || at < scheme.size()) return url.substr(scheme.size());
   const std::string_view user = url.substr(scheme.size(), at - scheme.size());
   const auto colon = user.find(':');
-  credentials.username = percent_decoded(url, user.substr(0, colon));
+  credentials.username = user_part(url, user.substr(0, colon));
   if (colon != std::string_view::npos) {
-    credentials.password = percent_decoded(url, user.substr(colon + 1));
+    credentials.password = user_part(url, user.substr(colon + 1));
     if (credentials.password.empty()) bad(url, "the user information has an empty password");
   } else if (credentials.username.empty()) {
     bad(url, "the user information ('@') names no user and no password");

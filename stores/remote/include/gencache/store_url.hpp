@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ void reject_user_information(std::string_view url);
 inline constexpr std::string_view ambiguous_at =
     "an '@' after the first '?' is ambiguous: write a '?' in a password as %3F and an '@' in "
     "a query value as %40";
+/// `text` with its %XX escapes decoded, or nullopt if a '%' is not followed by two hex
+/// digits (the user information and make_store's query values).
+[[nodiscard]] std::optional<std::string> percent_decoded(std::string_view text);
 /// The user name and password of a URL's user information, percent-decoded.
 struct url_credentials {
   std::string username;
