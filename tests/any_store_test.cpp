@@ -103,7 +103,8 @@ TEST_CASE("any: bad URLs are std::invalid_argument naming what is wrong", "[any]
   rejects("", "no scheme");
   rejects("memory", "no scheme");
   rejects("postgres://db",
-          "unknown scheme 'postgres' (memory://, redis://, redis+unix:// or memcached://)");
+          "unknown scheme 'postgres' (memory://, redis://, redis+unix://, redis-sentinel:// or "
+          "memcached://)");
   rejects("memory://host", "memory:// takes no host or path");
   rejects("memory://?max_entries", "name=value");
   rejects("memory://?=5", "name=value");
@@ -131,6 +132,9 @@ TEST_CASE("any: bad URLs are std::invalid_argument naming what is wrong", "[any]
   rejects("redis://127.0.0.1?db=1", "unknown parameter 'db' for redis://");
   rejects("redis+unix:///tmp/r.sock?db=x", "db: 'x' is not a whole number");
   rejects("redis+unix:///tmp/r.sock?pool_size=0", "pool_size must be positive");
+  rejects("redis-sentinel://h/m?db=x", "db: 'x' is not a whole number");
+  rejects("redis-sentinel://h/m?eviction=lru",
+          "unknown parameter 'eviction' for redis-sentinel://");
   rejects("redis://alice@127.0.0.1", "the Redis user has no password");
   rejects("redis://127.0.0.1?password_env=", "password_env: empty");
   rejects("redis://127.0.0.1?username=&password_file=/x", "username: empty");

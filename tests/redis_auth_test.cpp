@@ -24,6 +24,7 @@
 #include <gencache/remote_cache.hpp>
 
 #include "support/fake_server.hpp"
+#include "support/scratch_dir.hpp"
 #include "support/server_process.hpp"
 
 namespace {
@@ -33,25 +34,8 @@ constexpr const char* default_password = "gencache-Default-pw1";
 constexpr const char* alice_password = "al/ice@pw:1";
 constexpr const char* alice_password_in_url = "al%2Fice%40pw%3A1";
 
-/// A directory of this process's own, removed with everything in it.
-struct scratch_dir {
-  scratch_dir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "gencache-auth-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("test: mkdtemp failed");
-    path = pattern;
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  std::filesystem::path path;
-};
-
 struct auth_server {
-  scratch_dir dir;
+  test::scratch_dir dir;
   std::string socket = (dir.path / "redis.sock").string();
   test::server_process server{test::server_kind::redis,
                               {},

@@ -25,6 +25,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace gencache;
 
@@ -69,6 +70,8 @@ TEST_CASE("store_url: no message repeats a password or user name", "[store_url][
       "redis://:s3cretPW@127.0.0.1:6593/x",
       "redis://alice:s3cretPW%zz@127.0.0.1",
       "redis+unix://alice:s3cretPW@relative/path",
+      "redis-sentinel://alice:s3cretPW@h:0/m",
+      "redis-sentinel://alice:s3cretPW@h/bad name",
       "redis://127.0.0.1:6593/0?password=s3cretPW",
       "redis://127.0.0.1:6593?user=alice&password=s3cretPW",
       "memcached://alice:s3cretPW@127.0.0.1:11211,127.0.0.1:11212",
@@ -159,6 +162,40 @@ TEST_CASE("store_url: Redis URLs carry a user and password, percent-decoded, and
                     Catch::Contains("the db parameter is not a non-negative number"));
   CHECK_THROWS_WITH(parse_redis_url("redis+unix:///r.sock?db=1&pool_size=2"),
                     Catch::Contains("one query parameter, db=N"));
+}
+
+TEST_CASE("store_url: redis-sentinel:// names sentinels, a master and a database",
+          "[store_url][redis][sentinel]") {
+  const redis_url url =
+      parse_redis_url("redis-sentinel://app:p%40ss@s1,10.0.0.2:26380,[::1]:5000/my-primary?db=3");
+  CHECK(url.sentinels ==
+        std::vector<server_address>{{"s1", 26379}, {"10.0.0.2", 26380}, {"::1", 5000}});
+  CHECK(url.master_name == "my-primary");
+  CHECK(url.database == 3);
+  CHECK(url.username == "app");
+  CHECK(url.password == "p@ss");
+  CHECK(url.server.host.empty());
+  CHECK(url.socket_path.empty());
+  CHECK(parse_redis_url("redis-sentinel://h/m").database == 0);
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h"), Catch::Contains("'/master-name'"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/"), Catch::Contains("the master name"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/a b"), Catch::Contains("without spaces"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/a/b"), Catch::Contains("the master name"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/" + std::string(129, 'm')),
+                    Catch::Contains("1 to 128"));
+  CHECK(parse_redis_url("redis-sentinel://h/" + std::string(128, 'm')).master_name.size() == 128);
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h,/m"), Catch::Contains("empty host"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h:0/m"), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/m?db=x"),
+                    Catch::Contains("the db parameter is not a non-negative number"));
+  CHECK_THROWS_WITH(parse_redis_url("redis-sentinel://h/m?pool_size=2"),
+                    Catch::Contains("redis-sentinel:// takes one query parameter, db=N"));
+  std::string seventeen = "redis-sentinel://h";
+  for (int i = 0; i < 16; ++i) seventeen += ",h";
+  CHECK_THROWS_WITH(parse_redis_url(seventeen + "/m"), Catch::Contains("more than 16 sentinels"));
+  // Where the store says it is: every sentinel, the master, the database; no credential.
+  CHECK(make_redis_backend("redis-sentinel://u:s3cretPW@127.0.0.1,[::1]:5000/m?db=2")->location() ==
+        "redis-sentinel://127.0.0.1:26379,[::1]:5000/m?db=2");
 }
 
 TEST_CASE("store_url: Redis credentials are given once, and a user needs a password",

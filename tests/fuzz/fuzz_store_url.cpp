@@ -168,12 +168,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // Each back end's own parser: it parses what make_store's location does, or refuses.
 #if GENCACHE_HAVE_REDIS
-  if (url.starts_with("redis://") || url.starts_with("redis+unix://")) {
+  if (url.starts_with("redis://") || url.starts_with("redis+unix://") ||
+      url.starts_with("redis-sentinel://")) {
     gencache::redis_url parsed;
     if (parses_or_fails_cleanly(url, "bad store URL", false, [&](std::string_view u) {
           parsed = gencache::parse_redis_url(u);
         })) {
-      if (parsed.socket_path.empty()) check_server(parsed.server);
+      if (url.starts_with("redis-sentinel://")) {
+        // Sentinels, and a master name that cannot be mistaken for another in a
+        // `+switch-master` message (no space) nor end the path early.
+        if (parsed.sentinels.empty() || parsed.sentinels.size() > 16) std::abort();
+        for (const auto& s : parsed.sentinels) check_server(s);
+        const std::string& name = parsed.master_name;
+        if (name.empty() || name.size() > 128 || name.find_first_of(" /?#%") != std::string::npos) {
+          std::abort();
+        }
+      } else if (parsed.socket_path.empty()) {
+        check_server(parsed.server);
+      }
       if (!parsed.socket_path.empty() && !parsed.socket_path.starts_with('/')) std::abort();
       if (parsed.database < 0) std::abort();
     }

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -29,7 +30,9 @@ extern char** environ;
 
 namespace test {
 
-enum class server_kind { redis, memcached };
+/// A sentinel (`redis-server <config> --sentinel`) writes its config in `data_dir`, and takes
+/// the `extra` arguments as lines of it ("sentinel monitor m 127.0.0.1 6390 2").
+enum class server_kind { redis, memcached, sentinel };
 
 class server_process {
  public:
@@ -58,7 +61,10 @@ class server_process {
 
   [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
   [[nodiscard]] std::string url() const {
-    return fmt::format("{}://127.0.0.1:{}", kind_ == server_kind::redis ? "redis" : "memcached",
+    return fmt::format("{}://127.0.0.1:{}",
+                       kind_ == server_kind::redis      ? "redis"
+                       : kind_ == server_kind::sentinel ? "redis-sentinel"
+                                                        : "memcached",
                        port_);
   }
 
@@ -72,19 +78,27 @@ class server_process {
     pid_ = -1;
     if (drain_.joinable()) drain_.join();
   }
-  /// Sends one inline command (e.g. "SAVE") and returns the first line of the answer.
-  std::string send(const std::string& command) const {
+  /// Sends one inline command (e.g. "SAVE") and returns line `line` (from 1) of the answer:
+  /// "$5" then "27002" for a bulk string, "*2", "$9", "127.0.0.1", "$5", "27002" for an array.
+  std::string send(const std::string& command, int line = 1) const {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     address.sin_port = htons(port_);
     std::string answer;
-    const std::string line = command + "\r\n";
+    const std::string request = command + "\r\n";
     if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-        ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
       char c = 0;
-      while (::read(fd, &c, 1) == 1 && c != '\n') answer.push_back(c);
+      for (int seen = 1; seen <= line && ::read(fd, &c, 1) == 1;) {
+        if (c == '\n') {
+          if (++seen <= line) answer.clear();
+        } else {
+          answer.push_back(c);
+        }
+      }
     }
     if (fd >= 0) ::close(fd);
     if (!answer.empty() && answer.back() == '\r') answer.pop_back();
@@ -123,6 +137,16 @@ class server_process {
 
   std::vector<std::string> arguments() const {
     const std::string port = std::to_string(port_);
+    if (kind_ == server_kind::sentinel) {
+      const std::string config = fmt::format("{}/sentinel-{}.conf", data_dir_, port);
+      std::string lines = fmt::format("port {}\nbind 127.0.0.1\n", port);
+      for (const std::string& line : extra_) lines += line + "\n";
+      std::FILE* f = std::fopen(config.c_str(), "w");
+      if (f == nullptr || std::fputs(lines.c_str(), f) < 0 || std::fclose(f) != 0) {
+        throw std::runtime_error("test: cannot write " + config);
+      }
+      return {"redis-server", config, "--sentinel"};
+    }
     if (kind_ == server_kind::redis) {
       std::vector<std::string> args = {"redis-server", "--port",    port, "--bind",
                                        "127.0.0.1",    "--save",    "",   "--appendonly",
@@ -164,8 +188,9 @@ class server_process {
     }
     ready_ = false;
     exited_ = false;
-    const std::string marker =
-        kind_ == server_kind::redis ? "Ready to accept connections" : "server listening";
+    const std::string marker = kind_ == server_kind::redis      ? "Ready to accept connections"
+                               : kind_ == server_kind::sentinel ? "Sentinel ID is"
+                                                                : "server listening";
     drain_ = std::thread([this, fd = out[0], marker] {
       std::string seen;
       char buffer[4096];

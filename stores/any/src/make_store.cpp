@@ -27,7 +27,8 @@ namespace gencache {
 
 namespace {
 
-constexpr std::string_view known_schemes = "memory://, redis://, redis+unix:// or memcached://";
+constexpr std::string_view known_schemes =
+    "memory://, redis://, redis+unix://, redis-sentinel:// or memcached://";
 
 /// One query parameter, its value percent-decoded.
 struct parameter {
@@ -235,7 +236,8 @@ constexpr std::string_view remote_parameters =
 std::shared_ptr<any_store> make_store(std::string_view url, const store_context& context) {
   // First, on the whole URL: a password may hold '/', '?' or '@' (found by its last '@').
   // Only Redis takes user information; the query starts after it.
-  const bool redis = url.starts_with("redis://") || url.starts_with("redis+unix://");
+  const bool redis = url.starts_with("redis://") || url.starts_with("redis+unix://") ||
+                     url.starts_with("redis-sentinel://");
   if (!redis) detail::reject_user_information(url);
   // As parse_redis_url: the query starts at the first '?' (a password holds '?' as %3F),
   // and an '@' after it is refused, quoting nothing (a password may hold a raw '?').
@@ -254,7 +256,10 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
   }
   if (redis) {
 #if GENCACHE_HAVE_REDIS
-    const bool unix_socket = base.starts_with("redis+unix://");
+    const std::string_view scheme = base.starts_with("redis+unix://")       ? "redis+unix://"
+                                    : base.starts_with("redis-sentinel://") ? "redis-sentinel://"
+                                                                            : "redis://";
+    const bool takes_db = scheme != "redis://";  // the path is a socket or a master name
     std::string location(base);
     (void)parse_redis_url(base);  // the location's own errors, before the options'
     redis_options b;
@@ -271,13 +276,12 @@ std::shared_ptr<any_store> make_store(std::string_view url, const store_context&
     text("username", b.username);
     text("password_env", b.password_env);
     text("password_file", b.password_file);
-    if (unix_socket) {
+    if (takes_db) {
       q.take("db", [&](auto v) { location += fmt::format("?db={}", q.count("db", v)); });
     }
-    q.check_all_used(unix_socket ? "redis+unix://" : "redis://",
-                     std::string(remote_parameters) +
-                         ", max_key_size, username, password_env, password_file" +
-                         (unix_socket ? ", db" : ""));
+    q.check_all_used(scheme, std::string(remote_parameters) +
+                                 ", max_key_size, username, password_env, password_file" +
+                                 (takes_db ? ", db" : ""));
     return std::make_shared<any_store>(make_redis_store(location, b, std::move(r)));
 #else
     not_built(q, "Redis", "GENCACHE_WITH_REDIS");

@@ -21,15 +21,18 @@ timeval to_timeval(std::chrono::milliseconds ms) {
           static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
 }
 
-/// Waits until `fd` is ready for `events` or `deadline` passes (false).
-bool wait_until(int fd, short events, io_clock::time_point deadline) {
+/// Waits until `fd` is ready for `events` (true), or `deadline` passes or `wake_fd` (if not
+/// -1) becomes readable (false).
+bool wait_until(int fd, short events, io_clock::time_point deadline, int wake_fd = -1) {
   for (;;) {
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - io_clock::now()).count();
     if (left <= 0) return false;
-    pollfd p{.fd = fd, .events = events, .revents = 0};
-    const int ready = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
-    if (ready > 0) return true;
+    pollfd p[2] = {{.fd = fd, .events = events, .revents = 0},
+                   {.fd = wake_fd, .events = POLLIN, .revents = 0}};
+    const int ready =
+        ::poll(p, wake_fd < 0 ? 1 : 2, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (ready > 0) return p[1].revents == 0;
     if (ready < 0 && errno != EINTR) return true;  // the send or recv that follows says why
   }
 }
@@ -57,20 +60,20 @@ std::string format_commands(std::span<const std::span<const std::string_view>> c
 }  // namespace
 
 result<std::unique_ptr<connection>> connection::open(const connection_settings& settings,
+                                                     const endpoint& to,
                                                      io_clock::time_point limit) {
-  std::unique_ptr<connection> c(new connection(settings));
+  std::unique_ptr<connection> c(new connection(settings, to));
   const auto left = std::chrono::floor<std::chrono::milliseconds>(limit - io_clock::now());
   if (left.count() <= 0) return c->timed_out("connecting");
   const timeval connect_timeout = to_timeval(std::min(settings.connect_timeout, left));
   c->context_.reset(
-      settings.url.socket_path.empty()
-          ? redisConnectWithTimeout(settings.url.server.host.c_str(), settings.url.server.port,
-                                    connect_timeout)
-          : redisConnectUnixWithTimeout(settings.url.socket_path.c_str(), connect_timeout));
+      to.address.host.empty()
+          ? redisConnectUnixWithTimeout(settings.url.socket_path.c_str(), connect_timeout)
+          : redisConnectWithTimeout(to.address.host.c_str(), to.address.port, connect_timeout));
   if (!c->context_) return status(errc::connection, "gencache: hiredis could not allocate");
   if (c->context_->err != 0) {
-    return status(errc::connection, fmt::format("gencache: cannot connect to {}: {}",
-                                                settings.location, c->context_->errstr));
+    return status(errc::connection, fmt::format("gencache: cannot connect to {}: {}", to.location,
+                                                c->context_->errstr));
   }
   bound_reader(*c->context_->reader, &c->limits_);
   // Setting the connection up (SELECT, INFO, the SCRIPT LOADs) has one command_timeout.
@@ -82,6 +85,7 @@ result<std::unique_ptr<connection>> connection::open(const connection_settings& 
 }
 
 status connection::set_up(io_clock::time_point deadline) {
+  if (role_ == endpoint::role::sentinel) return {};
   if (!settings_->url.password.empty()) {
     if (status s = authenticate(deadline); !s.ok()) return s;
   }
@@ -91,6 +95,9 @@ status connection::set_up(io_clock::time_point deadline) {
     auto r = command(argv, deadline);
     if (!r) return r.error();
     if (r.value()->type != REDIS_REPLY_STATUS) return set_up_refused("SELECT", *r.value());
+  }
+  if (role_ == endpoint::role::primary) {
+    if (status s = check_role(deadline); !s.ok()) return s;
   }
   if (status s = read_incarnation(deadline); !s.ok()) return s;
   for (std::size_t i = 0; i < script_count; ++i) {
@@ -107,11 +114,11 @@ status connection::set_up_refused(std::string_view what, const redisReply& reply
                 ? fmt::format("gencache: {} requires AUTH and no password was given (give one "
                               "in the URL, redis_options::password, password_env or "
                               "password_file): NOAUTH",
-                              settings_->location)
-                : fmt::format("gencache: {} answered NOAUTH to {} after AUTH succeeded",
-                              settings_->location, what)};
+                              location_)
+                : fmt::format("gencache: {} answered NOAUTH to {} after AUTH succeeded", location_,
+                              what)};
   }
-  return unexpected(what, settings_->location, reply);
+  return unexpected(what, location_, reply);
 }
 
 status connection::authenticate(io_clock::time_point deadline) {
@@ -124,7 +131,7 @@ status connection::authenticate(io_clock::time_point deadline) {
   if (r.value()->type == REDIS_REPLY_STATUS) return {};
   return {errc::connection,
           fmt::format("gencache: AUTH{} on {} refused: {}", user.empty() ? "" : " as an ACL user",
-                      settings_->location, auth_refusal(*r.value()))};
+                      location_, auth_refusal(*r.value()))};
 }
 
 std::string connection::auth_refusal(const redisReply& reply) {
@@ -142,6 +149,29 @@ std::string connection::auth_refusal(const redisReply& reply) {
                      code);
 }
 
+status connection::check_role(io_clock::time_point deadline) {
+  // INFO, not ROLE: ROLE lists a primary's replicas, one array each, more objects than a
+  // reply may hold (reply.hpp); INFO is one string, and ACL users already need it.
+  const std::string_view argv[] = {"INFO", "replication"};
+  auto r = command(argv, deadline);
+  if (!r) return r.error();
+  if (r.value()->type != REDIS_REPLY_STRING) return set_up_refused("INFO replication", *r.value());
+  const std::string_view info = text_of(*r.value());
+  constexpr std::string_view field = "role:";
+  const auto at = info.find(field);
+  const std::string_view role =
+      at == std::string_view::npos
+          ? std::string_view()
+          : info.substr(at + field.size(), info.find_first_of("\r\n", at) - at - field.size());
+  if (role == "master") return {};
+  // Counted as the server's absence: the breaker holds requests back for `retry_after`,
+  // and the next connection asks the sentinels again.
+  return down({errc::connection,
+               fmt::format("gencache: {} is not a primary (its INFO says role:{}): a failover is "
+                           "under way or the sentinels are wrong",
+                           location_, detail::shortened(role, 16))});
+}
+
 status connection::read_incarnation(io_clock::time_point deadline) {
   const std::string_view argv[] = {"INFO", "server"};
   auto r = command(argv, deadline);
@@ -157,7 +187,7 @@ status connection::read_incarnation(io_clock::time_point deadline) {
     return {errc::protocol,
             fmt::format("gencache: INFO server on {} gives no run_id, so a restart that "
                         "reloads old generations could not be detected",
-                        settings_->location)};
+                        location_)};
   }
   incarnation_ = "~";
   incarnation_ += run_id;
@@ -169,7 +199,7 @@ status connection::load_script(script_id id, io_clock::time_point deadline) {
   auto r = command(argv, deadline);
   if (!r) return r.error();
   if (r.value()->type != REDIS_REPLY_STRING) {
-    return unexpected("SCRIPT LOAD", settings_->location, *r.value());
+    return unexpected("SCRIPT LOAD", location_, *r.value());
   }
   script_sha_[id] = text_of(*r.value());
   return {};
@@ -245,8 +275,13 @@ status connection::receive(std::span<reply_ptr> replies, std::string_view what,
   return {};
 }
 
+status connection::receive_pushed(reply_ptr& message, int wake_fd) {
+  limits_ = {.objects_left = 16, .bytes_left = std::size_t{64} * 1024, .violation = {}};
+  return receive_one(message, "a subscription", io_clock::time_point::max(), wake_fd);
+}
+
 status connection::receive_one(reply_ptr& reply, std::string_view what,
-                               io_clock::time_point deadline) {
+                               io_clock::time_point deadline, int wake_fd) {
   redisReader* reader = context_->reader;
   const int fd = context_->fd;
   for (;;) {
@@ -259,7 +294,7 @@ status connection::receive_one(reply_ptr& reply, std::string_view what,
       reply.reset(static_cast<redisReply*>(raw));
       return {};
     }
-    if (!wait_until(fd, POLLIN, deadline)) return down(timed_out(what));
+    if (!wait_until(fd, POLLIN, deadline, wake_fd)) return down(timed_out(what));
     std::array<char, std::size_t{16} * 1024> buffer;
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
     if (n == 0) return down(io_error(what, "failed", "the server closed the connection"));
@@ -305,26 +340,24 @@ status connection::unasked(std::string_view what) const {
   return {errc::protocol,
           fmt::format("gencache: {} on {}: the server sent a reply nothing asked for; "
                       "connection dropped",
-                      what, settings_->location)};
+                      what, location_)};
 }
 
 status connection::timed_out(std::string_view what) const {
-  return {errc::timeout,
-          fmt::format("gencache: {} timed out on {}: no complete answer in {}ms", what,
-                      settings_->location, settings_->command_timeout.count())};
+  return {errc::timeout, fmt::format("gencache: {} timed out on {}: no complete answer in {}ms",
+                                     what, location_, settings_->command_timeout.count())};
 }
 
 status connection::io_error(std::string_view what, std::string_view how,
                             std::string_view detail) const {
-  return {errc::connection,
-          fmt::format("gencache: {} {} on {}: {}", what, how, settings_->location, detail)};
+  return {errc::connection, fmt::format("gencache: {} {} on {}: {}", what, how, location_, detail)};
 }
 
 status connection::over_limits(std::string_view what, std::string_view sent) const {
   return {errc::protocol,
           fmt::format("gencache: {} on {}: the server sent {}, more than the request can get "
                       "back (max_value_size {}); connection dropped",
-                      what, settings_->location, sent, settings_->max_value_size)};
+                      what, location_, sent, settings_->max_value_size)};
 }
 
 }  // namespace gencache::detail::redis

@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -45,11 +46,24 @@ struct connection_settings {
   std::size_t max_value_size;
 };
 
+/// Whom a connection talks to, and how it is set up.
+struct endpoint {
+  enum class role {
+    server,    // the URL's server (or its unix socket, when `address` has no host)
+    primary,   // the primary a sentinel named: its role must be "master"
+    sentinel,  // a sentinel: no AUTH, SELECT, INFO or scripts
+  };
+  server_address address;
+  std::string location;  // for messages
+  role kind = role::server;
+};
+
 class connection {
  public:
-  /// Connects within `connect_timeout` and sets the connection up within `command_timeout`
-  /// more, all by `limit`.
+  /// Connects to `to` within `connect_timeout` and sets the connection up within
+  /// `command_timeout` more, all by `limit`.
   [[nodiscard]] static result<std::unique_ptr<connection>> open(const connection_settings& settings,
+                                                                const endpoint& to,
                                                                 io_clock::time_point limit);
 
   /// `key` tagged with the server's incarnation.
@@ -60,6 +74,10 @@ class connection {
   [[nodiscard]] const std::string& script_sha(script_id id) const noexcept {
     return script_sha_[id];
   }
+  /// Sentinel: which primary the back end knew of when it opened this connection (a
+  /// counter it moves on at each failover); 0 otherwise.
+  [[nodiscard]] std::uint64_t primary_epoch() const noexcept { return primary_epoch_; }
+  void set_primary_epoch(std::uint64_t epoch) noexcept { primary_epoch_ = epoch; }
   /// When it was set up (a request's deadline starts no earlier).
   [[nodiscard]] io_clock::time_point ready_at() const noexcept { return ready_at_; }
 
@@ -71,6 +89,10 @@ class connection {
   /// off (errc::protocol). After any failure the connection is unusable.
   [[nodiscard]] status exchange(std::span<const std::span<const std::string_view>> commands,
                                 std::span<reply_ptr> replies, io_clock::time_point deadline);
+  /// The next message the server pushes (a subscription's), whenever it comes, with at most
+  /// 64 KiB and 16 objects; errc::timeout once `wake_fd` is readable. On a connection that
+  /// only takes pushes from now on.
+  [[nodiscard]] status receive_pushed(reply_ptr& message, int wake_fd);
   /// One command, answered by `deadline`.
   [[nodiscard]] result<reply_ptr> command(std::span<const std::string_view> args,
                                           io_clock::time_point deadline);
@@ -95,7 +117,8 @@ class connection {
   [[nodiscard]] bool take_answered() noexcept { return std::exchange(answered_, false); }
 
  private:
-  explicit connection(const connection_settings& settings) : settings_(&settings) {}
+  connection(const connection_settings& settings, const endpoint& to)
+      : settings_(&settings), location_(to.location), role_(to.kind) {}
 
   status set_up(io_clock::time_point deadline);
   status authenticate(io_clock::time_point deadline);
@@ -104,12 +127,16 @@ class connection {
   // The failure of set-up step `what` answered with `reply`: NOAUTH says a password is
   // missing; anything else is unexpected.
   [[nodiscard]] status set_up_refused(std::string_view what, const redisReply& reply) const;
+  // A sentinel's primary must still be one: a client that asked during a failover may
+  // have been given the demoted server.
+  status check_role(io_clock::time_point deadline);
   status read_incarnation(io_clock::time_point deadline);
   status load_script(script_id id, io_clock::time_point deadline);
   status send(std::string_view bytes, std::string_view what, io_clock::time_point deadline);
   status receive(std::span<reply_ptr> replies, std::string_view what, std::size_t arguments,
                  io_clock::time_point deadline);
-  status receive_one(reply_ptr& reply, std::string_view what, io_clock::time_point deadline);
+  status receive_one(reply_ptr& reply, std::string_view what, io_clock::time_point deadline,
+                     int wake_fd = -1);
 
   status down(status failure) {
     server_down_ = true;
@@ -125,10 +152,13 @@ class connection {
     void operator()(redisContext* c) const noexcept { redisFree(c); }
   };
   const connection_settings* settings_;
+  std::string location_;
+  endpoint::role role_;
   std::unique_ptr<redisContext, context_deleter> context_;
   std::array<std::string, script_count> script_sha_;
   std::string incarnation_;  // "~" + 16 hex digits of the server's run_id
   io_clock::time_point ready_at_;
+  std::uint64_t primary_epoch_ = 0;
   reply_limits limits_;  // the reader's privdata
   bool server_down_ = false;
   bool answered_ = false;

@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <concepts>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -25,12 +27,14 @@
 #include "gencache/detail/connection_pool.hpp"
 #include "reply.hpp"
 #include "scripts.hpp"
+#include "sentinel.hpp"
 
 namespace gencache {
 
 namespace {
 
 using detail::redis::connection;
+using detail::redis::endpoint;
 using detail::redis::io_clock;
 using detail::redis::reply_ptr;
 using detail::redis::script_id;
@@ -118,13 +122,27 @@ void resolve_credentials(redis_url& url, const redis_options& o) {
   }
 }
 
+/// Where `url` points, for messages and `location()`: its scheme, its address and its
+/// database, never its credentials.
+std::string location_of(const redis_url& url) {
+  if (!url.sentinels.empty()) {
+    std::string sentinels;
+    for (const server_address& a : url.sentinels) {
+      if (!sentinels.empty()) sentinels += ',';
+      sentinels += detail::redis::host_port(a);
+    }
+    return fmt::format("redis-sentinel://{}/{}?db={}", sentinels, url.master_name, url.database);
+  }
+  if (!url.socket_path.empty()) {
+    return fmt::format("redis+unix://{}?db={}", detail::shortened(url.socket_path, 200),
+                       url.database);
+  }
+  return fmt::format("redis://{}/{}", detail::redis::host_port(url.server), url.database);
+}
+
 detail::redis::connection_settings settings_of(redis_url url, const redis_options& options) {
   resolve_credentials(url, options);
-  std::string location =
-      url.socket_path.empty()
-          ? fmt::format("redis://{}:{}/{}", url.server.host, url.server.port, url.database)
-          : fmt::format("redis+unix://{}?db={}", detail::shortened(url.socket_path, 200),
-                        url.database);
+  std::string location = location_of(url);
   return {.url = std::move(url),
           .location = std::move(location),
           .connect_timeout = options.connection.connect_timeout,
@@ -136,11 +154,13 @@ class redis_backend final : public remote_backend {
  public:
   redis_backend(redis_url url, const redis_options& options)
       : settings_(settings_of(std::move(url), options)),
+        server_{.address = settings_.url.server, .location = settings_.location},
         max_key_size_(options.max_key_size),
         breaker_(options.connection.retry_after,
                  options.connection.clock ? options.connection.clock : steady_clock()),
         pool_(options.connection.pool_size, options.connection.command_timeout,
-              [this](io_clock::time_point limit) { return connect(limit); }) {}
+              [this](io_clock::time_point limit) { return connect(limit); }),
+        retry_after_(options.connection.retry_after) {}
 
   [[nodiscard]] const std::string& location() const noexcept override { return settings_.location; }
   [[nodiscard]] std::size_t max_key_size() const noexcept override {
@@ -261,10 +281,62 @@ class redis_backend final : public remote_backend {
   /// that answers NOAUTH, refuses INFO or SCRIPT LOAD), trips the breaker: otherwise every
   /// request would open a connection to a server that cannot serve it.
   result<connection_ptr> connect(io_clock::time_point limit) {
-    auto c = connection::open(settings_, limit);
+    if (!sentinel()) {
+      auto c = connection::open(settings_, server_, limit);
+      if (!c) return trip(c.error());
+      breaker_.answered();
+      return c;
+    }
+    // Lazily, as connections: a backend never used starts no thread and connects nowhere.
+    try {
+      std::call_once(listener_started_, [this] {
+        listener_ = std::make_unique<detail::redis::failover_listener>(
+            settings_, retry_after_,
+            [this](const server_address& primary) { (void)note_primary(primary); });
+      });
+    } catch (const std::system_error& e) {
+      return trip({errc::connection,
+                   fmt::format("gencache: {}: cannot start the thread that follows failovers: {}",
+                               settings_.location, e.what())});
+    }
+    // The sentinels get `connect_timeout` + `command_timeout` of the call's limit, which
+    // `limit()` extends by as much.
+    auto primary = detail::redis::ask_sentinels(
+        settings_, first_sentinel_,
+        std::min(limit, io_clock::now() + settings_.connect_timeout + settings_.command_timeout));
+    if (!primary) return trip(primary.error());
+    const std::uint64_t epoch = note_primary(primary.value());
+    const endpoint to{.address = primary.value(),
+                      .location = fmt::format("{} (primary {})", settings_.location,
+                                              detail::redis::host_port(primary.value())),
+                      .kind = endpoint::role::primary};
+    auto c = connection::open(settings_, to, limit);
     if (!c) return trip(c.error());
+    c.value()->set_primary_epoch(epoch);
     breaker_.answered();
     return c;
+  }
+
+  [[nodiscard]] bool sentinel() const noexcept { return !settings_.url.sentinels.empty(); }
+
+  /// Sentinel: `primary` is the primary now (the sentinels said so). If it was another, the
+  /// connections to the old one are closed when idle and dropped when given back, since
+  /// the old primary may go on taking writes until Sentinel demotes it, and the fail-fast
+  /// period the old one's death started ends: the next request tries the new one. Returns
+  /// the epoch that connections to `primary` carry.
+  std::uint64_t note_primary(const server_address& primary) {
+    std::uint64_t epoch = 0;
+    bool replaced = false;
+    {
+      const std::lock_guard lock(primary_mutex_);
+      if (primary == primary_) return epoch_.load(std::memory_order_relaxed);
+      replaced = !primary_.host.empty();
+      primary_ = primary;
+      epoch = epoch_.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+    pool_.close_idle();
+    if (replaced) breaker_.answered();
+    return epoch;
   }
 
   /// What an exchange on `c` tells the breaker: an answer closes it (the server answers,
@@ -288,7 +360,9 @@ class redis_backend final : public remote_backend {
   /// one and `command_timeout` to set it up, and the command's `command_timeout`, counted
   /// from the start, cut to this.
   [[nodiscard]] io_clock::time_point limit(io_clock::time_point start) const {
-    return start + settings_.connect_timeout + 2 * settings_.command_timeout;
+    const auto asking_sentinels =
+        sentinel() ? settings_.connect_timeout + settings_.command_timeout : io_clock::duration();
+    return start + settings_.connect_timeout + 2 * settings_.command_timeout + asking_sentinels;
   }
 
   /// One command `verb key args...` on a pooled connection, the key tagged with the
@@ -339,6 +413,21 @@ class redis_backend final : public remote_backend {
   /// A command's result, settled with the breaker; a connection that failed is discarded.
   result<reply_ptr> finish(connection& c, detail::connection_pool<connection_ptr>::lease& lease,
                            result<reply_ptr> r) {
+    if (r && sentinel() && r.value()->type == REDIS_REPLY_ERROR &&
+        text_of(*r.value()).starts_with("READONLY")) {
+      // The primary was demoted under this connection: ask the sentinels again.
+      lease.discard();
+      {
+        const std::lock_guard lock(primary_mutex_);
+        primary_ = {};
+        epoch_.fetch_add(1, std::memory_order_relaxed);
+      }
+      (void)settle(c, {});
+      return trip({errc::connection,
+                   fmt::format("gencache: {} answered READONLY: the primary was demoted (a "
+                               "Sentinel failover); the sentinels are asked again",
+                               settings_.location)});
+    }
     if (r) {
       (void)settle(c, {});
       return r;
@@ -360,8 +449,12 @@ class redis_backend final : public remote_backend {
     }
     for (std::size_t dropped = 0;; ++dropped) {
       auto lease = pool_.acquire(start, limit(start));
-      if (!lease || dropped == pool_.capacity() || !(**lease.value()).closed_by_server())
+      if (!lease || dropped == pool_.capacity()) return lease;
+      connection& c = **lease.value();
+      // A connection to a primary Sentinel has since replaced is dropped like a closed one.
+      if (c.primary_epoch() == epoch_.load(std::memory_order_relaxed) && !c.closed_by_server()) {
         return lease;
+      }
       lease.value().discard();
     }
   }
@@ -378,9 +471,20 @@ class redis_backend final : public remote_backend {
   }
 
   const detail::redis::connection_settings settings_;
+  const endpoint server_;  // the URL's server or socket (not Sentinel)
   const std::size_t max_key_size_;
   detail::breaker breaker_;
   detail::connection_pool<connection_ptr> pool_;
+  // Sentinel only: the sentinel asked first, the primary last named, and how many times it
+  // changed (connections carry the count they were opened under).
+  std::atomic<std::size_t> first_sentinel_{0};
+  std::mutex primary_mutex_;
+  server_address primary_;
+  std::atomic<std::uint64_t> epoch_{0};
+  const std::chrono::milliseconds retry_after_;
+  std::once_flag listener_started_;
+  // Last: stopped first, before what it calls into.
+  std::unique_ptr<detail::redis::failover_listener> listener_;
 };
 
 void validate(const redis_options& o) {

@@ -33,6 +33,8 @@
 ///               &eviction=s3fifo|lru&lru_promotion_window=N]
 ///     redis://[user[:password]@]host[:port][/db][?OPTIONS]         (component redis)
 ///     redis+unix://[user[:password]@]/path/redis.sock[?db=N&OPTIONS]  (component redis)
+///     redis-sentinel://[user[:password]@]host[:port][,host[:port]...]/master-name
+///                      [?db=N&OPTIONS]                              (component redis)
 ///     memcached://host[:port][,host[:port]...][?OPTIONS]  (component memcached)
 ///
 /// OPTIONS, for both servers: connect_timeout, command_timeout, retry_after (durations),

@@ -14,7 +14,8 @@
 /// - A pool of `connection.pool_size` connections (connection_options.hpp; below, the
 ///   `connection.` of each timeout is left out). No request (one command or one pipeline; a get
 ///   makes one, or two when its remembered counters had moved) takes longer than
-///   `connect_timeout` + 2 × `command_timeout`, whatever the server sends: waiting for a free
+///   `connect_timeout` + 2 × `command_timeout` (Sentinel adds one of each: below), whatever
+///   the server sends: waiting for a free
 ///   connection takes at most `command_timeout`; opening one, `connect_timeout` to connect and
 ///   `command_timeout` to set it up; sending the command and reading its whole reply,
 ///   `command_timeout` from the start of the call or from the set-up of the connection it opened;
@@ -41,6 +42,16 @@
 ///   error code (never the rest of its answer) and starts the fail-fast period (above).
 ///   hiredis 0.14 has no TLS: the password crosses the network in clear. `redis+unix://`
 ///   connects over a unix socket.
+/// - Sentinel (`redis-sentinel://`): each new connection asks the sentinels for the primary
+///   (in the URL's order, from the one that answered last; `connect_timeout` +
+///   `command_timeout` in all, which a request's bound above gains) and checks that its
+///   `INFO replication` says `role:master`, or fails as a server that is down. From the first
+///   connection on, a thread of the backend subscribes to `+switch-master` on one sentinel;
+///   at a failover, connections to the old primary are dropped before reuse and the
+///   fail-fast period ends. A `READONLY` answer is `errc::connection` and the sentinels are
+///   asked again. The new primary's run_id drops the cache once (G6). Sentinels get no
+///   AUTH. The destructor stops the thread (within `connect_timeout` + `command_timeout`).
+///   docs/user_guide.md, "Redis Sentinel".
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
 
 #include <chrono>
@@ -48,6 +59,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gencache/connection_options.hpp"
 #include "gencache/remote_cache.hpp"
@@ -57,11 +69,17 @@
 namespace gencache {
 
 /// A Redis location: `redis://[user[:password]@]host[:port][/db]` (port 6379 and database 0
-/// by default) or `redis+unix://[user[:password]@]/path/to/redis.sock[?db=N]`.
+/// by default), `redis+unix://[user[:password]@]/path/to/redis.sock[?db=N]`, or
+/// `redis-sentinel://[user[:password]@]host[:port][,host[:port]...]/master-name[?db=N]`
+/// (sentinels on port 26379 by default; the credentials are the primary's).
 struct redis_url {
-  server_address server;  // empty for a unix socket
+  server_address server;  // empty for a unix socket or Sentinel
   int database = 0;
   std::string socket_path{};  // empty for TCP
+  /// Sentinel: the sentinels to ask, in order, and the name they monitor the primary by
+  /// (1 to 128 printable ASCII characters but space, '/', '?', '#' and '%'). Empty otherwise.
+  std::vector<server_address> sentinels{};
+  std::string master_name{};
   /// From the user information, percent-decoded (a password holding '/' or '@' is written
   /// %2F, %40). Empty if the URL has none.
   std::string username{};
@@ -71,6 +89,7 @@ struct redis_url {
 
 /// Parses a Redis URL (above); std::invalid_argument naming the bad part otherwise, never
 /// quoting the user information. Query parameters are refused but `db` on `redis+unix://`
+/// and `redis-sentinel://`
 /// (see make_store in any_store.hpp for options in the URL).
 [[nodiscard]] redis_url parse_redis_url(std::string_view url);
 
@@ -80,8 +99,9 @@ struct redis_options {
   /// Timeouts, pool and fail-fast period (connection_options.hpp). `command_timeout` is
   /// the deadline of each command, sending and whole reply, counted from the start of the
   /// call (the wait for a free connection included) or from the set-up of the connection
-  /// it opened; a request's bound is `connect_timeout` + 2 × `command_timeout` (file
-  /// comment). Host names are resolved by getaddrinfo, which no timeout bounds.
+  /// it opened; a request's bound is `connect_timeout` + 2 × `command_timeout`, and one
+  /// `connect_timeout` + `command_timeout` more with Sentinel (file comment). Host names are
+  /// resolved by getaddrinfo, which no timeout bounds.
   connection_options connection{};
   /// Largest value sent: its encoding and an 8-byte seal (Redis allows 512 MiB).
   std::size_t max_value_size = std::size_t{64} << 20;
@@ -102,8 +122,9 @@ struct redis_options {
   std::string password_file{};
 };
 
-/// A Redis backend for a Redis URL (`redis_url`). Connects lazily: an unreachable server, or
-/// a wrong password, is not an error here, but a counted failure on use. Throws
+/// A Redis backend for a Redis URL (`redis_url`). Connects lazily (Sentinel's thread too, from
+/// the first connection): an unreachable server, or a wrong password, is not an error here,
+/// but a counted failure on use. Throws
 /// std::invalid_argument for a bad URL or options (credentials included: see
 /// `redis_options`, and docs/user_guide.md, "Redis credentials").
 [[nodiscard]] std::shared_ptr<remote_backend> make_redis_backend(std::string_view url,
