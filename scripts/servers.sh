@@ -1,15 +1,20 @@
-# Sourced by test.sh: starts a redis-server and three memcached on free loopback ports of
-# their own, waits until each answers, exports GENCACHE_REDIS_URL and GENCACHE_MEMCACHED_URL
-# for the remote test suites, and stops them when the calling shell exits, whatever happens.
-# A URL already in the environment is used as it is, and nothing is started for it.
+# Sourced by test.sh: starts a redis-server, a Redis sentinel that monitors it, and three
+# memcached on free loopback ports of their own, waits until each answers, exports
+# GENCACHE_REDIS_URL, GENCACHE_REDIS_SENTINEL_URL and GENCACHE_MEMCACHED_URL for the remote
+# test suites, and stops them when the calling shell exits, whatever happens. A URL already
+# in the environment is used as it is, and nothing is started for it (nor a sentinel for a
+# Redis given that way).
 
 gencache_server_pids=()
+gencache_server_dir=""
 
 gencache_stop_servers() {
   local pid
   for pid in "${gencache_server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${gencache_server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   gencache_server_pids=()
+  if [ -n "$gencache_server_dir" ]; then rm -rf "$gencache_server_dir"; fi
+  gencache_server_dir=""
 }
 trap gencache_stop_servers EXIT
 
@@ -39,6 +44,19 @@ if [ -z "${GENCACHE_REDIS_URL:-}" ]; then
   gencache_server_pids+=($!)
   gencache_wait_port "$port"
   export GENCACHE_REDIS_URL="redis://127.0.0.1:$port"
+  # A sentinel that monitors it (as "gencache"), for the suites' redis-sentinel:// fixture.
+  # It rewrites its config file, so the file lives in a directory of our own.
+  if [ -z "${GENCACHE_REDIS_SENTINEL_URL:-}" ]; then
+    gencache_server_dir=$(mktemp -d)
+    sentinel_port=$(gencache_free_port 26390)
+    printf 'port %s\nbind 127.0.0.1\nsentinel monitor gencache 127.0.0.1 %s 1\n' \
+      "$sentinel_port" "$port" >"$gencache_server_dir/sentinel.conf"
+    redis-server "$gencache_server_dir/sentinel.conf" --sentinel --logfile '' \
+      --loglevel warning </dev/null >/dev/null &
+    gencache_server_pids+=($!)
+    gencache_wait_port "$sentinel_port"
+    export GENCACHE_REDIS_SENTINEL_URL="redis-sentinel://127.0.0.1:$sentinel_port/gencache"
+  fi
 fi
 
 if [ -z "${GENCACHE_MEMCACHED_URL:-}" ]; then

@@ -4,7 +4,7 @@
 // server (fake_remote_fixture), in every preset; redis_tests and memcached_tests
 // (-DGENCACHE_TEST_REDIS / _MEMCACHED) over their real server, found through
 // GENCACHE_REDIS_URL / GENCACHE_MEMCACHED_URL (remote_main.cpp skips the binary when it is
-// unset). `store_fixtures` lists a binary's stores, `remote_fixture` its remote one. Each store
+// unset), and Redis also through a sentinel (GENCACHE_REDIS_SENTINEL_URL). `store_fixtures` lists a binary's stores, `remote_fixture` its remote one. Each store
 // gets a prefix of its own, so tests never see each other's entries on a shared server, even when
 // ctest runs them in parallel.
 
@@ -157,6 +157,19 @@ struct memcached_fixture {
 };
 #endif
 
+#ifdef GENCACHE_TEST_REDIS
+/// The same Redis found through a sentinel (GENCACHE_REDIS_SENTINEL_URL, which
+/// scripts/servers.sh sets): every suite over the store chosen from it runs through the
+/// Sentinel path (asking, the role check, the failover listener). Without the variable,
+/// the plain URL.
+struct redis_sentinel_fixture : redis_fixture {
+  static std::string url() {
+    const std::string sentinel = env("GENCACHE_REDIS_SENTINEL_URL");
+    return sentinel.empty() ? redis_fixture::url() : sentinel;
+  }
+};
+#endif
+
 /// A remote store's fixture, reached through the store chosen at run time from its URL
 /// (the same server, a prefix of its own).
 template <class Remote>
@@ -172,7 +185,8 @@ struct any_url_fixture {
 
 #if defined(GENCACHE_TEST_REDIS)
 using remote_fixture = redis_fixture;
-using store_fixtures = std::tuple<redis_fixture, any_url_fixture<redis_fixture>>;
+using store_fixtures = std::tuple<redis_fixture, any_url_fixture<redis_fixture>,
+                                  any_url_fixture<redis_sentinel_fixture>>;
 #elif defined(GENCACHE_TEST_MEMCACHED)
 using remote_fixture = memcached_fixture;
 using store_fixtures = std::tuple<memcached_fixture, any_url_fixture<memcached_fixture>>;
