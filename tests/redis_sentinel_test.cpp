@@ -43,18 +43,17 @@ gencache::redis_options no_fail_fast() {
 struct sentinel_setup {
   test::scratch_dir dir;
   test::server_process primary{test::server_kind::redis};
-  test::server_process replica{test::server_kind::redis,
-                               {},
-                               {"--replicaof", "127.0.0.1", std::to_string(primary.port())}};
+  test::server_process replica{
+      test::server_kind::redis, {}, {"--replicaof", "127.0.0.1", std::to_string(primary.port())}};
   std::vector<std::unique_ptr<test::server_process>> sentinels;
 
   sentinel_setup() {
     for (int i = 0; i < 3; ++i) {
       sentinels.push_back(std::make_unique<test::server_process>(
           test::server_kind::sentinel, dir.path.string(),
-          std::vector<std::string>{
-              fmt::format("sentinel monitor m 127.0.0.1 {} 2", primary.port()),
-              "sentinel down-after-milliseconds m 1000", "sentinel failover-timeout m 5000"}));
+          std::vector<std::string>{fmt::format("sentinel monitor m 127.0.0.1 {} 2", primary.port()),
+                                   "sentinel down-after-milliseconds m 1000",
+                                   "sentinel failover-timeout m 5000"}));
     }
   }
   [[nodiscard]] std::string url(std::string_view master = "m") const {
@@ -92,8 +91,7 @@ TEST_CASE("redis sentinel: the primary the sentinels name serves, past a dead se
   gone.stop();
   const std::string url = "redis-sentinel://" + dead + "," + s.url().substr(17);
 
-  CHECK(gencache::make_redis_backend(url)->location() ==
-        url.substr(0, url.find("/m")) + "/m?db=0");
+  CHECK(gencache::make_redis_backend(url)->location() == url.substr(0, url.find("/m")) + "/m?db=0");
   auto store = gencache::make_redis_store(url);
   gencache::remote_cache cache(store);
   REQUIRE(cache.set({"g"}, 42, "answer").ok());
@@ -110,25 +108,28 @@ TEST_CASE("redis sentinel: the primary the sentinels name serves, past a dead se
   }
 }
 
-TEST_CASE("redis sentinel: an unknown master name is a clear, counted error, and values are "
-          "computed",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: an unknown master name is a clear, counted error, and values are "
+    "computed",
+    "[remote][redis][sentinel]") {
   const sentinel_setup s;
   std::vector<std::string> errors;
   gencache::remote_store_options options;
   options.on_error = [&](const gencache::status& e) { errors.push_back(e.message()); };
   auto store = gencache::make_redis_store(s.url("nobody"), no_fail_fast(), std::move(options));
   gencache::remote_cache cache(store);
-  CHECK(cache.get_or_compute({"g"}, [] { return 5; }, "k") == 5);
+  CHECK(cache.get_or_compute(
+            {"g"}, [] { return 5; }, "k") == 5);
   CHECK(store->stats().errors >= 1);
   REQUIRE_FALSE(errors.empty());
   CHECK_THAT(errors.front(), Catch::Contains("no sentinel of redis-sentinel://") &&
                                  Catch::Contains("monitors no master named 'nobody'"));
 }
 
-TEST_CASE("redis sentinel: after SENTINEL FAILOVER the new primary serves, and nothing from "
-          "before it is read (G6)",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: after SENTINEL FAILOVER the new primary serves, and nothing from "
+    "before it is read (G6)",
+    "[remote][redis][sentinel]") {
   const sentinel_setup s;
   auto store = gencache::make_redis_store(s.url(), no_fail_fast());
   gencache::remote_cache cache(store);
@@ -156,9 +157,10 @@ TEST_CASE("redis sentinel: after SENTINEL FAILOVER the new primary serves, and n
   CHECK_FALSE(cache.get<int>({"g"}, "after").has_value());
 }
 
-TEST_CASE("redis sentinel: while the primary is dead values are computed and errors counted, "
-          "and once the sentinels promote its replica the store serves again",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: while the primary is dead values are computed and errors counted, "
+    "and once the sentinels promote its replica the store serves again",
+    "[remote][redis][sentinel]") {
   sentinel_setup s;
   auto store = gencache::make_redis_store(s.url(), no_fail_fast());
   gencache::remote_cache cache(store);
@@ -172,11 +174,11 @@ TEST_CASE("redis sentinel: while the primary is dead values are computed and err
   });
 
   s.primary.stop();  // SIGKILL
-  CHECK(cache.get_or_compute({"g"}, [] { return 7; }, "while-down") == 7);
+  CHECK(cache.get_or_compute(
+            {"g"}, [] { return 7; }, "while-down") == 7);
   CHECK(store->stats().errors >= 1);
-  test::within(120s, "the store serving again after the failover", [&] {
-    poll_until([&] { return cache.set({"g"}, 2, "after").ok(); });
-  });
+  test::within(120s, "the store serving again after the failover",
+               [&] { poll_until([&] { return cache.set({"g"}, 2, "after").ok(); }); });
   CHECK(s.named_primary() == std::to_string(s.replica.port()));
   CHECK(cache.get<int>({"g"}, "after") == 2);
   CHECK_FALSE(cache.get<int>({"g"}, "before").has_value());  // another run_id (G6)
@@ -211,8 +213,7 @@ struct scripted_failover {
         changed.notify_all();
         changed.wait(lock, [&] { return announce || done; });
         if (done) return;
-        const std::string text =
-            fmt::format("m 127.0.0.1 {} 127.0.0.1 {}", a.port(), b.port());
+        const std::string text = fmt::format("m 127.0.0.1 {} 127.0.0.1 {}", a.port(), b.port());
         (void)w.send(fmt::format("*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n${}\r\n{}\r\n",
                                  text.size(), text));
       } else {
@@ -247,9 +248,10 @@ struct scripted_failover {
 
 }  // namespace
 
-TEST_CASE("redis sentinel: an announced failover moves every later request to the new primary, "
-          "though the old one still takes writes",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: an announced failover moves every later request to the new primary, "
+    "though the old one still takes writes",
+    "[remote][redis][sentinel]") {
   scripted_failover f;
   auto store = gencache::make_redis_store(f.url(), no_fail_fast());
   gencache::remote_cache cache(store);
@@ -270,9 +272,10 @@ TEST_CASE("redis sentinel: an announced failover moves every later request to th
   CHECK_FALSE(cache.get<int>({"g"}, "on-a").has_value());  // b has another run_id (G6)
 }
 
-TEST_CASE("redis sentinel: a primary demoted under the store answers READONLY once and the "
-          "sentinels are asked again, but not a replica they name",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: a primary demoted under the store answers READONLY once and the "
+    "sentinels are asked again, but not a replica they name",
+    "[remote][redis][sentinel]") {
   scripted_failover f;
   std::vector<std::string> errors;
   gencache::remote_store_options options;
@@ -300,9 +303,10 @@ TEST_CASE("redis sentinel: a primary demoted under the store answers READONLY on
   CHECK(cache.get<int>({"g"}, "k") == 4);
 }
 
-TEST_CASE("redis sentinel: a failover announced while threads use every pooled connection "
-          "moves them all to the new primary",
-          "[remote][redis][sentinel]") {
+TEST_CASE(
+    "redis sentinel: a failover announced while threads use every pooled connection "
+    "moves them all to the new primary",
+    "[remote][redis][sentinel]") {
   scripted_failover f;
   auto store = gencache::make_redis_store(f.url(), no_fail_fast());
   gencache::remote_cache cache(store);
@@ -317,7 +321,8 @@ TEST_CASE("redis sentinel: a failover announced while threads use every pooled c
     });
   }
   f.fail_over_to_b();
-  test::within(60s, "the threads' switch to b", [&] { poll_until([&] { return keys_in(f.b) > 0; }); });
+  test::within(60s, "the threads' switch to b",
+               [&] { poll_until([&] { return keys_in(f.b) > 0; }); });
   stop = true;
   for (std::thread& t : threads) t.join();
   // Every connection the threads held to a was dropped when given back.

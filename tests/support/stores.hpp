@@ -4,9 +4,9 @@
 // server (fake_remote_fixture), in every preset; redis_tests and memcached_tests
 // (-DGENCACHE_TEST_REDIS / _MEMCACHED) over their real server, found through
 // GENCACHE_REDIS_URL / GENCACHE_MEMCACHED_URL (remote_main.cpp skips the binary when it is
-// unset), and Redis also through a sentinel (GENCACHE_REDIS_SENTINEL_URL). `store_fixtures` lists a binary's stores, `remote_fixture` its remote one. Each store
-// gets a prefix of its own, so tests never see each other's entries on a shared server, even when
-// ctest runs them in parallel.
+// unset), and Redis also through a sentinel (GENCACHE_REDIS_SENTINEL_URL). `store_fixtures` lists a
+// binary's stores, `remote_fixture` its remote one. Each store gets a prefix of its own, so tests
+// never see each other's entries on a shared server, even when ctest runs them in parallel.
 
 #include <atomic>
 #include <cstddef>

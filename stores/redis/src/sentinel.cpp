@@ -67,8 +67,7 @@ std::optional<server_address> primary_in(const redisReply& reply) {
 std::optional<server_address> switched_to(const redisReply& message, std::string_view master) {
   if (message.type != REDIS_REPLY_ARRAY || message.elements != 3 ||
       message.element[0]->type != REDIS_REPLY_STRING ||
-      message.element[2]->type != REDIS_REPLY_STRING ||
-      text_of(*message.element[0]) != "message") {
+      message.element[2]->type != REDIS_REPLY_STRING || text_of(*message.element[0]) != "message") {
     return std::nullopt;
   }
   std::array<std::string_view, 5> fields;
@@ -93,11 +92,9 @@ std::string_view without_prefix(const std::string& message) {
 }  // namespace
 
 result<server_address> ask_sentinels(const connection_settings& settings,
-                                     std::atomic<std::size_t>& first,
-                                     io_clock::time_point limit) {
+                                     std::atomic<std::size_t>& first, io_clock::time_point limit) {
   const auto& sentinels = settings.url.sentinels;
-  const std::string_view argv[] = {"SENTINEL", "get-master-addr-by-name",
-                                   settings.url.master_name};
+  const std::string_view argv[] = {"SENTINEL", "get-master-addr-by-name", settings.url.master_name};
   std::string said;
   const std::size_t start = first.load(std::memory_order_relaxed) % sentinels.size();
   for (std::size_t n = 0; n < sentinels.size(); ++n) {
@@ -106,12 +103,13 @@ result<server_address> ask_sentinels(const connection_settings& settings,
     const auto answer = [&]() -> result<server_address> {
       auto c = connection::open(settings, to, limit);
       if (!c) return c.error();
-      auto r = c.value()->command(argv, std::min(limit, io_clock::now() + settings.command_timeout));
+      auto r =
+          c.value()->command(argv, std::min(limit, io_clock::now() + settings.command_timeout));
       if (!r) return r.error();
       const redisReply& reply = *r.value();
       if (reply.type == REDIS_REPLY_NIL) {
-        return status(errc::connection, fmt::format("{} monitors no master named '{}'",
-                                                    to.location, settings.url.master_name));
+        return status(errc::connection, fmt::format("{} monitors no master named '{}'", to.location,
+                                                    settings.url.master_name));
       }
       if (auto address = primary_in(reply)) return *address;
       return unexpected("SENTINEL get-master-addr-by-name", to.location, reply);
