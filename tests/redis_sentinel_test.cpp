@@ -179,7 +179,9 @@ TEST_CASE(
   CHECK(store->stats().errors >= 1);
   test::within(120s, "the store serving again after the failover",
                [&] { poll_until([&] { return cache.set({"g"}, 2, "after").ok(); }); });
-  CHECK(s.named_primary() == std::to_string(s.replica.port()));
+  // The primary is dead, so the store's set went to the promoted replica. (A sentinel that
+  // did not lead the failover may name it only a moment later.)
+  CHECK(s.replica.send("ROLE", 3) == "master");
   CHECK(cache.get<int>({"g"}, "after") == 2);
   CHECK_FALSE(cache.get<int>({"g"}, "before").has_value());  // another run_id (G6)
 }
@@ -191,7 +193,8 @@ namespace {
 /// choosing.
 struct scripted_failover {
   test::server_process a{test::server_kind::redis};
-  test::server_process b{test::server_kind::redis};
+  // (No 5-second wait before a replica's first sync: the READONLY test makes a one.)
+  test::server_process b{test::server_kind::redis, {}, {"--repl-diskless-sync-delay", "0"}};
   std::mutex mutex;
   std::condition_variable changed;
   std::uint16_t named = a.port();
@@ -238,9 +241,10 @@ struct scripted_failover {
     std::unique_lock lock(mutex);
     changed.wait(lock, [&] { return subscribers > 0; });
   }
-  void fail_over_to_b() {
+  /// Announces the failover; a lagging sentinel goes on naming a when asked.
+  void fail_over_to_b(bool lagging = false) {
     const std::lock_guard lock(mutex);
-    named = b.port();
+    if (!lagging) named = b.port();
     announce = true;
     changed.notify_all();
   }
@@ -250,7 +254,7 @@ struct scripted_failover {
 
 TEST_CASE(
     "redis sentinel: an announced failover moves every later request to the new primary, "
-    "though the old one still takes writes",
+    "though the old one still takes writes and a sentinel still names it",
     "[remote][redis][sentinel]") {
   scripted_failover f;
   auto store = gencache::make_redis_store(f.url(), no_fail_fast());
@@ -260,7 +264,7 @@ TEST_CASE(
   CHECK(keys_in(f.a) > 0);
   CHECK(keys_in(f.b) == 0);
 
-  f.fail_over_to_b();
+  f.fail_over_to_b(/*lagging=*/true);
   test::within(60s, "the store's switch to b", [&] {
     for (int i = 0; keys_in(f.b) == 0; ++i) (void)cache.set({"g"}, i, fmt::format("k{}", i));
   });
@@ -287,6 +291,10 @@ TEST_CASE(
   // a becomes b's replica behind the store's back, no message announces it: a's pooled
   // connection answers the next write with READONLY.
   REQUIRE(f.a.send(fmt::format("REPLICAOF 127.0.0.1 {}", f.b.port())) == "+OK");
+  // Until its first sync is over a would answer LOADING, not READONLY. ROLE's 8th line is
+  // the link's state.
+  test::within(60s, "a's sync with b",
+               [&] { poll_until([&] { return f.a.send("ROLE", 8) == "connected"; }); });
   CHECK_FALSE(cache.set({"g"}, 2, "k").ok());
   REQUIRE(errors.size() == 1);
   CHECK_THAT(errors.back(), Catch::Contains("READONLY") && Catch::Contains("demoted"));
@@ -320,13 +328,67 @@ TEST_CASE(
       for (int i = 0; !stop.load(); ++i) (void)cache.set({"g"}, i, fmt::format("t{}-{}", t, i));
     });
   }
-  f.fail_over_to_b();
+  f.fail_over_to_b(/*lagging=*/true);
   test::within(60s, "the threads' switch to b",
                [&] { poll_until([&] { return keys_in(f.b) > 0; }); });
   stop = true;
   for (std::thread& t : threads) t.join();
-  // Every connection the threads held to a was dropped when given back.
+  // Every connection the threads held to a was dropped when given back: a has only the
+  // one that asks it.
+  test::within(60s, "a's connections closing", [&] {
+    poll_until([&] { return f.a.send("INFO clients", 3) == "connected_clients:1"; });
+  });
   const int on_a = keys_in(f.a);
   for (int i = 0; i < 50; ++i) REQUIRE(cache.set({"h"}, i, fmt::format("on-b-{}", i)).ok());
   CHECK(keys_in(f.a) == on_a);
+}
+
+TEST_CASE(
+    "redis sentinel: an announced failover ends the fail-fast period the old primary's "
+    "death started",
+    "[remote][redis][sentinel]") {
+  scripted_failover f;
+  gencache::redis_options options;
+  options.connection.retry_after = std::chrono::hours(1);
+  auto store = gencache::make_redis_store(f.url(), options);
+  gencache::remote_cache cache(store);
+  REQUIRE(cache.set({"g"}, 1, "k").ok());
+  test::within(60s, "the store's subscription", [&] { f.wait_for_subscriber(); });
+  f.a.stop();
+  CHECK_FALSE(cache.set({"g"}, 2, "k").ok());  // a is gone: an hour of failing fast
+  CHECK_FALSE(cache.set({"g"}, 3, "k").ok());
+  f.fail_over_to_b();
+  test::within(60s, "the store's first request to b",
+               [&] { poll_until([&] { return cache.set({"g"}, 4, "k").ok(); }); });
+  CHECK(cache.get<int>({"g"}, "k") == 4);
+}
+
+TEST_CASE("redis sentinel: a hostile sentinel's answers give short errors and no connection",
+          "[remote][redis][sentinel]") {
+  const std::string huge(std::size_t{1} << 20, 'x');
+  test::fake_server hostile([&](test::wire& w) {
+    std::size_t asked = 0;
+    while (auto command = w.read_redis_command()) {
+      // A megabyte error, a nil, the wrong shape, an address that is no address.
+      const std::string answers[] = {"-ERR " + huge + "\r\n", "*-1\r\n", "*3\r\n:1\r\n:2\r\n:3\r\n",
+                                     "*2\r\n$6\r\nh st/x\r\n$4\r\n6379\r\n"};
+      if (!w.send(answers[asked++ % 4])) return;
+    }
+  });
+  std::vector<std::string> errors;
+  gencache::remote_store_options options;
+  options.on_error = [&](const gencache::status& e) { errors.push_back(e.message()); };
+  auto store =
+      gencache::make_redis_store(fmt::format("redis-sentinel://127.0.0.1:{}/m", hostile.port()),
+                                 no_fail_fast(), std::move(options));
+  gencache::remote_cache cache(store);
+  for (int i = 0; i < 8; ++i)
+    CHECK(cache.get_or_compute(
+              {"g"}, [] { return 1; }, "k") == 1);
+  REQUIRE_FALSE(errors.empty());
+  for (const std::string& e : errors) {
+    INFO(e.substr(0, 200));
+    CHECK(e.size() < 1024);
+    CHECK_THAT(e, Catch::Contains("no sentinel of redis-sentinel://"));
+  }
 }

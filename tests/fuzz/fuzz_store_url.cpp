@@ -180,7 +180,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (parsed.sentinels.empty() || parsed.sentinels.size() > 16) std::abort();
         for (const auto& s : parsed.sentinels) check_server(s);
         const std::string& name = parsed.master_name;
-        if (name.empty() || name.size() > 128 || name.find_first_of(" /?#%") != std::string::npos) {
+        if (name.empty() || name.size() > 128 ||
+            name.find_first_of(" /?#%@") != std::string::npos) {
           std::abort();
         }
       } else if (parsed.socket_path.empty()) {

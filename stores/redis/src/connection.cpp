@@ -76,6 +76,9 @@ result<std::unique_ptr<connection>> connection::open(const connection_settings& 
                                                 c->context_->errstr));
   }
   bound_reader(*c->context_->reader, &c->limits_);
+  // A sentinel connection waits for pushes for as long as it lives: keepalive finds a peer
+  // that vanished without closing it.
+  if (to.kind == endpoint::role::sentinel) (void)redisEnableKeepAlive(c->context_.get());
   // Setting the connection up (SELECT, INFO, the SCRIPT LOADs) has one command_timeout.
   if (status s = c->set_up(std::min(io_clock::now() + settings.command_timeout, limit)); !s.ok()) {
     return s;
@@ -267,7 +270,7 @@ status connection::send(std::string_view bytes, std::string_view what,
 status connection::receive(std::span<reply_ptr> replies, std::string_view what,
                            std::size_t arguments, io_clock::time_point deadline) {
   limits_ = {.objects_left = arguments + 8,
-             .bytes_left = settings_->max_value_size + std::size_t{64} * 1024 + 64 * arguments,
+             .bytes_left = value_room() + std::size_t{64} * 1024 + 64 * arguments,
              .violation = {}};
   for (reply_ptr& reply : replies) {
     if (status s = receive_one(reply, what, deadline); !s.ok()) return s;
@@ -303,8 +306,8 @@ status connection::receive_one(reply_ptr& reply, std::string_view what,
       return down(io_error(what, "failed", std::generic_category().message(errno)));
     }
     if (static_cast<std::size_t>(n) > limits_.bytes_left) {
-      return over_limits(what, fmt::format("replies over {} bytes",
-                                           settings_->max_value_size + std::size_t{64} * 1024));
+      return over_limits(
+          what, fmt::format("replies over {} bytes", value_room() + std::size_t{64} * 1024));
     }
     limits_.bytes_left -= static_cast<std::size_t>(n);
     if (redisReaderFeed(reader, buffer.data(), static_cast<std::size_t>(n)) != REDIS_OK) {

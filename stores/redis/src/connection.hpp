@@ -138,6 +138,10 @@ class connection {
   status receive_one(reply_ptr& reply, std::string_view what, io_clock::time_point deadline,
                      int wake_fd = -1);
 
+  // Room for a value in a reply: none from a sentinel, whose answers are small.
+  [[nodiscard]] std::size_t value_room() const noexcept {
+    return role_ == endpoint::role::sentinel ? 0 : settings_->max_value_size;
+  }
   status down(status failure) {
     server_down_ = true;
     return failure;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -260,6 +261,7 @@ class redis_backend final : public remote_backend {
       lease.value().discard();
       return s;
     }
+    if (stale(c)) lease.value().discard();
     const redisReply& counters = *replies[0];
     if (counters.type != REDIS_REPLY_ARRAY || counters.elements != keys.size()) {
       return unexpected("MGET", counters);
@@ -287,56 +289,122 @@ class redis_backend final : public remote_backend {
       breaker_.answered();
       return c;
     }
-    // Lazily, as connections: a backend never used starts no thread and connects nowhere.
-    try {
-      std::call_once(listener_started_, [this] {
-        listener_ = std::make_unique<detail::redis::failover_listener>(
-            settings_, retry_after_,
-            [this](const server_address& primary) { (void)note_primary(primary); });
-      });
-    } catch (const std::system_error& e) {
-      return trip({errc::connection,
-                   fmt::format("gencache: {}: cannot start the thread that follows failovers: {}",
-                               settings_.location, e.what())});
+    start_listener();
+    // At most twice: a sentinel's answer that a failover announced meanwhile overrules
+    // is not used; the announced primary is.
+    for (int attempt = 0;; ++attempt) {
+      server_address to;
+      std::uint64_t epoch = 0;
+      {
+        const std::lock_guard lock(primary_mutex_);
+        to = primary_;
+        epoch = epoch_.load(std::memory_order_relaxed);
+      }
+      const bool asked = to.host.empty();
+      if (asked) {
+        // The sentinels get `connect_timeout` + `command_timeout` of the call's limit,
+        // which `limit()` extends by as much.
+        auto answer = detail::redis::ask_sentinels(
+            settings_, first_sentinel_,
+            std::min(limit,
+                     io_clock::now() + settings_.connect_timeout + settings_.command_timeout));
+        if (!answer) return trip(answer.error());
+        to = std::move(answer.value());
+      }
+      const endpoint primary{.address = to,
+                             .location = fmt::format("{} (primary {})", settings_.location,
+                                                     detail::redis::host_port(to)),
+                             .kind = endpoint::role::primary};
+      auto c = connection::open(settings_, primary, limit);
+      if (!c) {
+        // Not a primary, or not there: the next connection asks the sentinels (from the
+        // next one, if this one named it).
+        if (asked) {
+          first_sentinel_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          forget_primary(epoch);
+        }
+        return trip(c.error());
+      }
+      if (asked) {
+        const std::optional<std::uint64_t> adopted = adopt_primary(to, false);
+        if (!adopted) {
+          if (attempt == 0) continue;
+          return trip({errc::connection,
+                       fmt::format("gencache: {}: the sentinels name another primary than the "
+                                   "failover announced",
+                                   settings_.location)});
+        }
+        epoch = *adopted;
+      }
+      c.value()->set_primary_epoch(epoch);
+      breaker_.answered();
+      return c;
     }
-    // The sentinels get `connect_timeout` + `command_timeout` of the call's limit, which
-    // `limit()` extends by as much.
-    auto primary = detail::redis::ask_sentinels(
-        settings_, first_sentinel_,
-        std::min(limit, io_clock::now() + settings_.connect_timeout + settings_.command_timeout));
-    if (!primary) return trip(primary.error());
-    const std::uint64_t epoch = note_primary(primary.value());
-    const endpoint to{.address = primary.value(),
-                      .location = fmt::format("{} (primary {})", settings_.location,
-                                              detail::redis::host_port(primary.value())),
-                      .kind = endpoint::role::primary};
-    auto c = connection::open(settings_, to, limit);
-    if (!c) return trip(c.error());
-    c.value()->set_primary_epoch(epoch);
-    breaker_.answered();
-    return c;
   }
 
   [[nodiscard]] bool sentinel() const noexcept { return !settings_.url.sentinels.empty(); }
 
-  /// Sentinel: `primary` is the primary now (the sentinels said so). If it was another, the
-  /// connections to the old one are closed when idle and dropped when given back, since
-  /// the old primary may go on taking writes until Sentinel demotes it, and the fail-fast
-  /// period the old one's death started ends: the next request tries the new one. Returns
-  /// the epoch that connections to `primary` carry.
-  std::uint64_t note_primary(const server_address& primary) {
+  /// Sentinel: starts the thread that hears failovers, once, lazily as connections (a
+  /// backend never used starts no thread and connects nowhere). If it cannot start, the
+  /// store goes on without it (failovers then show as errors and READONLY answers), and the
+  /// next connection tries again.
+  void start_listener() {
+    try {
+      std::call_once(listener_started_, [this] {
+        listener_ = std::make_unique<detail::redis::failover_listener>(
+            settings_, first_sentinel_, retry_after_,
+            [this](const server_address& primary, bool announced) {
+              (void)adopt_primary(primary, announced);
+            });
+      });
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): see above
+    }
+  }
+
+  /// Sentinel: `primary` is the primary, as a sentinel answered (`announced` false) or as
+  /// a failover announcement said (true). An announcement outranks answers until the
+  /// primary it named fails (`forget_primary`): a sentinel that has not heard of the
+  /// failover yet would name the old primary, which may still take writes until Sentinel
+  /// demotes it. When the primary changes, idle connections to the old one are closed,
+  /// connections in use are dropped when given back, and the fail-fast period ends: the next
+  /// request tries the new one. Returns the epoch connections to `primary` carry, or nullopt
+  /// if an announcement overrules it.
+  std::optional<std::uint64_t> adopt_primary(const server_address& primary, bool announced) {
     std::uint64_t epoch = 0;
-    bool replaced = false;
     {
       const std::lock_guard lock(primary_mutex_);
+      if (announced) {
+        announced_ = true;
+      } else if (announced_ && primary != primary_) {
+        return std::nullopt;
+      }
       if (primary == primary_) return epoch_.load(std::memory_order_relaxed);
-      replaced = !primary_.host.empty();
       primary_ = primary;
       epoch = epoch_.fetch_add(1, std::memory_order_relaxed) + 1;
     }
     pool_.close_idle();
-    if (replaced) breaker_.answered();
+    breaker_.answered();
     return epoch;
+  }
+
+  /// Sentinel: the primary of epoch `epoch` failed (could not be reached, is not a primary,
+  /// answered READONLY): the next connection asks the sentinels. Nothing if another
+  /// primary was adopted since.
+  void forget_primary(std::uint64_t epoch) {
+    {
+      const std::lock_guard lock(primary_mutex_);
+      if (epoch != epoch_.load(std::memory_order_relaxed) || primary_.host.empty()) return;
+      primary_ = {};
+      announced_ = false;
+      epoch_.fetch_add(1, std::memory_order_relaxed);
+    }
+    pool_.close_idle();
+  }
+
+  /// Whether `c` goes to a primary Sentinel has since replaced (never, without Sentinel).
+  [[nodiscard]] bool stale(const connection& c) const noexcept {
+    return c.primary_epoch() != epoch_.load(std::memory_order_relaxed);
   }
 
   /// What an exchange on `c` tells the breaker: an answer closes it (the server answers,
@@ -344,7 +412,9 @@ class redis_backend final : public remote_backend {
   /// unparsable) leaves it as it was.
   status settle(connection& c, status outcome) {
     if (c.take_answered()) breaker_.answered();
-    if (!outcome.ok() && c.server_down()) return trip(std::move(outcome));
+    // A failure on a connection to a primary Sentinel has replaced (closed by its demotion)
+    // says nothing of the new one.
+    if (!outcome.ok() && c.server_down() && !stale(c)) return trip(std::move(outcome));
     return outcome;
   }
 
@@ -413,20 +483,20 @@ class redis_backend final : public remote_backend {
   /// A command's result, settled with the breaker; a connection that failed is discarded.
   result<reply_ptr> finish(connection& c, detail::connection_pool<connection_ptr>::lease& lease,
                            result<reply_ptr> r) {
+    if (stale(c)) lease.discard();
+    // A script's error quotes the command's (Redis 6: "ERR Error running script ...
+    // -READONLY You can't write against a read only replica.").
     if (r && sentinel() && r.value()->type == REDIS_REPLY_ERROR &&
-        text_of(*r.value()).starts_with("READONLY")) {
-      // The primary was demoted under this connection: ask the sentinels again.
+        text_of(*r.value()).find("READONLY You can't write") != std::string_view::npos) {
+      // The primary was demoted under this connection: the next one asks the sentinels.
+      // An answer, not the server's absence: no fail-fast period.
       lease.discard();
-      {
-        const std::lock_guard lock(primary_mutex_);
-        primary_ = {};
-        epoch_.fetch_add(1, std::memory_order_relaxed);
-      }
+      forget_primary(c.primary_epoch());
       (void)settle(c, {});
-      return trip({errc::connection,
-                   fmt::format("gencache: {} answered READONLY: the primary was demoted (a "
-                               "Sentinel failover); the sentinels are asked again",
-                               settings_.location)});
+      return status{errc::connection,
+                    fmt::format("gencache: {} answered READONLY: the primary was demoted (a "
+                                "Sentinel failover); the sentinels are asked again",
+                                settings_.location)};
     }
     if (r) {
       (void)settle(c, {});
@@ -449,12 +519,20 @@ class redis_backend final : public remote_backend {
     }
     for (std::size_t dropped = 0;; ++dropped) {
       auto lease = pool_.acquire(start, limit(start));
-      if (!lease || dropped == pool_.capacity()) return lease;
+      if (!lease) return lease;
       connection& c = **lease.value();
-      // A connection to a primary Sentinel has since replaced is dropped like a closed one.
-      if (c.primary_epoch() == epoch_.load(std::memory_order_relaxed) && !c.closed_by_server()) {
-        return lease;
+      // A connection to a primary Sentinel has since replaced is never used.
+      if (stale(c)) {
+        lease.value().discard();
+        if (dropped == pool_.capacity()) {
+          return status(errc::connection,
+                        fmt::format("gencache: {}: the primary kept changing while the request "
+                                    "waited for a connection",
+                                    settings_.location));
+        }
+        continue;
       }
+      if (dropped == pool_.capacity() || !c.closed_by_server()) return lease;
       lease.value().discard();
     }
   }
@@ -475,11 +553,12 @@ class redis_backend final : public remote_backend {
   const std::size_t max_key_size_;
   detail::breaker breaker_;
   detail::connection_pool<connection_ptr> pool_;
-  // Sentinel only: the sentinel asked first, the primary last named, and how many times it
+  // Sentinel only: the sentinel asked first, the primary in use, and how many times it
   // changed (connections carry the count they were opened under).
   std::atomic<std::size_t> first_sentinel_{0};
   std::mutex primary_mutex_;
-  server_address primary_;
+  server_address primary_;  // empty: ask the sentinels
+  bool announced_ = false;  // primary_ is from a failover announcement
   std::atomic<std::uint64_t> epoch_{0};
   const std::chrono::milliseconds retry_after_;
   std::once_flag listener_started_;

@@ -46,7 +46,7 @@ std::string_view without_db_query(std::string_view url, std::string_view scheme,
 /// name with a space could be taken for another's; Redis itself puts no bound on names.
 bool valid_master_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
-    return c > 0x20 && c < 0x7f && c != '/' && c != '?' && c != '#' && c != '%';
+    return c > 0x20 && c < 0x7f && c != '/' && c != '?' && c != '#' && c != '%' && c != '@';
   });
 }
 
@@ -75,7 +75,7 @@ redis_url parse_redis_url(std::string_view url) {
       detail::throw_bad_store_url(
           url,
           "the master name must be 1 to 128 printable ASCII characters without spaces, '/', "
-          "'?', '#' or '%'");
+          "'?', '#', '%' or '@'");
     }
   } else if (url.starts_with("redis+unix://")) {
     constexpr std::string_view scheme = "redis+unix://";

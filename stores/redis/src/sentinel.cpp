@@ -35,8 +35,8 @@ endpoint sentinel_endpoint(const connection_settings& settings, std::size_t inde
 }
 
 /// A primary's address as a sentinel writes it (an IP address or host name, and a port),
-/// or nullopt if it is not one: a hostile or broken sentinel must not make us connect
-/// anywhere a URL could not name.
+/// or nullopt if it is not one. Only the form is checked: whatever address a sentinel
+/// names gets a connection, and the password (sentinels are trusted, docs/user_guide.md).
 std::optional<server_address> address_of(std::string_view host, std::string_view port) {
   const bool host_ok =
       !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
@@ -119,16 +119,18 @@ result<server_address> ask_sentinels(const connection_settings& settings,
       return answer;
     }
     if (!said.empty()) said += "; ";
-    said += without_prefix(answer.error().message());
+    said += detail::shortened(without_prefix(answer.error().message()), 300);
   }
   return status(errc::connection, fmt::format("gencache: no sentinel of {} named its primary: {}",
                                               settings.location, said));
 }
 
-failover_listener::failover_listener(const connection_settings& settings,
-                                     std::chrono::milliseconds retry_after,
-                                     std::function<void(const server_address&)> on_primary)
+failover_listener::failover_listener(
+    const connection_settings& settings, std::atomic<std::size_t>& first,
+    std::chrono::milliseconds retry_after,
+    std::function<void(const server_address&, bool announced)> on_primary)
     : settings_(settings),
+      first_(first),
       retry_after_(std::max(retry_after, std::chrono::milliseconds(100))),
       on_primary_(std::move(on_primary)),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
@@ -136,7 +138,12 @@ failover_listener::failover_listener(const connection_settings& settings,
   if (wake_fd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "gencache: eventfd for Sentinel");
   }
-  thread_ = std::thread([this] { run(); });
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (...) {
+    ::close(wake_fd_);
+    throw;
+  }
 }
 
 failover_listener::~failover_listener() {
@@ -145,10 +152,11 @@ failover_listener::~failover_listener() {
     stopping_ = true;
   }
   stopped_.notify_all();
-  const std::uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
-  // In a child of fork() the thread does not exist, and joining it would wait for ever.
+  // In a child of fork() the thread does not exist, and joining it would wait for ever;
+  // the eventfd is the parent's too, and waking it would wake the parent's thread.
   if (::getpid() == owner_) {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
     thread_.join();
   } else {
     thread_.detach();
@@ -157,7 +165,8 @@ failover_listener::~failover_listener() {
 }
 
 void failover_listener::run() {
-  for (std::size_t index = 0;; index = (index + 1) % settings_.url.sentinels.size()) {
+  for (std::size_t index = first_.load(std::memory_order_relaxed);;
+       index = (index + 1) % settings_.url.sentinels.size()) {
     // std::bad_alloc, or what on_primary_ threw, must not end the thread (std::terminate):
     // the next round tries again.
     try {
@@ -181,11 +190,21 @@ void failover_listener::listen(std::size_t index) {
   const std::span<const std::string_view> commands[] = {ask, subscribe};
   std::array<reply_ptr, 2> replies;
   if (!c.value()->exchange(commands, replies, limit).ok()) return;
-  if (auto address = primary_in(*replies[0])) on_primary_(*address);
+  const std::optional<server_address> primary = primary_in(*replies[0]);
+  const redisReply& subscribed = *replies[1];
+  if (!primary || subscribed.type != REDIS_REPLY_ARRAY || subscribed.elements != 3 ||
+      subscribed.element[0]->type != REDIS_REPLY_STRING ||
+      text_of(*subscribed.element[0]) != "subscribe") {
+    return;  // not a sentinel of this master, or one that refuses the subscription
+  }
+  on_primary_(*primary, false);
   for (;;) {
     reply_ptr message;
     if (!c.value()->receive_pushed(message, wake_fd_).ok()) return;
-    if (auto address = switched_to(*message, settings_.url.master_name)) on_primary_(*address);
+    if (message->type != REDIS_REPLY_ARRAY || message->elements != 3) return;
+    if (auto address = switched_to(*message, settings_.url.master_name)) {
+      on_primary_(*address, true);
+    }
   }
 }
 

@@ -42,16 +42,19 @@
 ///   error code (never the rest of its answer) and starts the fail-fast period (above).
 ///   hiredis 0.14 has no TLS: the password crosses the network in clear. `redis+unix://`
 ///   connects over a unix socket.
-/// - Sentinel (`redis-sentinel://`): each new connection asks the sentinels for the primary
-///   (in the URL's order, from the one that answered last; `connect_timeout` +
-///   `command_timeout` in all, which a request's bound above gains) and checks that its
-///   `INFO replication` says `role:master`, or fails as a server that is down. From the first
-///   connection on, a thread of the backend subscribes to `+switch-master` on one sentinel;
-///   at a failover, connections to the old primary are dropped before reuse and the
-///   fail-fast period ends. A `READONLY` answer is `errc::connection` and the sentinels are
-///   asked again. The new primary's run_id drops the cache once (G6). Sentinels get no
-///   AUTH. The destructor stops the thread (within `connect_timeout` + `command_timeout`).
-///   docs/user_guide.md, "Redis Sentinel".
+/// - Sentinel (`redis-sentinel://`, at most 16 sentinels): a new connection goes to the
+///   primary the backend knows or, knowing none, asks the sentinels (in the URL's order,
+///   from the one that answered last; `connect_timeout` + `command_timeout` in all, which a
+///   request's bound above gains), and checks that its `INFO replication` says
+///   `role:master`, or fails as a server that is down. From the first connection on, a
+///   thread of the backend subscribes to `+switch-master` on one sentinel; an announced
+///   failover outranks sentinels that still name the old primary, closes idle connections
+///   to it, closes those in use when their request ends, and ends the fail-fast period. A
+///   `READONLY` answer is `errc::connection` (no fail-fast) and the sentinels are asked
+///   again. The new primary's run_id drops the cache once (G6). Sentinels get no AUTH, and
+///   the primary they name gets the password. The destructor stops the thread (within
+///   `connect_timeout` + `command_timeout`, plus a host name's resolution). After `fork()`,
+///   make a new store in the child. docs/user_guide.md, "Redis Sentinel".
 /// Thread-safe. Not for Redis Cluster: the script touches keys it computes.
 
 #include <chrono>
@@ -77,7 +80,7 @@ struct redis_url {
   int database = 0;
   std::string socket_path{};  // empty for TCP
   /// Sentinel: the sentinels to ask, in order, and the name they monitor the primary by
-  /// (1 to 128 printable ASCII characters but space, '/', '?', '#' and '%'). Empty otherwise.
+  /// (1 to 128 printable ASCII characters but space, '/', '?', '#', '%', '@'). Empty otherwise.
   std::vector<server_address> sentinels{};
   std::string master_name{};
   /// From the user information, percent-decoded (a password holding '/' or '@' is written
