@@ -152,39 +152,46 @@ std::string connection::auth_refusal(const redisReply& reply) {
                      code);
 }
 
+result<std::string> connection::info_field(std::string_view section, std::string_view field,
+                                           io_clock::time_point deadline) {
+  const std::string_view argv[] = {"INFO", section};
+  auto r = command(argv, deadline);
+  if (!r) return r.error();
+  if (r.value()->type != REDIS_REPLY_STRING) {
+    return set_up_refused(fmt::format("INFO {}", section), *r.value());
+  }
+  const std::string_view info = text_of(*r.value());
+  // A field starts a line ("role:" is not the end of "master_failover_role:").
+  const std::string key = fmt::format("{}:", field);
+  std::size_t value = 0;
+  if (info.starts_with(key)) {
+    value = key.size();
+  } else if (const auto at = info.find("\n" + key); at != std::string_view::npos) {
+    value = at + 1 + key.size();
+  } else {
+    return std::string();
+  }
+  return std::string(info.substr(value, info.find_first_of("\r\n", value) - value));
+}
+
 status connection::check_role(io_clock::time_point deadline) {
   // INFO, not ROLE: ROLE lists a primary's replicas, one array each, more objects than a
   // reply may hold (reply.hpp); INFO is one string, and ACL users already need it.
-  const std::string_view argv[] = {"INFO", "replication"};
-  auto r = command(argv, deadline);
-  if (!r) return r.error();
-  if (r.value()->type != REDIS_REPLY_STRING) return set_up_refused("INFO replication", *r.value());
-  const std::string_view info = text_of(*r.value());
-  constexpr std::string_view field = "role:";
-  const auto at = info.find(field);
-  const std::string_view role =
-      at == std::string_view::npos
-          ? std::string_view()
-          : info.substr(at + field.size(), info.find_first_of("\r\n", at) - at - field.size());
-  if (role == "master") return {};
+  auto role = info_field("replication", "role", deadline);
+  if (!role) return role.error();
+  if (role.value() == "master") return {};
   // Counted as the server's absence: the breaker holds requests back for `retry_after`,
   // and the next connection asks the sentinels again.
   return down({errc::connection,
                fmt::format("gencache: {} is not a primary (its INFO says role:{}): a failover is "
                            "under way or the sentinels are wrong",
-                           location_, detail::shortened(role, 16))});
+                           location_, detail::shortened(role.value(), 16))});
 }
 
 status connection::read_incarnation(io_clock::time_point deadline) {
-  const std::string_view argv[] = {"INFO", "server"};
-  auto r = command(argv, deadline);
-  if (!r) return r.error();
-  if (r.value()->type != REDIS_REPLY_STRING) return set_up_refused("INFO server", *r.value());
-  const std::string_view info = text_of(*r.value());
-  constexpr std::string_view field = "run_id:";
-  const auto at = info.find(field);
-  const std::string_view run_id =
-      at == std::string_view::npos ? std::string_view() : info.substr(at + field.size(), 16);
+  auto field = info_field("server", "run_id", deadline);
+  if (!field) return field.error();
+  const std::string_view run_id = std::string_view(field.value()).substr(0, 16);
   if (run_id.size() != 16 ||
       run_id.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
     return {errc::protocol,

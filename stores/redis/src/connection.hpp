@@ -127,6 +127,9 @@ class connection {
   // The failure of set-up step `what` answered with `reply`: NOAUTH says a password is
   // missing; anything else is unexpected.
   [[nodiscard]] status set_up_refused(std::string_view what, const redisReply& reply) const;
+  // The value of `field` in `INFO section` (empty if absent), up to its line's end.
+  result<std::string> info_field(std::string_view section, std::string_view field,
+                                 io_clock::time_point deadline);
   // A sentinel's primary must still be one: a client that asked during a failover may
   // have been given the demoted server.
   status check_role(io_clock::time_point deadline);
