@@ -380,6 +380,13 @@ TEST_CASE("memory_store: a fork while another thread is inside gets leaves a usa
 #if defined(__SANITIZE_THREAD__)
   WARN("ThreadSanitizer does not support threads in a child of a multithreaded fork");
   return;
+#elif defined(__SANITIZE_ADDRESS__)
+  // GCC 12's AddressSanitizer allocator has no fork handler: a child forked while the other
+  // thread is inside malloc waits for ever on the allocator's own lock (a hung child's
+  // threads, seen in gdb: both in SizeClassAllocator64::GetFromAllocator). The release
+  // preset runs this test.
+  WARN("AddressSanitizer's allocator (GCC 12) is not fork-safe while another thread allocates");
+  return;
 #else
   auto store = std::make_unique<memory_store>(
       memory_store_options{.max_entries = 256, .max_bytes = 4 << 20, .shards = 4});
