@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -35,21 +35,18 @@ endpoint sentinel_endpoint(const connection_settings& settings, std::size_t inde
 }
 
 /// A primary's address as a sentinel writes it (an IP address or host name, and a port),
-/// or nullopt if it is not one. Only the form is checked: whatever address a sentinel
-/// names gets a connection, and the password (sentinels are trusted, docs/user_guide.md).
+/// or nullopt if a URL could not name it (the URLs' own rules, store_url.hpp). Only the
+/// form is checked: whatever address a sentinel names gets a connection, and the password
+/// (sentinels are trusted, docs/user_guide.md).
 std::optional<server_address> address_of(std::string_view host, std::string_view port) {
-  const bool host_ok =
-      !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               c == '.' || c == '-' || c == ':' || c == '_';
-      });
-  unsigned number = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-  if (!host_ok || ec != std::errc() || end != port.data() + port.size() || number == 0 ||
-      number > 65535) {
+  const std::string written = host.find(':') == std::string_view::npos
+                                  ? fmt::format("{}:{}", host, port)
+                                  : fmt::format("[{}]:{}", host, port);
+  try {
+    return detail::parse_server_address(written, written, 0);
+  } catch (const std::invalid_argument&) {
     return std::nullopt;
   }
-  return server_address{.host = std::string(host), .port = static_cast<std::uint16_t>(number)};
 }
 
 /// The address in SENTINEL get-master-addr-by-name's reply (two strings), if it is one.
