@@ -20,6 +20,7 @@
 #include <gencache/key_bytes.hpp>
 #include <gencache/memoize.hpp>
 #include <gencache/memoize_specs.hpp>
+#include <gencache/metrics.hpp>
 #include <gencache/stats.hpp>
 #include <gencache/status.hpp>
 #include <gencache/store.hpp>

@@ -85,8 +85,18 @@ memo_core::memo_core(memoize_options options, const std::source_location& where,
 }
 
 memoize_stats memo_core::stats() const noexcept {
-  return {hits.load(),  misses.load(), computes.load(),
-          waits.load(), errors.load(), exceptions.load()};
+  memoize_stats out{hits.load(),  misses.load(), computes.load(),
+                    waits.load(), errors.load(), exceptions.load()};
+  for (std::size_t i = 0; i < duration_histogram::bucket_count; ++i) {
+    out.load_durations.counts[i] = load_buckets_[i].load(std::memory_order_relaxed);
+  }
+  // A sum past 2^63 ns (292 years of loads) reads as max rather than wrapping negative.
+  const std::uint64_t total = load_nanoseconds_.load(std::memory_order_relaxed);
+  out.load_durations.sum = std::chrono::nanoseconds(
+      total > static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count())
+          ? std::chrono::nanoseconds::max().count()
+          : static_cast<std::int64_t>(total));
+  return out;
 }
 
 void memo_core::log_miss(const std::string& description) const {

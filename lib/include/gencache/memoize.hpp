@@ -486,6 +486,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
 
   template <class... A>
   result_type compute_and_store(const cache_key& key, object_type* object, A&&... args) const {
+    const auto started = std::chrono::steady_clock::now();
     result_type value = [&] {
       try {
         core_.computes.increment();
@@ -495,6 +496,7 @@ class memoized : public detail::memo_calls<memoized<Store, F, Specs...>,
         throw;
       }
     }();
+    core_.record_load(std::chrono::steady_clock::now() - started);
     if (!cache_.set(key, value, core_.options().ttl).ok()) core_.errors.increment();
     return value;
   }

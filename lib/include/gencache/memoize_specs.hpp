@@ -16,6 +16,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "gencache/stats.hpp"
+
 namespace gencache {
 
 /// Names the I-th argument of a call (0-based, not counting a member function's object).
@@ -71,6 +73,10 @@ struct memoize_stats {
   std::uint64_t waits = 0;       ///< misses that waited for another thread's computation
   std::uint64_t errors = 0;      ///< results the store refused (e.g. too large)
   std::uint64_t exceptions = 0;  ///< computations that threw
+  /// How long each computation that returned a value took (a successful load), on the
+  /// steady clock; `load_durations.count()` + `exceptions` = `computes` once every
+  /// computation has ended.
+  duration_histogram load_durations{};
 
   [[nodiscard]] double hit_ratio() const noexcept {
     const auto calls = hits + misses;

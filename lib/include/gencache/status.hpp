@@ -3,6 +3,7 @@
 /// Outcome of a store operation that can fail for reasons other than absence.
 /// Absence is `std::optional`; failure is a `status` with a code and a message.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ enum class errc : std::uint8_t {
   busy,  ///< the memory store cannot take a value now: it is being destroyed, or removed values
          ///< wait for a read section held open (a visit callback or a copy that waits)
 };
+
+/// How many `errc` values there are (errc::ok included): the size of
+/// `store_stats::errors_by_kind`. A new code goes last and moves this.
+inline constexpr std::size_t errc_count = static_cast<std::size_t>(errc::busy) + 1;
 
 [[nodiscard]] std::string_view to_string(errc code) noexcept;
 

@@ -240,13 +240,7 @@ detail::store_counters& memory_store::take_counters() {
 
 void memory_store::give_back_counters(detail::store_counters& block) noexcept {
   const std::lock_guard lock(counters_mutex_);
-  exited_.hits += block.hits.take();
-  exited_.misses += block.misses.take();
-  exited_.sets += block.sets.take();
-  exited_.evictions += block.evictions.take();
-  exited_.expirations += block.expirations.take();
-  exited_.errors += block.errors.take();
-  exited_.invalidations += block.invalidations.take();
+  block.take_into(exited_);
   free_counters_.push_back(&block);  // reserved when the block was made: cannot throw
 }
 
@@ -341,7 +335,7 @@ std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
 }
 
 status memory_store::reject_too_large(std::size_t weight, std::size_t key_size) {
-  counters().errors.increment();
+  counters().count_error(errc::too_large);
   if (key_size > detail::entry::max_key_size) {
     return {errc::too_large,
             fmt::format("gencache: a key of {} bytes exceeds the memory store's bound of {} bytes",
@@ -360,7 +354,7 @@ status memory_store::reject_busy() {
     if (admits_writes()) return {};
     std::this_thread::yield();
   }
-  counters().errors.increment();
+  counters().count_error(errc::busy);
   if (closing_.load(std::memory_order_relaxed)) {
     return {errc::busy, "gencache: the memory store is being destroyed"};
   }
@@ -434,6 +428,7 @@ void memory_store::evict_over_bounds(detail::value_shard& s, const detail::entry
   // Nothing in here allocates or throws: an eviction never stops halfway.
   while (s.live > shard_max_entries_ || s.bytes > shard_max_bytes_) {
     detail::entry* victim = nullptr;
+    const bool over_entries = s.live > shard_max_entries_;
     if (options_.eviction == eviction_policy::s3fifo) {
       victim = &s.fifo.evict(shard_max_entries_, shard_max_bytes_, kept);  // out of its queue
       forget(s, victim);
@@ -445,8 +440,10 @@ void memory_store::evict_over_bounds(detail::value_shard& s, const detail::entry
     // counted as an eviction.
     if (victim->has_expiry() && now && *now >= victim->expires_at()) {
       counts.expirations.increment();
-    } else {
+    } else if (over_entries) {
       counts.evictions.increment();
+    } else {
+      counts.evictions_for_bytes.increment();
     }
     retire(s, victim);
   }
@@ -701,17 +698,8 @@ store_stats memory_store::stats() const {
   {
     const std::lock_guard lock(counters_mutex_);
     out = exited_;
-    const auto add = [&](const detail::store_counters& c) {
-      out.hits += c.hits.load();
-      out.misses += c.misses.load();
-      out.sets += c.sets.load();
-      out.evictions += c.evictions.load();
-      out.expirations += c.expirations.load();
-      out.errors += c.errors.load();
-      out.invalidations += c.invalidations.load();
-    };
-    for (const auto& c : counters_) add(*c);
-    add(late_counters_);
+    for (const auto& c : counters_) c->add_to(out);
+    late_counters_.add_to(out);
   }
   out.entries = 0;
   out.bytes = 0;

@@ -5,7 +5,10 @@
 // statistics and miss logging; and the preparation of its generations' slots (spec
 // checks, encoded ids). memoize.hpp's wrapper holds one.
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,6 +21,7 @@
 #include "gencache/generation.hpp"
 #include "gencache/key_bytes.hpp"
 #include "gencache/memoize_specs.hpp"
+#include "gencache/stats.hpp"
 
 namespace gencache::detail {
 
@@ -74,6 +78,15 @@ class memo_core {
   /// Logs a miss, described, if the options ask for it.
   void log_miss(const std::string& description) const;
 
+  /// Counts a computation that returned after `took` (memoize_stats::load_durations).
+  /// Misses only: relaxed adds on the wrapper's histogram, shared by its threads (not
+  /// striped: a miss already costs a computation).
+  void record_load(std::chrono::nanoseconds took) const noexcept {
+    load_buckets_[duration_histogram::bucket_of(took)].fetch_add(1, std::memory_order_relaxed);
+    load_nanoseconds_.fetch_add(static_cast<std::uint64_t>(std::max(took.count(), std::int64_t{0})),
+                                std::memory_order_relaxed);
+  }
+
   mutable striped_counter hits, misses, computes, waits, errors, exceptions;
 
  private:
@@ -83,6 +96,9 @@ class memo_core {
   cache_key head_;
   std::uint64_t head_hash_ = 0;
   std::atomic<bool> enabled_{true};
+  alignas(64) mutable std::array<std::atomic<std::uint64_t>,
+                                 duration_histogram::bucket_count> load_buckets_{};
+  mutable std::atomic<std::uint64_t> load_nanoseconds_{0};  // wraps after 584 years of loads
 };
 
 }  // namespace gencache::detail

@@ -151,7 +151,40 @@ class thread_counter {
 
 /// One thread's counts for one store, on its own cache lines.
 struct alignas(64) store_counters {
+  // `evictions` counts entries dropped for the entry bound; `evictions_for_bytes` those
+  // dropped for the bytes bound (store_stats::evictions is their sum).
   thread_counter hits, misses, sets, evictions, expirations, errors, invalidations;
+  thread_counter evictions_for_bytes;
+  std::array<thread_counter, errc_count> errors_by_kind;
+
+  void count_error(errc kind) noexcept {
+    errors.increment();
+    errors_by_kind[static_cast<std::size_t>(kind)].increment();
+  }
+  /// Adds this block's counts to `out`.
+  void add_to(store_stats& out) const noexcept {
+    each(*this, out, [](const thread_counter& c) { return c.load(); });
+  }
+  /// The same, leaving 0 (for a block whose thread has exited).
+  void take_into(store_stats& out) noexcept {
+    each(*this, out, [](thread_counter& c) { return c.take(); });
+  }
+
+ private:
+  template <class Self, class Read>
+  static void each(Self& self, store_stats& out, Read read) noexcept {
+    out.hits += read(self.hits);
+    out.misses += read(self.misses);
+    out.sets += read(self.sets);
+    const std::uint64_t for_bytes = read(self.evictions_for_bytes);  // read once: summed
+    out.evictions += read(self.evictions) + for_bytes;
+    out.evictions_for_bytes += for_bytes;
+    out.expirations += read(self.expirations);
+    out.errors += read(self.errors);
+    out.invalidations += read(self.invalidations);
+    for (std::size_t i = 0; i < errc_count; ++i)
+      out.errors_by_kind[i] += read(self.errors_by_kind[i]);
+  }
 };
 
 /// A node followed by its key bytes, in one allocation of `size` bytes (an entry's value
@@ -866,7 +899,7 @@ class memory_store {
         if (e->value.type() != detail::type_id<T>) {
           if constexpr (Refresh) {
             detail::store_counters& c = counters();
-            c.errors.increment();
+            c.count_error(errc::type_mismatch);
             c.misses.increment();
           }
           return false;

@@ -210,8 +210,9 @@ class remote_store {
   /// server did not confirm it (see the file comment).
   std::uint64_t bump_generation(key_view id);
 
-  /// Hits, misses, sets, invalidations and errors seen by this process. Entries, bytes,
-  /// evictions and expirations are the server's business: ask it (INFO, stats).
+  /// Hits, misses, sets, invalidations and errors (by kind) seen by this process. Entries,
+  /// bytes, evictions and expirations are the server's business and stay 0: ask the server
+  /// (INFO, stats).
   [[nodiscard]] store_stats stats() const;
 
   /// The name of a value on the server (errc::too_large if its generations leave no room
@@ -278,6 +279,7 @@ class remote_store {
   boost::unordered_flat_map<std::string, remembered, text_hash, std::equal_to<>> remembered_;
 
   detail::striped_counter hits_, misses_, sets_, invalidations_, errors_;
+  std::array<detail::striped_counter, errc_count> errors_by_kind_;
 };
 
 static_assert(batching_store<remote_store>);
