@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   libboost1.81-dev libtbb-dev libfmt-dev catch2 libbenchmark-dev libhiredis-dev
   libmemcached-dev libcli11-dev libxxhash-dev liburcu-dev memcached redis-server pkg-config ninja-build
-  ccache libpoco-dev librocksdb-dev
+  ccache libpoco-dev librocksdb-dev prometheus-cpp-dev
   clang-19 libfuzzer-19-dev libclang-rt-19-dev clang-format-14 clang-tidy-19
   cmake g++ python3
 )

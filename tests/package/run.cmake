@@ -2,9 +2,9 @@
 # consumers of tests/package against it:
 # - memory: with pkg-config able to find liburcu-bp only, and the client libraries' header
 #   directories ignored, as on a machine without hiredis and libmemcached;
-# - redis (when the install has it) and any: with the machine as it is.
+# - redis and prometheus (when the install has them) and any: with the machine as it is.
 # Arguments: BUILD_DIR, CONSUMER_DIR, WORK_DIR, GENERATOR, CXX_FLAGS (the sanitizer presets'
-# flags, which the consumer must share to link), WITH_REDIS.
+# flags, which the consumer must share to link), WITH_REDIS, WITH_PROMETHEUS.
 function(step)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE result)
   if(NOT result EQUAL 0)
@@ -44,3 +44,11 @@ step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/any" -G "${GENERATOR}
   "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/any")
 step("${WORK_DIR}/any/consumer")
+
+if(WITH_PROMETHEUS)
+  step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/prometheus" -G "${GENERATOR}"
+    -DGENCACHE_CONSUMER=prometheus "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+  step(${CMAKE_COMMAND} --build "${WORK_DIR}/prometheus")
+  step("${WORK_DIR}/prometheus/consumer")
+endif()
