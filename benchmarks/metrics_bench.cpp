@@ -10,8 +10,8 @@
 #include <gencache/metrics.hpp>
 
 #if GENCACHE_HAVE_PROMETHEUS
-#include <gencache/prometheus.hpp>
 #include <prometheus/text_serializer.h>
+#include <gencache/prometheus.hpp>
 #endif
 
 #include "nav.hpp"
@@ -50,7 +50,11 @@ void BM_Metrics_Collect100(benchmark::State& state) {
   hundred_caches h(state.range(0) != 0);
   for (auto _ : state) benchmark::DoNotOptimize(h.registry.collect());
 }
-BENCHMARK(BM_Metrics_Collect100)->ArgName("wrappers")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Metrics_Collect100)
+    ->ArgName("wrappers")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond);
 
 // The same, written as Prometheus text (what a scrape returns).
 void BM_Metrics_Text100(benchmark::State& state) {

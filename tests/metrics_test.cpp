@@ -93,8 +93,7 @@ TEST_CASE("metrics: duration buckets are 4^i microseconds, the last unbounded", 
   }
 }
 
-TEST_CASE("metrics: the memory store counts evictions by bound and errors by kind",
-          "[metrics]") {
+TEST_CASE("metrics: the memory store counts evictions by bound and errors by kind", "[metrics]") {
   SECTION("the entry bound") {
     gencache::cache cache(gencache::memory_store_options{.max_entries = 64, .shards = 1});
     for (int i = 0; i < 100; ++i) REQUIRE(cache.set({}, i, "k", i).ok());
@@ -112,8 +111,10 @@ TEST_CASE("metrics: the memory store counts evictions by bound and errors by kin
     CHECK(s.evictions_for_bytes == s.evictions);
   }
   SECTION("errors by kind") {
-    gencache::cache cache(gencache::memory_store_options{.max_bytes = std::size_t{64} * 1024, .shards = 1});
-    CHECK(cache.set({}, std::string(std::size_t{100} * 1024, 'x'), "big").code() == gencache::errc::too_large);
+    gencache::cache cache(
+        gencache::memory_store_options{.max_bytes = std::size_t{64} * 1024, .shards = 1});
+    CHECK(cache.set({}, std::string(std::size_t{100} * 1024, 'x'), "big").code() ==
+          gencache::errc::too_large);
     REQUIRE(cache.set({}, 7, "int").ok());
     CHECK_FALSE(cache.get<std::string>({}, "int"));
     const gencache::store_stats s = cache.stats();
@@ -138,9 +139,10 @@ TEST_CASE("metrics: a memoized wrapper times its successful loads", "[metrics]")
   CHECK(s.load_durations.sum >= 0ns);
 }
 
-TEST_CASE("metrics: the registry exposes every series of a store and a wrapper, equal to "
-          "stats()",
-          "[metrics]") {
+TEST_CASE(
+    "metrics: the registry exposes every series of a store and a wrapper, equal to "
+    "stats()",
+    "[metrics]") {
   gencache::cache cache(gencache::memory_store_options{.max_entries = 64, .shards = 1});
   gencache::memoized square(cache, &slow_square, "squares");
   gencache::metrics_registry registry;
@@ -231,7 +233,7 @@ TEST_CASE("metrics: names are checked, registrations remove their source", "[met
   CHECK_FALSE(first.active());
   CHECK(registry.size() == 0);
   CHECK(registry.to_prometheus_text().empty());  // no sources: no families written
-  auto again = registry.add("a", b);  // the name is free again
+  auto again = registry.add("a", b);             // the name is free again
   CHECK(registry.size() == 1);
 }
 
@@ -336,12 +338,11 @@ TEST_CASE("metrics: a registered cache is a shared handle, an empty wrapper is l
   CHECK(e.series.count(R"(cache_gets_total{cache="empty",result="hit"})") == 0);
 }
 
-TEST_CASE("metrics: names must be UTF-8, help texts and odd values are escaped",
-          "[metrics]") {
+TEST_CASE("metrics: names must be UTF-8, help texts and odd values are escaped", "[metrics]") {
   gencache::cache cache;
   gencache::metrics_registry registry;
   CHECK_THROWS_WITH((void)registry.add("caf\xe9", cache), Catch::Contains("UTF-8"));
-  CHECK_THROWS_AS((void)registry.add("\xc0\xaf", cache), std::invalid_argument);  // overlong
+  CHECK_THROWS_AS((void)registry.add("\xc0\xaf", cache), std::invalid_argument);      // overlong
   CHECK_THROWS_AS((void)registry.add("\xed\xa0\x80", cache), std::invalid_argument);  // surrogate
   CHECK_THROWS_AS((void)registry.add("\xf4\x90\x80\x80", cache), std::invalid_argument);
   CHECK_THROWS_AS((void)registry.add("\xe2\x82", cache), std::invalid_argument);  // cut short
@@ -349,7 +350,9 @@ TEST_CASE("metrics: names must be UTF-8, help texts and odd values are escaped",
   CHECK(ok.active());
 
   const std::vector<gencache::metric_family> families = {
-      {"odd_values", "a \\ backslash\nand a newline", gencache::metric_type::gauge,
+      {"odd_values",
+       "a \\ backslash\nand a newline",
+       gencache::metric_type::gauge,
        {{{{"l", "x"}}, std::numeric_limits<double>::quiet_NaN()},
         {{{"l", "y"}}, -std::numeric_limits<double>::infinity()},
         {{{"l", "z"}}, 0.25}}}};

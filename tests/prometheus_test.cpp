@@ -13,12 +13,12 @@
 #include <stdexcept>
 #include <string>
 
-#include <catch2/catch.hpp>
-#include <gencache/gencache.hpp>
-#include <gencache/prometheus.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
+#include <catch2/catch.hpp>
+#include <gencache/gencache.hpp>
+#include <gencache/prometheus.hpp>
 
 #include "support/watchdog.hpp"
 
@@ -103,7 +103,10 @@ TEST_CASE("prometheus: an exposer on a loopback port serves every series, equal 
   // The application's own Registry beside gencache's collectable, on one exposer.
   prometheus::Exposer exposer{"127.0.0.1:0"};
   auto application = std::make_shared<prometheus::Registry>();
-  prometheus::BuildCounter().Name("app_requests_total").Help("requests").Register(*application)
+  prometheus::BuildCounter()
+      .Name("app_requests_total")
+      .Help("requests")
+      .Register(*application)
       .Add({})
       .Increment(3);
   exposer.RegisterCollectable(application);
@@ -127,8 +130,7 @@ TEST_CASE("prometheus: an exposer on a loopback port serves every series, equal 
   CHECK(series.at("app_requests_total") == 3);
 
   const gencache::store_stats s = cache.stats();
-  CHECK(series.at(R"(cache_gets_total{cache="main",result="hit"})") ==
-        static_cast<double>(s.hits));
+  CHECK(series.at(R"(cache_gets_total{cache="main",result="hit"})") == static_cast<double>(s.hits));
   CHECK(series.at(R"(cache_puts_total{cache="main"})") == static_cast<double>(s.sets));
   CHECK(series.at(R"(cache_evictions_total{cache="main",cause="size"})") ==
         static_cast<double>(s.evictions));

@@ -1,6 +1,7 @@
 # gencache-bench end to end: bad options exit 2 with one line, an unreachable server among
 # others is skipped, and --json / --chart write their files. -DBENCH=<path> -DWORK=<dir>
-# -DREMOTE=<an unreachable URL of a store this build has; empty when it has none>.
+# -DREMOTE=<an unreachable URL of a store this build has; empty when it has none>,
+# -DPROMETHEUS=<1 when gencache-bench can serve metrics>.
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}")
 
@@ -18,6 +19,15 @@ expect_failure(--keys 0)
 expect_failure(--read-ratio 2)
 expect_failure(--threads 1,x)
 expect_failure(--store redis://127.0.0.1:1 --ops 100)  # unreachable, or not in this build
+# --metrics-port 0 serves on a free port, says where, and the run completes.
+if(PROMETHEUS)
+  execute_process(COMMAND "${BENCH}" --store memory --keys 500 --ops 2000 --threads 1
+                          --metrics-port 0
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT err MATCHES "gencache-bench: metrics on http://127\\.0\\.0\\.1:[0-9]+/metrics")
+    message(FATAL_ERROR "--metrics-port 0 (${rc}): '${err}'")
+  endif()
+endif()
 if(NOT REMOTE)
   message(STATUS "gencache-bench: exit codes as documented (no remote store in this build)")
   return()

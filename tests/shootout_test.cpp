@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <gencache/metrics.hpp>
 
 #include "cli.hpp"
 #include "histogram.hpp"
@@ -143,6 +145,16 @@ TEST_CASE("shootout: the command line has defaults and reads every option", "[sh
   CHECK(o.seed == 9);
   CHECK(o.json_file == "a.json");
   CHECK(o.chart_file == "a.svg");
+  CHECK_FALSE(o.metrics_port);
+  CHECK(o.metrics_address == "127.0.0.1");
+  if (GENCACHE_HAVE_PROMETHEUS) {
+    auto served = parse({"--metrics-port", "9464", "--metrics-address", "0.0.0.0"});
+    REQUIRE(std::holds_alternative<shootout::options>(served));
+    CHECK(std::get<shootout::options>(served).metrics_port == 9464);
+    CHECK(std::get<shootout::options>(served).metrics_address == "0.0.0.0");
+  } else {
+    CHECK_THAT(error_of({"--metrics-port", "9464"}), Catch::Contains("prometheus-cpp"));
+  }
 
   auto help = parse({"--help"});
   REQUIRE(std::holds_alternative<shootout::cli_exit>(help));
@@ -171,6 +183,8 @@ TEST_CASE("shootout: bad options are one clear line and status 2", "[shootout][c
   CHECK_THAT(error_of({"--capacity", "0"}), Catch::Contains("--capacity"));
   CHECK_THAT(error_of({"--duration", "1", "--ops", "5"}), Catch::Contains("excludes"));
   CHECK_THAT(error_of({"--no-such-option"}), Catch::Contains("--no-such-option"));
+  CHECK_THAT(error_of({"--metrics-port", "65536"}), Catch::Contains("--metrics-port"));
+  CHECK_THAT(error_of({"--metrics-port", "-1"}), Catch::Contains("--metrics-port"));
 }
 
 TEST_CASE("shootout: every in-process store runs the workload and reports its figures",
@@ -212,6 +226,24 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
   CHECK(json.at("machine").at("cores").to_number<int>() > 0);
   CHECK(json.at("date").as_string() == "2026-11-25T00:00:00Z");
 
+  // Every run carries its statistics under the names --metrics-port serves.
+  const auto& memory_metrics = json.at("results").at(0).at("metrics").as_object();
+  CHECK(memory_metrics.at(R"(cache_gets_total{cache="memory ×2 memoized",result="hit"})")
+            .to_number<std::uint64_t>() == results[0].memoize_stats->hits);
+  CHECK(memory_metrics.at(R"(cache_size{cache="memory ×2"})").to_number<std::uint64_t>() ==
+        results[0].store_stats.entries);
+  CHECK(memory_metrics.at(R"(cache_evictions_total{cache="memory ×2",cause="size"})")
+            .to_number<std::uint64_t>() > 0);
+  CHECK(memory_metrics.contains(
+      R"(cache_load_duration_seconds_bucket{cache="memory ×2 memoized",le="+Inf"})"));
+  const auto& naive_metrics = json.at("results").at(1).at("metrics").as_object();
+  CHECK(naive_metrics.at(R"(cache_gets_total{cache="naive ×2",result="hit"})")
+            .to_number<std::uint64_t>() == results[1].store_stats.hits);
+  CHECK_FALSE(
+      naive_metrics.contains(R"(cache_gets_total{cache="naive ×2 memoized",result="hit"})"));
+  // A store URL is named by its location.
+  CHECK(results[2].metrics_name == "memory:// ×2");
+
   const std::string svg = shootout::to_svg(results, o);
   CHECK(svg.starts_with("<svg"));
   CHECK(svg.ends_with("</svg>\n"));
@@ -221,6 +253,35 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
   CHECK_THAT(table, Catch::Contains("naive"));
   CHECK(static_cast<std::size_t>(std::count(table.begin(), table.end(), '\n')) ==
         1 + results.size());  // header + rows
+}
+
+TEST_CASE("shootout: a run's target is watched while it runs, then its last figures are kept",
+          "[shootout][run][metrics]") {
+  shootout::options o;
+  o.keys = 500;
+  o.ops = 5'000;
+  o.threads = {1};
+  o.capacity_entries = 1000;
+  const auto streams = shootout::make_streams(o, 1);
+  gencache::metrics_registry registry;
+  std::size_t sources_while_running = 0;
+  std::string watched_name;
+  const shootout::watch_fn watch = [&](const shootout::target& t, const std::string& name) {
+    auto registered = shootout::register_target(registry, t, name);
+    sources_while_running = registry.size();
+    watched_name = name;
+    return registered;
+  };
+  const shootout::run_result r = shootout::run("memory", o, 1, streams, {}, watch);
+  CHECK(sources_while_running == 2);  // the store and its memoized wrapper
+  CHECK(watched_name == "memory ×1");
+  CHECK(registry.size() == 0);  // gone with the target
+  const auto kept = shootout::register_result(registry, r);
+  CHECK(registry.size() == 2);
+  const std::string text = registry.to_prometheus_text();
+  CHECK_THAT(text, Catch::Contains(fmt::format(
+                       "cache_gets_total{{cache=\"memory ×1 memoized\",result=\"hit\"}} {}\n",
+                       r.memoize_stats->hits)));
 }
 
 TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootout][run]") {

@@ -121,6 +121,15 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
       ->type_name("FILE");
   app.add_option("--chart", o.chart_file, "Write an SVG chart comparing the stores")
       ->type_name("FILE");
+  app.add_option("--metrics-port", o.metrics_port,
+                 "Serve the run as Prometheus metrics on this port while it runs (0: a free "
+                 "port, printed): each store's live statistics, the finished runs' last ones "
+                 "and each run's progress (gencache_bench_progress_ratio)")
+      ->type_name("PORT")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-address", o.metrics_address,
+                 "The address --metrics-port listens on (0.0.0.0: every interface)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -131,6 +140,11 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
     o.warmup = std::chrono::duration<double>(warmup);
     if (ops != 0) o.ops = ops;
     if (o.threads.empty()) throw std::invalid_argument("--threads: give at least one count");
+    if (o.metrics_port && !GENCACHE_HAVE_PROMETHEUS) {
+      throw std::invalid_argument(
+          "--metrics-port: this gencache-bench was built without prometheus-cpp (Debian: "
+          "prometheus-cpp-dev)");
+    }
     if (capacity.empty()) {
       o.capacity_entries = std::max<std::uint32_t>(1, o.keys / 2);
     } else {

@@ -11,6 +11,17 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#if GENCACHE_HAVE_PROMETHEUS
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <gencache/prometheus.hpp>
+#endif
+
 #include "cli.hpp"
 #include "report.hpp"
 #include "runner.hpp"
@@ -18,6 +29,58 @@
 #include "throughput.hpp"
 
 namespace {
+
+#if GENCACHE_HAVE_PROMETHEUS
+// --metrics-port: the run as Prometheus metrics while it runs. The running store's live
+// statistics and each finished run's last ones (gencache's families, the run's name in the
+// cache label), and each run's progress, served by a prometheus-cpp exposer.
+class served_metrics {
+ public:
+  served_metrics(const std::string& address, std::uint16_t port)
+      : exposer_(fmt::format("{}:{}", address, port)),
+        progress_(prometheus::BuildGauge()
+                      .Name("gencache_bench_progress_ratio")
+                      .Help("How much of each run (warm-up and measurement) is done, 0 to 1.")
+                      .Register(*application_)) {
+    exposer_.RegisterCollectable(application_);
+    exposer_.RegisterCollectable(collectable_);
+    fmt::print(stderr, "gencache-bench: metrics on http://{}:{}/metrics\n", address,
+               exposer_.GetListeningPorts().at(0));
+  }
+  void progress(const std::string& run, double done) {
+    const std::lock_guard lock(mutex_);
+    progress_.Add({{"run", run}}).Set(done);
+  }
+  shootout::watch_fn watch() {
+    return [this](const shootout::target& t, const std::string& name) -> std::shared_ptr<void> {
+      try {
+        return shootout::register_target(registry_, t, name);
+      } catch (const std::invalid_argument& e) {  // the same name twice: served once
+        fmt::print(stderr, "gencache-bench: metrics: {}\n", e.what());
+        return nullptr;
+      }
+    };
+  }
+  void finished(const shootout::run_result& r) {
+    try {
+      kept_.push_back(shootout::register_result(registry_, r));
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "gencache-bench: metrics: {}\n", e.what());
+    }
+    progress(r.metrics_name, 1.0);
+  }
+
+ private:
+  std::mutex mutex_;  // prometheus-cpp's Family::Add is thread-safe; this orders Set
+  gencache::metrics_registry registry_;  // before the exposer: it outlives every scrape
+  std::vector<std::shared_ptr<void>> kept_;
+  std::shared_ptr<prometheus::Registry> application_ = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<gencache::prometheus_collectable> collectable_ =
+      gencache::make_prometheus_collectable(registry_);
+  prometheus::Exposer exposer_;
+  prometheus::Family<prometheus::Gauge>& progress_;
+};
+#endif
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -64,6 +127,27 @@ int main(int argc, char** argv) {
     };
   }
 
+#if GENCACHE_HAVE_PROMETHEUS
+  std::unique_ptr<served_metrics> served;
+  if (o.metrics_port) {
+    try {
+      served = std::make_unique<served_metrics>(o.metrics_address, *o.metrics_port);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "gencache-bench: cannot serve metrics on {}:{}: {}\n", o.metrics_address,
+                 *o.metrics_port, e.what());
+      return 2;
+    }
+    progress = [served = served.get(), draw = std::move(progress)](const std::string& what,
+                                                                   double done) {
+      if (draw) draw(what, done);
+      served->progress(what, done);
+    };
+  }
+  const shootout::watch_fn watch = served ? served->watch() : shootout::watch_fn{};
+#else
+  const shootout::watch_fn watch;
+#endif
+
   fmt::print(
       "gencache-bench: {} keys, {} (s={}), {} B values, {:.0f}% reads, {} invalidations/s, "
       "capacity {}\n",
@@ -78,7 +162,10 @@ int main(int argc, char** argv) {
     for (const auto& store : o.stores) {
       if (unreachable.contains(store)) continue;
       try {
-        results.push_back(shootout::run(store, o, threads, streams, progress));
+        results.push_back(shootout::run(store, o, threads, streams, progress, watch));
+#if GENCACHE_HAVE_PROMETHEUS
+        if (served) served->finished(results.back());
+#endif
       } catch (const std::exception& e) {
         unreachable.insert(store);
         if (bar) fmt::print(stderr, "\r{:80}\r", "");

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -86,6 +87,36 @@ std::string format_table(const std::vector<run_result>& results) {
   return out;
 }
 
+namespace {
+
+// A run's statistics under the names --metrics-port serves: each series of the Prometheus
+// text format (name and labels, as written) and its value.
+boost::json::object metrics_of(const run_result& r) {
+  gencache::metrics_registry registry;
+  const auto kept = register_result(registry, r);
+  boost::json::object out;
+  const std::string text = registry.to_prometheus_text();
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (line.empty() || line.front() == '#') continue;
+    const std::size_t space = line.rfind(' ');
+    const std::string value(line.substr(space + 1));
+    std::uint64_t count = 0;
+    const auto [rest, error] = std::from_chars(value.data(), value.data() + value.size(), count);
+    if (error == std::errc() && rest == value.data() + value.size()) {
+      out[line.substr(0, space)] = count;
+    } else {
+      out[line.substr(0, space)] = std::stod(value);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string to_json(const std::vector<run_result>& results, const options& o,
                     const machine_info& machine, const std::string& date) {
   boost::json::array stores(o.stores.begin(), o.stores.end());
@@ -133,6 +164,7 @@ std::string to_json(const std::vector<run_result>& results, const options& o,
         {"entries", optional(r.entries)},
         {"accounted_bytes", optional(r.accounted_bytes)},
         {"heap_bytes", optional(r.heap_bytes)},
+        {"metrics", metrics_of(r)},
     });
   }
   const boost::json::object doc{

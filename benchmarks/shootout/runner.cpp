@@ -120,15 +120,80 @@ streams make_streams(const options& o, unsigned threads) {
   return s;
 }
 
+std::string run_metrics_name(const std::string& target_name, unsigned threads) {
+  return fmt::format("{} ×{}", target_name, threads);
+}
+
+namespace {
+
+// A target's statistics as metrics sources (the registry reads them by reference).
+struct target_sources {
+  struct store_source {
+    const target* t;
+    [[nodiscard]] gencache::store_stats stats() const { return t->store_stats(); }
+  };
+  struct memoize_source {
+    const target* t;
+    [[nodiscard]] gencache::memoize_stats stats() const {
+      return t->memoize_stats().value_or(gencache::memoize_stats{});
+    }
+  };
+  store_source store;
+  memoize_source memo;
+  gencache::metrics_registry::registration store_registration, memo_registration;
+};
+
+// A finished run's statistics, kept.
+struct result_sources {
+  struct store_source {
+    gencache::store_stats s;
+    [[nodiscard]] gencache::store_stats stats() const { return s; }
+  };
+  struct memoize_source {
+    gencache::memoize_stats s;
+    [[nodiscard]] gencache::memoize_stats stats() const { return s; }
+  };
+  store_source store;
+  memoize_source memo;
+  gencache::metrics_registry::registration store_registration, memo_registration;
+};
+
+}  // namespace
+
+std::shared_ptr<void> register_target(gencache::metrics_registry& registry, const target& t,
+                                      const std::string& name) {
+  auto sources = std::make_shared<target_sources>();
+  sources->store.t = &t;
+  sources->memo.t = &t;
+  sources->store_registration = registry.add(name, sources->store);
+  if (t.memoize_stats())
+    sources->memo_registration = registry.add(name + " memoized", sources->memo);
+  return sources;
+}
+
+std::shared_ptr<void> register_result(gencache::metrics_registry& registry, const run_result& r) {
+  auto sources = std::make_shared<result_sources>();
+  sources->store.s = r.store_stats;
+  sources->store_registration = registry.add(r.metrics_name, sources->store);
+  if (r.memoize_stats) {
+    sources->memo.s = *r.memoize_stats;
+    sources->memo_registration = registry.add(r.metrics_name + " memoized", sources->memo);
+  }
+  return sources;
+}
+
 run_result run(const std::string& store, const options& o, unsigned threads, const streams& ops,
-               const progress_fn& progress) {
+               const progress_fn& progress, const watch_fn& watch) {
   const std::uint64_t heap_before = heap_in_use();
   auto t = make_target(store, o);
+  const std::string metrics_name = run_metrics_name(t->metrics_name(), threads);
+  // Destroyed before the target (declared after it).
+  const std::shared_ptr<void> watching = watch ? watch(*t, metrics_name) : nullptr;
   std::vector<std::size_t> positions(threads, 0);
   const double planned = o.ops ? 0 : (o.warmup + o.duration).count();
   auto report = [&](double offset, double weight) {
     return [&, offset, weight](double done) {
-      if (progress) progress(fmt::format("{} ×{}", store, threads), offset + weight * done);
+      if (progress) progress(metrics_name, offset + weight * done);
     };
   };
   double seconds = 0;
@@ -156,6 +221,9 @@ run_result run(const std::string& store, const options& o, unsigned threads, con
   r.misses = after.misses - before.misses;
   r.errors = after.errors - before.errors;
   r.entries = after.entries;
+  r.store_stats = t->store_stats();
+  r.memoize_stats = t->memoize_stats();
+  r.metrics_name = metrics_name;
   r.accounted_bytes = after.bytes;
   if (t->in_process()) {
     const std::uint64_t heap = heap_in_use();

@@ -2,9 +2,12 @@
 // Runs the workload against one target with N threads: warm-up, then measurement.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <gencache/metrics.hpp>
 
 #include "histogram.hpp"
 #include "targets.hpp"
@@ -27,6 +30,11 @@ struct run_result {
   std::optional<std::uint64_t> entries;
   std::optional<std::uint64_t> accounted_bytes;  ///< what the store counts (memory store)
   std::optional<std::uint64_t> heap_bytes;       ///< malloc'd bytes held, in-process stores
+  /// The target's statistics at the end of the run, since it was made (warm-up included),
+  /// as gencache counts them: what --metrics-port serves and the JSON's "metrics".
+  gencache::store_stats store_stats;
+  std::optional<gencache::memoize_stats> memoize_stats;
+  std::string metrics_name;  ///< the target's name in metrics (no credentials)
 
   [[nodiscard]] double ops_per_second() const {
     return seconds > 0 ? static_cast<double>(ops) / seconds : 0;
@@ -43,9 +51,26 @@ using progress_fn = std::function<void(const std::string& what, double done)>;
 using streams = std::vector<std::vector<operation>>;
 [[nodiscard]] streams make_streams(const options& o, unsigned threads);
 
+/// Called with each run's target once it is made, and the run's name in metrics; what it
+/// returns is destroyed before the target is (a metrics registration, say).
+using watch_fn =
+    std::function<std::shared_ptr<void>(const target& t, const std::string& metrics_name)>;
+
+/// A run's name in metrics: "memory ×2".
+[[nodiscard]] std::string run_metrics_name(const std::string& target_name, unsigned threads);
+
+/// Registers a target's statistics with `registry` while the returned object lives: the
+/// store's under `name`, a memoized wrapper's (gencache's targets) under `name` + " memoized".
+[[nodiscard]] std::shared_ptr<void> register_target(gencache::metrics_registry& registry,
+                                                    const target& t, const std::string& name);
+/// The same for a finished run's last statistics, kept in the returned object.
+[[nodiscard]] std::shared_ptr<void> register_result(gencache::metrics_registry& registry,
+                                                    const run_result& r);
+
 /// Makes the store's target (see make_target; its exceptions pass through), warms it up
 /// and measures it.
 [[nodiscard]] run_result run(const std::string& store, const options& o, unsigned threads,
-                             const streams& ops, const progress_fn& progress = {});
+                             const streams& ops, const progress_fn& progress = {},
+                             const watch_fn& watch = {});
 
 }  // namespace shootout

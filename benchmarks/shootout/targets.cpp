@@ -73,6 +73,15 @@ class gencache_target final : public target {
       return false;  // counted by the store
     }
   }
+  [[nodiscard]] std::string metrics_name() const override {
+    // A shortcut ("memory", "memory-lru") as given; a URL by its location, which holds no
+    // credentials and no options. Two URLs of one location in a run would share a name.
+    return name_.find("://") == std::string::npos ? name_ : cache_.store().location();
+  }
+  [[nodiscard]] gencache::store_stats store_stats() const override { return cache_.stats(); }
+  [[nodiscard]] std::optional<gencache::memoize_stats> memoize_stats() const override {
+    return memo_.stats();
+  }
   [[nodiscard]] target_counts counts() const override {
     const auto memo = memo_.stats();
     const auto store = cache_.stats();
@@ -92,6 +101,21 @@ class gencache_target final : public target {
   gencache::any_cache cache_;
   decltype(make_memo(std::declval<gencache::any_cache&>(), 0)) memo_;
 };
+
+}  // namespace
+
+gencache::store_stats target::store_stats() const {
+  const target_counts c = counts();
+  gencache::store_stats s;
+  s.hits = c.hits;
+  s.misses = c.misses;
+  s.errors = c.errors;
+  s.entries = c.entries.value_or(0);
+  s.bytes = c.bytes.value_or(0);
+  return s;
+}
+
+namespace {
 
 // The naive port (benchmarks/naive_port.hpp): one mutex, std::unordered_map of fmt-formatted
 // keys, std::list LRU, generation counters as entries looked up by name on every call.

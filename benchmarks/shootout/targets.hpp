@@ -9,6 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include <gencache/memoize_specs.hpp>
+#include <gencache/stats.hpp>
+
 #include "workload.hpp"
 
 namespace shootout {
@@ -43,6 +46,17 @@ class target {
   /// Bumps the user's generation; false if the store failed to.
   virtual bool invalidate_user(std::uint32_t user) = 0;
   [[nodiscard]] virtual target_counts counts() const = 0;
+
+  /// The target's name in metrics: its name, or a store URL's location (no credentials,
+  /// no options).
+  [[nodiscard]] virtual std::string metrics_name() const { return std::string(name()); }
+  /// Statistics as gencache counts them (metrics.hpp): gencache's targets give their
+  /// store's; a peer gives its counts() as a store's.
+  [[nodiscard]] virtual gencache::store_stats store_stats() const;
+  /// gencache's targets: their memoized wrapper's statistics.
+  [[nodiscard]] virtual std::optional<gencache::memoize_stats> memoize_stats() const {
+    return std::nullopt;
+  }
 };
 
 /// The target for `store` ("memory", "memory-lru", "naive", "tbb-lru", "poco-lru",

@@ -31,6 +31,10 @@ struct options {
   unsigned sample_every = 8;  ///< latency is timed on every Nth operation
   std::string json_file;
   std::string chart_file;
+  /// Serve the run as Prometheus metrics on metrics_address:port while it runs (0: a free
+  /// port, printed); needs the gencache::prometheus component.
+  std::optional<std::uint16_t> metrics_port;
+  std::string metrics_address = "127.0.0.1";
 
   /// Keys per value-based generation ("bench:user"); invalidating one user drops its keys.
   static constexpr std::uint32_t keys_per_user = 16;

@@ -2,10 +2,10 @@
 // a port through the gencache::prometheus component (prometheus-cpp's exposer).
 // Built and run by CMake where prometheus-cpp is installed (ctest -R example_metrics).
 //   example_metrics [port] [seconds]   serves on 127.0.0.1:port (0: any free port) that long
+#include <prometheus/exposer.h>
 #include <gencache/gencache.hpp>
 #include <gencache/metrics.hpp>
 #include <gencache/prometheus.hpp>
-#include <prometheus/exposer.h>
 
 #include <fmt/format.h>
 
@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
   for (const std::string_view series :
        {"cache_gets_total{cache=\"price\",result=\"hit\"}",
         "cache_gets_total{cache=\"page\",result=\"miss\"}",
-        "cache_loads_total{cache=\"page\",result=\"success\"}",
-        "cache_size{cache=\"shared\"}", "gencache_invalidations_total{cache=\"shared\"}"}) {
+        "cache_loads_total{cache=\"page\",result=\"success\"}", "cache_size{cache=\"shared\"}",
+        "gencache_invalidations_total{cache=\"shared\"}"}) {
     const auto at = text.find(series);
     if (at != std::string::npos) fmt::print("{}\n", text.substr(at, text.find('\n', at) - at));
   }

@@ -30,7 +30,8 @@ namespace {
 
 // errc's names as label values (to_string(errc) has spaces: "too large").
 constexpr std::array<std::string_view, errc_count> error_kinds = {
-    "ok", "too_large", "type_mismatch", "timeout", "connection", "protocol", "serialization", "busy"};
+    "ok",         "too_large", "type_mismatch", "timeout",
+    "connection", "protocol",  "serialization", "busy"};
 
 static_assert(!error_kinds.back().empty(), "every errc has a label value");
 
@@ -100,7 +101,8 @@ enum family_index : std::size_t {
 
 std::vector<metric_family> empty_families() {
   std::vector<metric_family> f(family_count);
-  f[gets] = {"cache_gets_total", "Cache lookups, by result (hit or miss).", metric_type::counter, {}};
+  f[gets] = {
+      "cache_gets_total", "Cache lookups, by result (hit or miss).", metric_type::counter, {}};
   f[puts] = {"cache_puts_total", "Values stored.", metric_type::counter, {}};
   f[evictions] = {"cache_evictions_total",
                   "Entries dropped, by cause: size (the entry bound), bytes (the bytes bound), "
@@ -112,7 +114,8 @@ std::vector<metric_family> empty_families() {
                    "Accounted bytes held: keys, values and overhead (0 for a remote store).",
                    metric_type::gauge,
                    {}};
-  f[invalidations] = {"gencache_invalidations_total", "Generation bumps.", metric_type::counter, {}};
+  f[invalidations] = {
+      "gencache_invalidations_total", "Generation bumps.", metric_type::counter, {}};
   f[errors] = {"gencache_errors_total",
                "Errors, by kind: a store's by error code, a memoized function's results the "
                "store refused (store_refused).",
@@ -134,9 +137,7 @@ std::vector<metric_family> empty_families() {
   return f;
 }
 
-metric_point point(const std::string& cache, double value) {
-  return {{{"cache", cache}}, value};
-}
+metric_point point(const std::string& cache, double value) { return {{{"cache", cache}}, value}; }
 metric_point point(const std::string& cache, std::string_view label, std::string_view label_value,
                    double value) {
   return {{{"cache", cache}, {std::string(label), std::string(label_value)}}, value};
@@ -160,8 +161,7 @@ void add_store(std::vector<metric_family>& f, const std::string& cache, const st
   }
 }
 
-void add_memoized(std::vector<metric_family>& f, const std::string& cache,
-                  const memoize_stats& s) {
+void add_memoized(std::vector<metric_family>& f, const std::string& cache, const memoize_stats& s) {
   f[gets].points.push_back(point(cache, "result", "hit", as_double(s.hits)));
   f[gets].points.push_back(point(cache, "result", "miss", as_double(s.misses)));
   f[errors].points.push_back(point(cache, "kind", "store_refused", as_double(s.errors)));
@@ -207,11 +207,11 @@ void append_number(std::string& out, double v) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else {
     char buffer[40];
-    const bool integral = v >= 0 && v < 9007199254740992.0 &&
-                          v == static_cast<double>(static_cast<std::uint64_t>(v));
-    const auto written = integral ? fmt::format_to_n(buffer, sizeof buffer, "{}",
-                                                     static_cast<std::uint64_t>(v))
-                                  : fmt::format_to_n(buffer, sizeof buffer, "{}", v);
+    const bool integral =
+        v >= 0 && v < 9007199254740992.0 && v == static_cast<double>(static_cast<std::uint64_t>(v));
+    const auto written =
+        integral ? fmt::format_to_n(buffer, sizeof buffer, "{}", static_cast<std::uint64_t>(v))
+                 : fmt::format_to_n(buffer, sizeof buffer, "{}", v);
     out.append(buffer, std::min(written.size, sizeof buffer));
   }
 }
@@ -345,9 +345,9 @@ std::vector<metric_family> metrics_registry::handle::collect() const {
   // meanwhile is read too.
   std::uint64_t last = 0;
   for (;;) {
-    const auto next = std::upper_bound(
-        registry->sources.begin(), registry->sources.end(), last,
-        [](std::uint64_t id, const state::source& s) { return id < s.id; });
+    const auto next =
+        std::upper_bound(registry->sources.begin(), registry->sources.end(), last,
+                         [](std::uint64_t id, const state::source& s) { return id < s.id; });
     if (next == registry->sources.end()) break;
     last = next->id;
     const std::string name = next->name;

@@ -21,7 +21,6 @@ int main() {
       }
     }
   }
-  std::printf("consumer: hit=%d families=%zu hit_counted=%d\n", hit, families.size(),
-              hit_counted);
+  std::printf("consumer: hit=%d families=%zu hit_counted=%d\n", hit, families.size(), hit_counted);
   return hit && families.size() == 7 && hit_counted ? 0 : 1;
 }

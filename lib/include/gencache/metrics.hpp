@@ -14,14 +14,17 @@
 /// |---|---|---|---|
 /// | `cache_gets_total{result="hit"\|"miss"}` | counter | hits, misses | hits, misses |
 /// | `cache_puts_total` | counter | sets | – |
-/// | `cache_evictions_total{cause="size"\|"bytes"\|"expiry"}` | counter | evictions for the entry bound, for the bytes bound, expirations | – |
-/// | `cache_size` | gauge | entries (0 on a remote store) | – |
-/// | `gencache_size_bytes` | gauge | accounted bytes (0 on a remote store) | – |
-/// | `gencache_invalidations_total` | counter | generation bumps | – |
-/// | `gencache_errors_total{kind}` | counter | errors by `errc` (`too_large`, `type_mismatch`, `timeout`, `connection`, `protocol`, `serialization`, `busy`) | `store_refused`: results the store did not take |
-/// | `cache_loads_total{result="success"\|"failure"}` | counter | – | computations that returned, that threw |
-/// | `cache_load_duration_seconds` | histogram | – | successful computations' durations (`duration_histogram`'s buckets) |
-/// | `gencache_single_flight_joins_total` | counter | – | misses that waited for another thread's computation |
+/// | `cache_evictions_total{cause="size"\|"bytes"\|"expiry"}` | counter | evictions for the entry
+/// bound, for the bytes bound, expirations | – | | `cache_size` | gauge | entries (0 on a remote
+/// store) | – | | `gencache_size_bytes` | gauge | accounted bytes (0 on a remote store) | – | |
+/// `gencache_invalidations_total` | counter | generation bumps | – | |
+/// `gencache_errors_total{kind}` | counter | errors by `errc` (`too_large`, `type_mismatch`,
+/// `timeout`, `connection`, `protocol`, `serialization`, `busy`) | `store_refused`: results the
+/// store did not take | | `cache_loads_total{result="success"\|"failure"}` | counter | – |
+/// computations that returned, that threw | | `cache_load_duration_seconds` | histogram | – |
+/// successful computations' durations (`duration_histogram`'s buckets) | |
+/// `gencache_single_flight_joins_total` | counter | – | misses that waited for another thread's
+/// computation |
 ///
 /// Every series of a source is present from its registration on, zeros included.
 
@@ -154,22 +157,19 @@ class metrics_registry {
 
   /// Registers a store or a cache (`cache`, `remote_cache`, `any_cache`, a store: anything
   /// whose `stats()` gives `store_stats`) or a memoized wrapper (`memoized`,
-  /// `memoized_function`: `stats()` gives `memoize_stats`) under `name`, the `cache` label of its series. Throws
-  /// std::invalid_argument if the name is empty, is not UTF-8, holds a control character
-  /// or is already registered (two sources of one name would give duplicate series).
+  /// `memoized_function`: `stats()` gives `memoize_stats`) under `name`, the `cache` label of its
+  /// series. Throws std::invalid_argument if the name is empty, is not UTF-8, holds a control
+  /// character or is already registered (two sources of one name would give duplicate series).
   template <class Source>
   requires store_stats_source<Source> || memoize_stats_source<Source>
   [[nodiscard]] registration add(std::string name, const Source& source) {
-    using stats_type =
-        std::conditional_t<memoize_stats_source<Source>, memoize_stats, store_stats>;
+    using stats_type = std::conditional_t<memoize_stats_source<Source>, memoize_stats, store_stats>;
     if constexpr (detail::shared_handle<Source>) {
-      return add_source(std::move(name), std::function<stats_type()>([held = source] {
-                          return stats_type(held.stats());
-                        }));
+      return add_source(std::move(name), std::function<stats_type()>(
+                                             [held = source] { return stats_type(held.stats()); }));
     } else {
-      return add_source(std::move(name), std::function<stats_type()>([&source] {
-                          return stats_type(source.stats());
-                        }));
+      return add_source(std::move(name), std::function<stats_type()>(
+                                             [&source] { return stats_type(source.stats()); }));
     }
   }
 
