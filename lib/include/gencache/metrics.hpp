@@ -8,23 +8,28 @@
 /// (gencache/prometheus.hpp). Nothing is counted for the registry: a hit costs the same
 /// whether its cache is registered or not, and a scrape costs one `stats()` per source.
 ///
-/// The families, with a `cache` label that carries the registered name:
+/// The families, with a `cache` label that carries the registered name. From a store or a
+/// cache:
+/// - `cache_gets_total{result="hit"|"miss"}` (counter): hits, misses;
+/// - `cache_puts_total` (counter): sets;
+/// - `cache_evictions_total{cause="size"|"bytes"|"expiry"}` (counter): entries dropped for
+///   the entry bound, for the bytes bound, expired entries dropped;
+/// - `cache_size` (gauge): entries (0 from a remote store);
+/// - `gencache_size_bytes` (gauge): accounted bytes (0 from a remote store);
+/// - `gencache_invalidations_total` (counter): generation bumps;
+/// - `gencache_errors_total{kind}` (counter): errors by `errc`: `too_large`,
+///   `type_mismatch`, `timeout`, `connection`, `protocol`, `serialization`, `busy`.
 ///
-/// | family | type | from a store or cache | from a memoized wrapper |
-/// |---|---|---|---|
-/// | `cache_gets_total{result="hit"\|"miss"}` | counter | hits, misses | hits, misses |
-/// | `cache_puts_total` | counter | sets | – |
-/// | `cache_evictions_total{cause="size"\|"bytes"\|"expiry"}` | counter | evictions for the entry
-/// bound, for the bytes bound, expirations | – | | `cache_size` | gauge | entries (0 on a remote
-/// store) | – | | `gencache_size_bytes` | gauge | accounted bytes (0 on a remote store) | – | |
-/// `gencache_invalidations_total` | counter | generation bumps | – | |
-/// `gencache_errors_total{kind}` | counter | errors by `errc` (`too_large`, `type_mismatch`,
-/// `timeout`, `connection`, `protocol`, `serialization`, `busy`) | `store_refused`: results the
-/// store did not take | | `cache_loads_total{result="success"\|"failure"}` | counter | – |
-/// computations that returned, that threw | | `cache_load_duration_seconds` | histogram | – |
-/// successful computations' durations (`duration_histogram`'s buckets) | |
-/// `gencache_single_flight_joins_total` | counter | – | misses that waited for another thread's
-/// computation |
+/// From a memoized wrapper:
+/// - `cache_gets_total{result="hit"|"miss"}` (counter): hits, misses;
+/// - `cache_loads_total{result="success"|"failure"}` (counter): computations that
+///   returned, that threw;
+/// - `cache_load_duration_seconds` (histogram): successful computations' durations, in
+///   `duration_histogram`'s buckets;
+/// - `gencache_single_flight_joins_total` (counter): misses that waited for another
+///   thread's computation;
+/// - `gencache_errors_total{kind="store_refused"}` (counter): results the store did not
+///   take.
 ///
 /// Every series of a source is present from its registration on, zeros included.
 
