@@ -346,7 +346,8 @@ TEST_CASE("metrics: names must be UTF-8, help texts and odd values are escaped",
   CHECK_THROWS_AS((void)registry.add("\xed\xa0\x80", cache), std::invalid_argument);  // surrogate
   CHECK_THROWS_AS((void)registry.add("\xf4\x90\x80\x80", cache), std::invalid_argument);
   CHECK_THROWS_AS((void)registry.add("\xe2\x82", cache), std::invalid_argument);  // cut short
-  const auto ok = registry.add("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", cache);
+  CHECK_THROWS_WITH((void)registry.add("next\xc2\x85line", cache), Catch::Contains("control"));
+  const auto ok = registry.add("caf\xc3\xa9\xc2\xa0\xe2\x82\xac \xf0\x9f\x98\x80", cache);
   CHECK(ok.active());
 
   const std::vector<gencache::metric_family> families = {

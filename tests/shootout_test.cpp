@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -152,6 +153,13 @@ TEST_CASE("shootout: the command line has defaults and reads every option", "[sh
     REQUIRE(std::holds_alternative<shootout::options>(served));
     CHECK(std::get<shootout::options>(served).metrics_port == 9464);
     CHECK(std::get<shootout::options>(served).metrics_address == "0.0.0.0");
+    auto v6 = parse({"--metrics-port", "0", "--metrics-address", "[::1]"});
+    REQUIRE(std::holds_alternative<shootout::options>(v6));
+    CHECK_THAT(error_of({"--metrics-port", "1", "--metrics-address", "127.0.0.1:80,0.0.0.0"}),
+               Catch::Contains("--metrics-address"));
+    CHECK_THAT(error_of({"--metrics-port", "1", "--metrics-address", "::1"}),
+               Catch::Contains("--metrics-address"));
+    CHECK_THAT(error_of({"--metrics-address", "0.0.0.0"}), Catch::Contains("--metrics-port"));
   } else {
     CHECK_THAT(error_of({"--metrics-port", "9464"}), Catch::Contains("prometheus-cpp"));
   }
@@ -241,8 +249,8 @@ TEST_CASE("shootout: every in-process store runs the workload and reports its fi
             .to_number<std::uint64_t>() == results[1].store_stats.hits);
   CHECK_FALSE(
       naive_metrics.contains(R"(cache_gets_total{cache="naive ×2 memoized",result="hit"})"));
-  // A store URL is named by its location.
-  CHECK(results[2].metrics_name == "memory:// ×2");
+  // A memory:// URL is named as given (it holds no secret).
+  CHECK(results[2].metrics_name == "memory://?max_entries=1000&eviction=lru ×2");
 
   const std::string svg = shootout::to_svg(results, o);
   CHECK(svg.starts_with("<svg"));
@@ -266,22 +274,39 @@ TEST_CASE("shootout: a run's target is watched while it runs, then its last figu
   gencache::metrics_registry registry;
   std::size_t sources_while_running = 0;
   std::string watched_name;
-  const shootout::watch_fn watch = [&](const shootout::target& t, const std::string& name) {
-    auto registered = shootout::register_target(registry, t, name);
+  std::shared_ptr<shootout::target_metrics> kept;
+  const shootout::watch_fn watch = [&](const shootout::target& t,
+                                       const std::string& name) -> std::shared_ptr<void> {
+    kept = std::make_shared<shootout::target_metrics>(registry, t, name);
     sources_while_running = registry.size();
     watched_name = name;
-    return registered;
+    return {nullptr, [m = kept](void*) { m->freeze(); }};
   };
   const shootout::run_result r = shootout::run("memory", o, 1, streams, {}, watch);
   CHECK(sources_while_running == 2);  // the store and its memoized wrapper
   CHECK(watched_name == "memory ×1");
-  CHECK(registry.size() == 0);  // gone with the target
-  const auto kept = shootout::register_result(registry, r);
-  CHECK(registry.size() == 2);
+  REQUIRE(registry.size() == 2);  // frozen, still served after the target is gone
   const std::string text = registry.to_prometheus_text();
   CHECK_THAT(text, Catch::Contains(fmt::format(
                        "cache_gets_total{{cache=\"memory ×1 memoized\",result=\"hit\"}} {}\n",
                        r.memoize_stats->hits)));
+  CHECK_THAT(text, Catch::Contains(fmt::format("cache_size{{cache=\"memory ×1\"}} {}\n",
+                                               r.store_stats.entries)));
+  kept.reset();
+  CHECK(registry.size() == 0);
+  const auto result = shootout::register_result(registry, r);
+  CHECK(registry.size() == 2);
+}
+
+TEST_CASE("shootout: a store URL that may hold a secret is shown redacted", "[shootout]") {
+  CHECK(shootout::display_name("memory") == "memory");
+  CHECK(shootout::display_name("memory://?max_entries=10") == "memory://?max_entries=10");
+  CHECK(shootout::display_name("redis://127.0.0.1:6379/2") == "redis://127.0.0.1:6379/2");
+  CHECK(shootout::display_name("redis://:s3cret@127.0.0.1:6379") == "redis://***");
+  CHECK(shootout::display_name("redis://user:p/a?ss@host") == "redis://***");
+  CHECK(shootout::display_name("redis://host:1/0?prefix=x&password_file=/k") ==
+        "redis://host:1/0?***");
+  CHECK(shootout::display_name("memcached://a:1,b:2") == "memcached://a:1,b:2");
 }
 
 TEST_CASE("shootout: an unreachable server is an exception naming it", "[shootout][run]") {

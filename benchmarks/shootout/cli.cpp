@@ -1,5 +1,8 @@
 #include "cli.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -121,15 +124,26 @@ std::variant<options, cli_exit> parse_command_line(int argc, const char* const* 
       ->type_name("FILE");
   app.add_option("--chart", o.chart_file, "Write an SVG chart comparing the stores")
       ->type_name("FILE");
-  app.add_option("--metrics-port", o.metrics_port,
-                 "Serve the run as Prometheus metrics on this port while it runs (0: a free "
-                 "port, printed): each store's live statistics, the finished runs' last ones "
-                 "and each run's progress (gencache_bench_progress_ratio)")
-      ->type_name("PORT")
-      ->check(CLI::Range(0, 65535));
+  auto* metrics_port =
+      app.add_option("--metrics-port", o.metrics_port,
+                     "Serve the run as Prometheus metrics on this port while it runs (0: a free "
+                     "port, printed): each store's live statistics, the finished runs' last ones "
+                     "and each run's progress (gencache_bench_progress_ratio)")
+          ->type_name("PORT")
+          ->check(CLI::Range(0, 65535));
   app.add_option("--metrics-address", o.metrics_address,
-                 "The address --metrics-port listens on (0.0.0.0: every interface)")
-      ->capture_default_str();
+                 "The IPv4 address --metrics-port listens on (0.0.0.0: every interface), or "
+                 "an IPv6 one in brackets: [::1]")
+      ->capture_default_str()
+      ->needs(metrics_port)
+      ->check([](const std::string& address) -> std::string {
+        in6_addr parsed{};
+        const bool v4 = inet_pton(AF_INET, address.c_str(), &parsed) == 1;
+        const bool v6 =
+            address.size() > 2 && address.front() == '[' && address.back() == ']' &&
+            inet_pton(AF_INET6, address.substr(1, address.size() - 2).c_str(), &parsed) == 1;
+        return v4 || v6 ? std::string() : "not an IPv4 address or a bracketed IPv6 one";
+      });
 
   try {
     app.parse(argc, argv);

@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #if GENCACHE_HAVE_PROMETHEUS
+#include <map>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include <prometheus/exposer.h>
@@ -40,40 +40,49 @@ class served_metrics {
       : exposer_(fmt::format("{}:{}", address, port)),
         progress_(prometheus::BuildGauge()
                       .Name("gencache_bench_progress_ratio")
-                      .Help("How much of each run (warm-up and measurement) is done, 0 to 1.")
+                      .Help("How much of each run (warm-up and measurement) is done, 0 to "
+                            "1; a run of a number of operations (--ops) reports 0 until it "
+                            "ends.")
                       .Register(*application_)) {
     exposer_.RegisterCollectable(application_);
     exposer_.RegisterCollectable(collectable_);
     fmt::print(stderr, "gencache-bench: metrics on http://{}:{}/metrics\n", address,
                exposer_.GetListeningPorts().at(0));
   }
+  /// `run`'s progress, under the name its metrics are served by.
   void progress(const std::string& run, double done) {
-    const std::lock_guard lock(mutex_);
-    progress_.Add({{"run", run}}).Set(done);
+    const auto alias = aliases_.find(run);
+    progress_.Add({{"run", alias != aliases_.end() ? alias->second : run}}).Set(done);
   }
+  /// Serves each run's target while it runs and its last figures afterwards, under a name
+  /// of its own: a run whose name was served before ("memory://" twice) gets " (2)".
   shootout::watch_fn watch() {
     return [this](const shootout::target& t, const std::string& name) -> std::shared_ptr<void> {
+      std::string alias = name;
+      for (int n = 2; served_.contains(alias); ++n) alias = fmt::format("{} ({})", name, n);
+      std::shared_ptr<shootout::target_metrics> sources;
       try {
-        return shootout::register_target(registry_, t, name);
-      } catch (const std::invalid_argument& e) {  // the same name twice: served once
+        sources = std::make_shared<shootout::target_metrics>(registry_, t, alias);
+      } catch (const std::invalid_argument& e) {  // a name no source may have: not served
         fmt::print(stderr, "gencache-bench: metrics: {}\n", e.what());
         return nullptr;
       }
+      served_.insert(alias);
+      aliases_[name] = alias;
+      kept_.push_back(sources);
+      progress(name, 0.0);  // a run by --ops count reports no progress until it ends
+      // Destroyed by run() before the target: from then on the last figures are served.
+      return {nullptr, [sources](void*) { sources->freeze(); }};
     };
   }
-  void finished(const shootout::run_result& r) {
-    try {
-      kept_.push_back(shootout::register_result(registry_, r));
-    } catch (const std::invalid_argument& e) {
-      fmt::print(stderr, "gencache-bench: metrics: {}\n", e.what());
-    }
-    progress(r.metrics_name, 1.0);
-  }
+  void finished(const shootout::run_result& r) { progress(r.metrics_name, 1.0); }
 
  private:
-  std::mutex mutex_;  // prometheus-cpp's Family::Add is thread-safe; this orders Set
+  // Called from the main thread only (run() reports progress there).
+  std::set<std::string> served_;
+  std::map<std::string, std::string> aliases_;
   gencache::metrics_registry registry_;  // before the exposer: it outlives every scrape
-  std::vector<std::shared_ptr<void>> kept_;
+  std::vector<std::shared_ptr<shootout::target_metrics>> kept_;
   std::shared_ptr<prometheus::Registry> application_ = std::make_shared<prometheus::Registry>();
   std::shared_ptr<gencache::prometheus_collectable> collectable_ =
       gencache::make_prometheus_collectable(registry_);

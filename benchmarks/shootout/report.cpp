@@ -106,7 +106,8 @@ boost::json::object metrics_of(const run_result& r) {
     const std::string value(line.substr(space + 1));
     std::uint64_t count = 0;
     const auto [rest, error] = std::from_chars(value.data(), value.data() + value.size(), count);
-    if (error == std::errc() && rest == value.data() + value.size()) {
+    const bool sum = line.find("_sum{") != std::string_view::npos;  // a double, always
+    if (!sum && error == std::errc() && rest == value.data() + value.size()) {
       out[line.substr(0, space)] = count;
     } else {
       out[line.substr(0, space)] = std::stod(value);
@@ -119,7 +120,8 @@ boost::json::object metrics_of(const run_result& r) {
 
 std::string to_json(const std::vector<run_result>& results, const options& o,
                     const machine_info& machine, const std::string& date) {
-  boost::json::array stores(o.stores.begin(), o.stores.end());
+  boost::json::array stores;
+  for (const auto& store : o.stores) stores.emplace_back(display_name(store));
   boost::json::array threads(o.threads.begin(), o.threads.end());
   boost::json::object opts{
       {"stores", stores},

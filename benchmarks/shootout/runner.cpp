@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <latch>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -124,24 +125,45 @@ std::string run_metrics_name(const std::string& target_name, unsigned threads) {
   return fmt::format("{} ×{}", target_name, threads);
 }
 
-namespace {
-
-// A target's statistics as metrics sources (the registry reads them by reference).
-struct target_sources {
-  struct store_source {
-    const target* t;
-    [[nodiscard]] gencache::store_stats stats() const { return t->store_stats(); }
-  };
-  struct memoize_source {
-    const target* t;
-    [[nodiscard]] gencache::memoize_stats stats() const {
-      return t->memoize_stats().value_or(gencache::memoize_stats{});
-    }
-  };
-  store_source store;
-  memoize_source memo;
-  gencache::metrics_registry::registration store_registration, memo_registration;
+struct target_metrics::state {
+  std::mutex mutex;
+  const target* live = nullptr;  // null once frozen
+  gencache::store_stats store;
+  std::optional<gencache::memoize_stats> memo;
 };
+
+gencache::store_stats target_metrics::store_source::stats() const {
+  const std::lock_guard lock(s->mutex);
+  return s->live != nullptr ? s->live->store_stats() : s->store;
+}
+
+gencache::memoize_stats target_metrics::memoize_source::stats() const {
+  const std::lock_guard lock(s->mutex);
+  return (s->live != nullptr ? s->live->memoize_stats() : s->memo)
+      .value_or(gencache::memoize_stats{});
+}
+
+target_metrics::target_metrics(gencache::metrics_registry& registry, const target& t,
+                               const std::string& name)
+    : state_(std::make_unique<state>()) {
+  state_->live = &t;
+  store_.s = state_.get();
+  memo_.s = state_.get();
+  store_registration_ = registry.add(name, store_);
+  if (t.memoize_stats()) memo_registration_ = registry.add(name + " memoized", memo_);
+}
+
+target_metrics::~target_metrics() = default;
+
+void target_metrics::freeze() {
+  const std::lock_guard lock(state_->mutex);  // waits for a collection reading the target
+  if (state_->live == nullptr) return;
+  state_->store = state_->live->store_stats();
+  state_->memo = state_->live->memoize_stats();
+  state_->live = nullptr;
+}
+
+namespace {
 
 // A finished run's statistics, kept.
 struct result_sources {
@@ -159,17 +181,6 @@ struct result_sources {
 };
 
 }  // namespace
-
-std::shared_ptr<void> register_target(gencache::metrics_registry& registry, const target& t,
-                                      const std::string& name) {
-  auto sources = std::make_shared<target_sources>();
-  sources->store.t = &t;
-  sources->memo.t = &t;
-  sources->store_registration = registry.add(name, sources->store);
-  if (t.memoize_stats())
-    sources->memo_registration = registry.add(name + " memoized", sources->memo);
-  return sources;
-}
 
 std::shared_ptr<void> register_result(gencache::metrics_registry& registry, const run_result& r) {
   auto sources = std::make_shared<result_sources>();
@@ -207,7 +218,7 @@ run_result run(const std::string& store, const options& o, unsigned threads, con
   const target_counts after = t->counts();
 
   run_result r;
-  r.store = store;
+  r.store = display_name(store);
   r.threads = threads;
   r.seconds = seconds;
   for (const auto& part : results) {

@@ -59,11 +59,36 @@ using watch_fn =
 /// A run's name in metrics: "memory ×2".
 [[nodiscard]] std::string run_metrics_name(const std::string& target_name, unsigned threads);
 
-/// Registers a target's statistics with `registry` while the returned object lives: the
-/// store's under `name`, a memoized wrapper's (gencache's targets) under `name` + " memoized".
-[[nodiscard]] std::shared_ptr<void> register_target(gencache::metrics_registry& registry,
-                                                    const target& t, const std::string& name);
-/// The same for a finished run's last statistics, kept in the returned object.
+/// A target's statistics in a metrics registry: the store's under `name`, a memoized
+/// wrapper's (gencache's targets) under `name` + " memoized". They are read from the target
+/// until `freeze()`, which keeps its last figures (call it before the target goes); they
+/// stay registered while this object lives.
+class target_metrics {
+ public:
+  target_metrics(gencache::metrics_registry& registry, const target& t, const std::string& name);
+  target_metrics(const target_metrics&) = delete;
+  target_metrics& operator=(const target_metrics&) = delete;
+  ~target_metrics();
+  void freeze();
+
+ private:
+  struct state;
+  struct store_source {
+    state* s;
+    [[nodiscard]] gencache::store_stats stats() const;
+  };
+  struct memoize_source {
+    state* s;
+    [[nodiscard]] gencache::memoize_stats stats() const;
+  };
+  std::unique_ptr<state> state_;
+  store_source store_{};
+  memoize_source memo_{};
+  gencache::metrics_registry::registration store_registration_, memo_registration_;
+};
+
+/// A finished run's last statistics in `registry` (as target_metrics frozen), while the
+/// returned object lives.
 [[nodiscard]] std::shared_ptr<void> register_result(gencache::metrics_registry& registry,
                                                     const run_result& r);
 

@@ -74,9 +74,10 @@ class gencache_target final : public target {
     }
   }
   [[nodiscard]] std::string metrics_name() const override {
-    // A shortcut ("memory", "memory-lru") as given; a URL by its location, which holds no
-    // credentials and no options. Two URLs of one location in a run would share a name.
-    return name_.find("://") == std::string::npos ? name_ : cache_.store().location();
+    // A shortcut ("memory", "memory-lru") or a memory:// URL (no secrets) as given; a remote
+    // URL by its location, which holds no credentials and no options.
+    const bool remote = name_.find("://") != std::string::npos && !name_.starts_with("memory://");
+    return remote ? cache_.store().location() : name_;
   }
   [[nodiscard]] gencache::store_stats store_stats() const override { return cache_.stats(); }
   [[nodiscard]] std::optional<gencache::memoize_stats> memoize_stats() const override {
@@ -376,7 +377,7 @@ std::unique_ptr<target> remote_target(const std::string& url, std::size_t value_
   // A server that does not answer is found here, not in the middle of a measurement.
   gencache::any_cache probe(store);
   if (const auto s = probe.set(probe.key({}, "gencache-bench probe"), std::string("ok")); !s.ok()) {
-    throw std::runtime_error(fmt::format("{}: unreachable: {}", url, s.message()));
+    throw std::runtime_error(fmt::format("{}: unreachable: {}", display_name(url), s.message()));
   }
   return std::make_unique<gencache_target>(url, std::move(store), value_size);
 }
@@ -450,6 +451,18 @@ std::unique_ptr<target> make_target(const std::string& store, const options& o) 
   if (store == "rocksdb-lru") return std::make_unique<rocksdb_target>(o);
 #endif
   return remote_target(store, o.value_size);
+}
+
+std::string display_name(const std::string& store) {
+  const auto scheme_end = store.find("://");
+  if (scheme_end == std::string::npos || store.starts_with("memory://")) return store;
+  // As the store URLs' own messages redact (store_url.cpp): an '@' after the scheme may end
+  // user information, and a '/' or '?' in a password leaves no telling where it ends.
+  if (store.find('@', scheme_end) != std::string::npos) {
+    return store.substr(0, scheme_end + 3) + "***";
+  }
+  const auto query = store.find('?', scheme_end);
+  return query == std::string::npos ? store : store.substr(0, query + 1) + "***";
 }
 
 }  // namespace shootout

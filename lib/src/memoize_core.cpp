@@ -90,7 +90,7 @@ memoize_stats memo_core::stats() const noexcept {
   for (std::size_t i = 0; i < duration_histogram::bucket_count; ++i) {
     out.load_durations.counts[i] = load_buckets_[i].load(std::memory_order_relaxed);
   }
-  // A sum past 2^63 ns (292 years of loads) reads as max rather than wrapping negative.
+  // A sum past 2^63 ns (292 years of loads, summed over threads) reads as max.
   const std::uint64_t total = load_nanoseconds_.load(std::memory_order_relaxed);
   out.load_durations.sum = std::chrono::nanoseconds(
       total > static_cast<std::uint64_t>(std::chrono::nanoseconds::max().count())

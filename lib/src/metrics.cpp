@@ -73,14 +73,18 @@ bool is_utf8(std::string_view text) {
 
 void check_name(const std::string& name) {
   if (name.empty()) throw std::invalid_argument("gencache: a metrics source needs a name");
-  for (const char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+  if (!is_utf8(name)) {
+    throw std::invalid_argument("gencache: a metrics source's name must be UTF-8");
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    // C0 and DEL, and C1 (U+0080 to U+009F: 0xC2 then 0x80 to 0x9F).
+    const bool c1 =
+        c == 0xc2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) <= 0x9f;
+    if (c < 0x20 || c == 0x7f || c1) {
       throw std::invalid_argument(
           "gencache: a metrics source's name must not hold control characters");
     }
-  }
-  if (!is_utf8(name)) {
-    throw std::invalid_argument("gencache: a metrics source's name must be UTF-8");
   }
 }
 
@@ -122,11 +126,13 @@ std::vector<metric_family> empty_families() {
                metric_type::counter,
                {}};
   f[loads] = {"cache_loads_total",
-              "Computations of missed values, by result (success or failure: it threw).",
+              "Computations of values (misses and refresh calls), by result (success or "
+              "failure: it threw).",
               metric_type::counter,
               {}};
   f[load_duration] = {"cache_load_duration_seconds",
-                      "How long successful computations of missed values took.",
+                      "How long successful computations of values (misses and refresh "
+                      "calls) took.",
                       metric_type::histogram,
                       {}};
   f[single_flight_joins] = {"gencache_single_flight_joins_total",

@@ -31,24 +31,19 @@ step(${CMAKE_COMMAND} -E env "PKG_CONFIG_LIBDIR=${WORK_DIR}/pkgconfig" PKG_CONFI
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/memory")
 step("${WORK_DIR}/memory/consumer")
 
+# A consumer built with the machine as it is: configured, built and run.
+function(consumer kind)
+  step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/${kind}" -G "${GENERATOR}"
+    -DGENCACHE_CONSUMER=${kind} "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
+  step(${CMAKE_COMMAND} --build "${WORK_DIR}/${kind}")
+  step("${WORK_DIR}/${kind}/consumer")
+endfunction()
+
 if(WITH_REDIS)
-  step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/redis" -G "${GENERATOR}"
-    -DGENCACHE_CONSUMER=redis "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
-    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-  step(${CMAKE_COMMAND} --build "${WORK_DIR}/redis")
-  step("${WORK_DIR}/redis/consumer")
+  consumer(redis)
 endif()
-
-step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/any" -G "${GENERATOR}"
-  -DGENCACHE_CONSUMER=any "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
-  "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-step(${CMAKE_COMMAND} --build "${WORK_DIR}/any")
-step("${WORK_DIR}/any/consumer")
-
+consumer(any)
 if(WITH_PROMETHEUS)
-  step(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/prometheus" -G "${GENERATOR}"
-    -DGENCACHE_CONSUMER=prometheus "-DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix"
-    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
-  step(${CMAKE_COMMAND} --build "${WORK_DIR}/prometheus")
-  step("${WORK_DIR}/prometheus/consumer")
+  consumer(prometheus)
 endif()

@@ -73,7 +73,7 @@ struct memoize_stats {
   std::uint64_t waits = 0;       ///< misses that waited for another thread's computation
   std::uint64_t errors = 0;      ///< results the store refused (e.g. too large)
   std::uint64_t exceptions = 0;  ///< computations that threw
-  /// How long each computation that returned a value took (a successful load), on the
+  /// How long each computation (a miss or a `refresh`) that returned a value took, on the
   /// steady clock; `load_durations.count()` + `exceptions` = `computes` once every
   /// computation has ended.
   duration_histogram load_durations{};

@@ -5,7 +5,8 @@
 /// goes back to the store when its thread exits); a remote store, and the memoizer, use
 /// striped counters (16 cache-line stripes picked by thread). A snapshot sums the blocks or
 /// stripes, so it is only approximately simultaneous; the memory store's `entries` and
-/// `bytes` are summed shard by shard, each under its shard's lock. Every counter only grows
+/// `bytes` are summed shard by shard, without locks (each shard's figures are read
+/// atomically, not all at one instant). Every counter only grows
 /// for the life of its store or wrapper, so a metrics exporter (metrics.hpp) can report
 /// them as monotonic counters.
 

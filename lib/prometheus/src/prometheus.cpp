@@ -42,7 +42,13 @@ std::vector<::prometheus::MetricFamily> to_prometheus_families(
 }
 
 std::vector<::prometheus::MetricFamily> prometheus_collectable::Collect() const {
-  return to_prometheus_families(registry_.collect());
+  // The exposer's thread calls this and catches nothing: an exception (bad_alloc) would end
+  // the process, so a scrape that cannot be built serves nothing of gencache's instead.
+  try {
+    return to_prometheus_families(registry_.collect());
+  } catch (...) {
+    return {};
+  }
 }
 
 }  // namespace gencache

@@ -17,6 +17,14 @@
 namespace gencache {
 
 namespace {
+// A value shard's `live` and `bytes` are written under its lock and read by stats()
+// without it: written here atomically, read with relaxed loads.
+void store_size(std::size_t& field, std::size_t value) noexcept {
+  std::atomic_ref<std::size_t>(field).store(value, std::memory_order_relaxed);
+}
+}  // namespace
+
+namespace {
 
 std::size_t choose_shards(const memory_store_options& o) {
   if (o.shards != 0) {
@@ -183,9 +191,9 @@ bool memory_store::free_everything(int round) {
       tables.tables.swap(s.retired_tables);
       if (s.live != 0) s.table.load(std::memory_order_relaxed)->clear_slots();
       s.retired_bytes = 0;
-      s.live = 0;
+      store_size(s.live, 0);
       s.used = 0;
-      s.bytes = 0;
+      store_size(s.bytes, 0);
     }
     found = found || !tables.empty();
     detail::destroy_contents(tables);  // no user code
@@ -324,8 +332,8 @@ void memory_store::unlink(detail::value_shard& s, detail::entry* e) const noexce
 void memory_store::forget(detail::value_shard& s, detail::entry* e) noexcept {
   detail::entry_table& table = *s.table.load(std::memory_order_relaxed);
   table.erase(table.locate(e->key()));
-  --s.live;
-  s.bytes -= e->weight();
+  store_size(s.live, s.live - 1);
+  store_size(s.bytes, s.bytes - e->weight());
 }
 
 std::int64_t memory_store::expiry_after(std::chrono::nanoseconds ttl) noexcept {
@@ -388,7 +396,7 @@ status memory_store::insert(detail::entry* e) {
       } else {
         s.lru.erase(s.lru.iterator_to(*replaced));
       }
-      s.bytes -= replaced->weight();
+      store_size(s.bytes, s.bytes - replaced->weight());
       retire(s, replaced);
     } else {
       if ((s.used + 1) * 8 > table->capacity() * 5) {
@@ -402,7 +410,7 @@ status memory_store::insert(detail::entry* e) {
         table = s.table.load(std::memory_order_relaxed);
       }
       if (table->insert(e)) ++s.used;
-      ++s.live;
+      store_size(s.live, s.live + 1);
     }
     const std::uint32_t inserts = s.inserts.load(std::memory_order_relaxed);
     s.inserts.store(inserts + 1, std::memory_order_relaxed);
@@ -412,7 +420,7 @@ status memory_store::insert(detail::entry* e) {
       e->mark.lru_promoted_at.store(inserts, std::memory_order_relaxed);
       s.lru.push_front(*e);
     }
-    s.bytes += e->weight();
+    store_size(s.bytes, s.bytes + e->weight());
     counts.sets.increment();
 
     evict_over_bounds(s, e, now, counts);
@@ -517,9 +525,9 @@ void memory_store::clear() {
       }
       s.retired_tables.push_back(s.table.load(std::memory_order_relaxed));
       s.table.store(fresh, std::memory_order_release);
-      s.live = 0;
+      store_size(s.live, 0);
       s.used = 0;
-      s.bytes = 0;
+      store_size(s.bytes, 0);
       garbage = take_retired(s, true);
     }
     hand_garbage(garbage);
@@ -703,11 +711,10 @@ store_stats memory_store::stats() const {
   }
   out.entries = 0;
   out.bytes = 0;
-  for (std::size_t i = 0; i <= mask_; ++i) {
+  for (std::size_t i = 0; i <= mask_; ++i) {  // no shard lock: a scrape reads 64 shards
     detail::value_shard& s = values_[i];
-    const std::lock_guard lock(s.mutex);
-    out.entries += s.live;
-    out.bytes += s.bytes;
+    out.entries += std::atomic_ref<std::size_t>(s.live).load(std::memory_order_relaxed);
+    out.bytes += std::atomic_ref<std::size_t>(s.bytes).load(std::memory_order_relaxed);
   }
   return out;
 }

@@ -79,12 +79,18 @@ class memo_core {
   void log_miss(const std::string& description) const;
 
   /// Counts a computation that returned after `took` (memoize_stats::load_durations).
-  /// Misses only: relaxed adds on the wrapper's histogram, shared by its threads (not
-  /// striped: a miss already costs a computation).
+  /// Computations only (misses and refresh calls): relaxed atomics on the wrapper's
+  /// histogram, shared by its threads (not striped: a computation costs far more).
   void record_load(std::chrono::nanoseconds took) const noexcept {
     load_buckets_[duration_histogram::bucket_of(took)].fetch_add(1, std::memory_order_relaxed);
-    load_nanoseconds_.fetch_add(static_cast<std::uint64_t>(std::max(took.count(), std::int64_t{0})),
-                                std::memory_order_relaxed);
+    // Saturates instead of wrapping: the sum of every thread's loads grows faster than
+    // time, and a Prometheus counter must not go backwards.
+    const auto add = static_cast<std::uint64_t>(std::max(took.count(), std::int64_t{0}));
+    std::uint64_t sum = load_nanoseconds_.load(std::memory_order_relaxed);
+    while (!load_nanoseconds_.compare_exchange_weak(
+        sum, sum > ~std::uint64_t{0} - add ? ~std::uint64_t{0} : sum + add,
+        std::memory_order_relaxed)) {
+    }
   }
 
   mutable striped_counter hits, misses, computes, waits, errors, exceptions;
@@ -98,7 +104,7 @@ class memo_core {
   std::atomic<bool> enabled_{true};
   alignas(64) mutable std::array<std::atomic<std::uint64_t>,
                                  duration_histogram::bucket_count> load_buckets_{};
-  mutable std::atomic<std::uint64_t> load_nanoseconds_{0};  // wraps after 584 years of loads
+  mutable std::atomic<std::uint64_t> load_nanoseconds_{0};  // saturates
 };
 
 }  // namespace gencache::detail

@@ -511,12 +511,12 @@ struct alignas(64) value_shard {
   std::atomic<std::uint32_t> inserts{0};  // written under the mutex; LRU hits read it
   // Writers only.
   alignas(64) std::mutex mutex;
-  std::size_t live = 0;            // entries in `table`
+  std::size_t live = 0;            // entries in `table` (stored atomically: stats() reads it)
   std::size_t used = 0;            // slots of `table` not empty (live or erased)
   entry_list lru;                  // eviction_policy::lru
   s3fifo<entry, entry_list> fifo;  // eviction_policy::s3fifo
-  std::size_t bytes = 0;
-  entry_list retired;  // unlinked, waiting to be handed to the reclaimer
+  std::size_t bytes = 0;           // stored atomically, as `live`
+  entry_list retired;              // unlinked, waiting to be handed to the reclaimer
   std::size_t retired_bytes = 0;
   std::vector<entry_table*> retired_tables;
 };
