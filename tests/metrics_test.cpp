@@ -17,48 +17,12 @@
 #include <gencache/gencache.hpp>
 #include <gencache/metrics.hpp>
 
+#include "support/exposition.hpp"
 #include "support/watchdog.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A parsed exposition: series (name with its labels, as written) → value; plus each
-/// family's TYPE.
-struct exposition {
-  std::map<std::string, std::string> series;
-  std::map<std::string, std::string> types;
-
-  [[nodiscard]] double value(const std::string& key) const {
-    const auto it = series.find(key);
-    if (it == series.end()) throw std::out_of_range("no series " + key);
-    return std::stod(it->second);
-  }
-};
-
-exposition parse(const std::string& text) {
-  exposition out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    REQUIRE(!line.empty());
-    if (line.rfind("# TYPE ", 0) == 0) {
-      const std::string rest = line.substr(7);
-      const auto space = rest.find(' ');
-      REQUIRE(space != std::string::npos);
-      out.types[rest.substr(0, space)] = rest.substr(space + 1);
-      continue;
-    }
-    if (line.rfind("# HELP ", 0) == 0) continue;
-    // The value follows the last space (label values here hold none).
-    const auto space = line.rfind(' ');
-    REQUIRE(space != std::string::npos);
-    const bool inserted = out.series.emplace(line.substr(0, space), line.substr(space + 1)).second;
-    INFO(line);
-    CHECK(inserted);  // no duplicate series
-  }
-  return out;
-}
 
 std::atomic<int> calls{0};
 int slow_square(int x) {
@@ -158,7 +122,7 @@ TEST_CASE(
   CHECK(square(5) == 25);
   CHECK_THROWS(square(-2));
 
-  const exposition e = parse(registry.to_prometheus_text());
+  const test::exposition e = test::parse_exposition(registry.to_prometheus_text());
   const gencache::store_stats s = cache.stats();
   const gencache::memoize_stats m = square.stats();
   const std::string c = R"(cache="main \"cache\" \\ 1")";
@@ -333,7 +297,7 @@ TEST_CASE("metrics: a registered cache is a shared handle, an empty wrapper is l
   CHECK(moved.get<int>({}, "k") == 1);
   const gencache::memoized_function<int(int)> empty;  // stats() throws bad_function_call
   const auto empty_registration = registry.add("empty", empty);
-  const exposition e = parse(registry.to_prometheus_text());
+  const test::exposition e = test::parse_exposition(registry.to_prometheus_text());
   CHECK(e.value(R"(cache_gets_total{cache="moved",result="hit"})") == 1);
   CHECK(e.series.count(R"(cache_gets_total{cache="empty",result="hit"})") == 0);
 }

@@ -20,6 +20,7 @@
 #include <gencache/gencache.hpp>
 #include <gencache/prometheus.hpp>
 
+#include "support/exposition.hpp"
 #include "support/watchdog.hpp"
 
 using namespace std::chrono_literals;
@@ -68,20 +69,6 @@ std::string scrape(int port) {
   return response.substr(body + 4);
 }
 
-/// Series (name and labels as written) → value. Label values here hold no spaces.
-std::map<std::string, double> series_of(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    if (space == std::string::npos) throw std::runtime_error("bad line: " + line);
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
-}
-
 int twice(int x) { return 2 * x; }
 
 }  // namespace
@@ -117,29 +104,31 @@ TEST_CASE("prometheus: an exposer on a loopback port serves every series, equal 
 
   const std::string body = test::within(60s, "scrape", [&] { return scrape(port); });
   INFO(body);
-  const auto series = series_of(body);
+  const test::exposition served = test::parse_exposition(body, true);
   // Every series the text export writes is served, with the same value, but for the
   // histogram sum (a double, printed in another precision).
-  const auto expected = series_of(metrics.to_prometheus_text());
-  REQUIRE(expected.size() == 38);
-  for (const auto& [name, value] : expected) {
+  const test::exposition expected = test::parse_exposition(metrics.to_prometheus_text());
+  REQUIRE(expected.series.size() == 38);
+  for (const auto& entry : expected.series) {
+    const std::string& name = entry.first;
     INFO(name);
-    REQUIRE(series.count(name) == 1);
-    if (name.find("_sum{") == std::string::npos) CHECK(series.at(name) == value);
+    REQUIRE(served.series.count(name) == 1);
+    if (name.find("_sum{") == std::string::npos) CHECK(served.value(name) == expected.value(name));
   }
-  CHECK(series.at("app_requests_total") == 3);
+  CHECK(served.value("app_requests_total") == 3);
 
   const gencache::store_stats s = cache.stats();
-  CHECK(series.at(R"(cache_gets_total{cache="main",result="hit"})") == static_cast<double>(s.hits));
-  CHECK(series.at(R"(cache_puts_total{cache="main"})") == static_cast<double>(s.sets));
-  CHECK(series.at(R"(cache_evictions_total{cache="main",cause="size"})") ==
+  CHECK(served.value(R"(cache_gets_total{cache="main",result="hit"})") ==
+        static_cast<double>(s.hits));
+  CHECK(served.value(R"(cache_puts_total{cache="main"})") == static_cast<double>(s.sets));
+  CHECK(served.value(R"(cache_evictions_total{cache="main",cause="size"})") ==
         static_cast<double>(s.evictions));
-  CHECK(series.at(R"(cache_size{cache="main"})") == static_cast<double>(s.entries));
-  CHECK(series.at(R"(gencache_invalidations_total{cache="main"})") == 1);
-  CHECK(series.at(R"(cache_gets_total{cache="doubled",result="hit"})") == 1);
-  CHECK(series.at(R"(cache_loads_total{cache="doubled",result="success"})") == 1);
-  CHECK(series.at(R"(cache_load_duration_seconds_count{cache="doubled"})") == 1);
-  CHECK(series.at(R"(cache_load_duration_seconds_bucket{cache="doubled",le="+Inf"})") == 1);
+  CHECK(served.value(R"(cache_size{cache="main"})") == static_cast<double>(s.entries));
+  CHECK(served.value(R"(gencache_invalidations_total{cache="main"})") == 1);
+  CHECK(served.value(R"(cache_gets_total{cache="doubled",result="hit"})") == 1);
+  CHECK(served.value(R"(cache_loads_total{cache="doubled",result="success"})") == 1);
+  CHECK(served.value(R"(cache_load_duration_seconds_count{cache="doubled"})") == 1);
+  CHECK(served.value(R"(cache_load_duration_seconds_bucket{cache="doubled",le="+Inf"})") == 1);
 }
 
 TEST_CASE("prometheus: a collectable outliving its registry collects nothing", "[prometheus]") {

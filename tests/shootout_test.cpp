@@ -294,7 +294,7 @@ TEST_CASE("shootout: a run's target is watched while it runs, then its last figu
                                                r.store_stats.entries)));
   kept.reset();
   CHECK(registry.size() == 0);
-  const auto result = shootout::register_result(registry, r);
+  const shootout::target_metrics result(registry, r);
   CHECK(registry.size() == 2);
 }
 

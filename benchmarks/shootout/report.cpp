@@ -93,7 +93,7 @@ namespace {
 // text format (name and labels, as written) and its value.
 boost::json::object metrics_of(const run_result& r) {
   gencache::metrics_registry registry;
-  const auto kept = register_result(registry, r);
+  const target_metrics kept(registry, r);
   boost::json::object out;
   const std::string text = registry.to_prometheus_text();
   std::size_t at = 0;

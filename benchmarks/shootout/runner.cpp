@@ -147,10 +147,22 @@ target_metrics::target_metrics(gencache::metrics_registry& registry, const targe
                                const std::string& name)
     : state_(std::make_unique<state>()) {
   state_->live = &t;
+  add(registry, name, t.memoize_stats().has_value());
+}
+
+target_metrics::target_metrics(gencache::metrics_registry& registry, const run_result& r)
+    : state_(std::make_unique<state>()) {
+  state_->store = r.store_stats;
+  state_->memo = r.memoize_stats;
+  add(registry, r.metrics_name, r.memoize_stats.has_value());
+}
+
+void target_metrics::add(gencache::metrics_registry& registry, const std::string& name,
+                         bool memoized) {
   store_.s = state_.get();
   memo_.s = state_.get();
   store_registration_ = registry.add(name, store_);
-  if (t.memoize_stats()) memo_registration_ = registry.add(name + " memoized", memo_);
+  if (memoized) memo_registration_ = registry.add(name + " memoized", memo_);
 }
 
 target_metrics::~target_metrics() = default;
@@ -161,36 +173,6 @@ void target_metrics::freeze() {
   state_->store = state_->live->store_stats();
   state_->memo = state_->live->memoize_stats();
   state_->live = nullptr;
-}
-
-namespace {
-
-// A finished run's statistics, kept.
-struct result_sources {
-  struct store_source {
-    gencache::store_stats s;
-    [[nodiscard]] gencache::store_stats stats() const { return s; }
-  };
-  struct memoize_source {
-    gencache::memoize_stats s;
-    [[nodiscard]] gencache::memoize_stats stats() const { return s; }
-  };
-  store_source store;
-  memoize_source memo;
-  gencache::metrics_registry::registration store_registration, memo_registration;
-};
-
-}  // namespace
-
-std::shared_ptr<void> register_result(gencache::metrics_registry& registry, const run_result& r) {
-  auto sources = std::make_shared<result_sources>();
-  sources->store.s = r.store_stats;
-  sources->store_registration = registry.add(r.metrics_name, sources->store);
-  if (r.memoize_stats) {
-    sources->memo.s = *r.memoize_stats;
-    sources->memo_registration = registry.add(r.metrics_name + " memoized", sources->memo);
-  }
-  return sources;
 }
 
 run_result run(const std::string& store, const options& o, unsigned threads, const streams& ops,

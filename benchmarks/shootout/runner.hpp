@@ -66,12 +66,16 @@ using watch_fn =
 class target_metrics {
  public:
   target_metrics(gencache::metrics_registry& registry, const target& t, const std::string& name);
+  /// A finished run's last figures, under its metrics name (frozen from the start).
+  target_metrics(gencache::metrics_registry& registry, const run_result& r);
   target_metrics(const target_metrics&) = delete;
   target_metrics& operator=(const target_metrics&) = delete;
   ~target_metrics();
   void freeze();
 
  private:
+  void add(gencache::metrics_registry& registry, const std::string& name, bool memoized);
+
   struct state;
   struct store_source {
     state* s;
@@ -86,11 +90,6 @@ class target_metrics {
   memoize_source memo_{};
   gencache::metrics_registry::registration store_registration_, memo_registration_;
 };
-
-/// A finished run's last statistics in `registry` (as target_metrics frozen), while the
-/// returned object lives.
-[[nodiscard]] std::shared_ptr<void> register_result(gencache::metrics_registry& registry,
-                                                    const run_result& r);
 
 /// Makes the store's target (see make_target; its exceptions pass through), warms it up
 /// and measures it.

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <gencache/any_store.hpp>
 #include <gencache/gencache.hpp>
+#include <gencache/store_url.hpp>
 
 #include "../naive_port.hpp"
 
@@ -454,15 +455,8 @@ std::unique_ptr<target> make_target(const std::string& store, const options& o) 
 }
 
 std::string display_name(const std::string& store) {
-  const auto scheme_end = store.find("://");
-  if (scheme_end == std::string::npos || store.starts_with("memory://")) return store;
-  // As the store URLs' own messages redact (store_url.cpp): an '@' after the scheme may end
-  // user information, and a '/' or '?' in a password leaves no telling where it ends.
-  if (store.find('@', scheme_end) != std::string::npos) {
-    return store.substr(0, scheme_end + 3) + "***";
-  }
-  const auto query = store.find('?', scheme_end);
-  return query == std::string::npos ? store : store.substr(0, query + 1) + "***";
+  // A memory:// URL holds no secret: its options stay readable.
+  return store.starts_with("memory://") ? store : gencache::detail::redacted_url(store);
 }
 
 }  // namespace shootout

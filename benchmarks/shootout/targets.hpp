@@ -69,9 +69,9 @@ class target {
 /// Throws std::invalid_argument unless `store` names a store make_target knows.
 void check_store_name(const std::string& store);
 
-/// `store` as the table, the JSON, the chart and messages show it: a URL with user
-/// information as its scheme and "***" alone, a remote URL's options as "***" (either may
-/// hold a secret); a name or a memory:// URL unchanged.
+/// `store` as the table, the JSON, the chart and messages show it: a remote URL as the
+/// store URLs' own messages quote it (gencache::detail::redacted_url: no user information,
+/// no options); a name or a memory:// URL unchanged.
 [[nodiscard]] std::string display_name(const std::string& store);
 
 }  // namespace shootout

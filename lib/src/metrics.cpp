@@ -103,44 +103,48 @@ enum family_index : std::size_t {
   family_count
 };
 
+struct family_spec {
+  std::string_view name;
+  std::string_view help;
+  metric_type type;
+};
+
+// By family_index.
+constexpr std::array<family_spec, family_count> family_specs = {{
+    {"cache_gets_total", "Cache lookups, by result (hit or miss).", metric_type::counter},
+    {"cache_puts_total", "Values stored.", metric_type::counter},
+    {"cache_evictions_total",
+     "Entries dropped, by cause: size (the entry bound), bytes (the bytes bound), expiry "
+     "(their TTL had passed).",
+     metric_type::counter},
+    {"cache_size", "Entries held (0 for a remote store).", metric_type::gauge},
+    {"gencache_size_bytes",
+     "Accounted bytes held: keys, values and overhead (0 for a remote store).", metric_type::gauge},
+    {"gencache_invalidations_total", "Generation bumps.", metric_type::counter},
+    {"gencache_errors_total",
+     "Errors, by kind: a store's by error code, a memoized function's results the store "
+     "refused (store_refused).",
+     metric_type::counter},
+    {"cache_loads_total",
+     "Computations of values (misses and refresh calls), by result (success or failure: it "
+     "threw).",
+     metric_type::counter},
+    {"cache_load_duration_seconds",
+     "How long successful computations of values (misses and refresh calls) took.",
+     metric_type::histogram},
+    {"gencache_single_flight_joins_total",
+     "Misses that waited for another thread's computation of the same value instead of "
+     "computing it.",
+     metric_type::counter},
+}};
+
 std::vector<metric_family> empty_families() {
-  std::vector<metric_family> f(family_count);
-  f[gets] = {
-      "cache_gets_total", "Cache lookups, by result (hit or miss).", metric_type::counter, {}};
-  f[puts] = {"cache_puts_total", "Values stored.", metric_type::counter, {}};
-  f[evictions] = {"cache_evictions_total",
-                  "Entries dropped, by cause: size (the entry bound), bytes (the bytes bound), "
-                  "expiry (their TTL had passed).",
-                  metric_type::counter,
-                  {}};
-  f[size] = {"cache_size", "Entries held (0 for a remote store).", metric_type::gauge, {}};
-  f[size_bytes] = {"gencache_size_bytes",
-                   "Accounted bytes held: keys, values and overhead (0 for a remote store).",
-                   metric_type::gauge,
-                   {}};
-  f[invalidations] = {
-      "gencache_invalidations_total", "Generation bumps.", metric_type::counter, {}};
-  f[errors] = {"gencache_errors_total",
-               "Errors, by kind: a store's by error code, a memoized function's results the "
-               "store refused (store_refused).",
-               metric_type::counter,
-               {}};
-  f[loads] = {"cache_loads_total",
-              "Computations of values (misses and refresh calls), by result (success or "
-              "failure: it threw).",
-              metric_type::counter,
-              {}};
-  f[load_duration] = {"cache_load_duration_seconds",
-                      "How long successful computations of values (misses and refresh "
-                      "calls) took.",
-                      metric_type::histogram,
-                      {}};
-  f[single_flight_joins] = {"gencache_single_flight_joins_total",
-                            "Misses that waited for another thread's computation of the same "
-                            "value instead of computing it.",
-                            metric_type::counter,
-                            {}};
-  return f;
+  std::vector<metric_family> families;
+  families.reserve(family_count);
+  for (const family_spec& f : family_specs) {
+    families.push_back({std::string(f.name), std::string(f.help), f.type, {}});
+  }
+  return families;
 }
 
 metric_point point(const std::string& cache, double value) { return {{{"cache", cache}}, value}; }

@@ -27,9 +27,10 @@ struct store_stats {
   std::uint64_t evictions = 0;      ///< entries dropped to respect a bound (entries or bytes)
   std::uint64_t expirations = 0;    ///< entries dropped because their TTL had passed
   std::uint64_t invalidations = 0;  ///< generation bumps
-  std::uint64_t errors = 0;         ///< rejected sets, type mismatches, I/O failures
-  std::uint64_t entries = 0;        ///< entries held now (0 from a remote store: see its header)
-  std::uint64_t bytes = 0;  ///< accounted bytes held now (keys + values + overhead; 0 remote)
+  std::uint64_t errors =
+      0;  ///< rejected sets, type mismatches, I/O failures: errors_by_kind summed
+  std::uint64_t entries = 0;  ///< entries held now (0 from a remote store: see its header)
+  std::uint64_t bytes = 0;    ///< accounted bytes held now (keys + values + overhead; 0 remote)
   /// Of `evictions`, the entries dropped because their shard held more bytes than its
   /// share of `memory_store_options::max_bytes` (and no more entries than its share of
   /// `max_entries`); the rest were dropped for the entry bound. A snapshot reads each

@@ -17,14 +17,12 @@
 namespace gencache {
 
 namespace {
+
 // A value shard's `live` and `bytes` are written under its lock and read by stats()
 // without it: written here atomically, read with relaxed loads.
 void store_size(std::size_t& field, std::size_t value) noexcept {
   std::atomic_ref<std::size_t>(field).store(value, std::memory_order_relaxed);
 }
-}  // namespace
-
-namespace {
 
 std::size_t choose_shards(const memory_store_options& o) {
   if (o.shards != 0) {

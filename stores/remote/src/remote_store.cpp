@@ -158,7 +158,6 @@ remote_store::remote_store(std::shared_ptr<remote_backend> backend, remote_store
 }
 
 void remote_store::fail(const status& s) {
-  errors_.increment();
   errors_by_kind_[static_cast<std::size_t>(s.code())].increment();
   if (options_.on_error) {
     try {
@@ -419,8 +418,10 @@ store_stats remote_store::stats() const {
   s.misses = misses_.load();
   s.sets = sets_.load();
   s.invalidations = invalidations_.load();
-  s.errors = errors_.load();
-  for (std::size_t i = 0; i < errc_count; ++i) s.errors_by_kind[i] = errors_by_kind_[i].load();
+  for (std::size_t i = 0; i < errc_count; ++i) {
+    s.errors_by_kind[i] = errors_by_kind_[i].load();
+    s.errors += s.errors_by_kind[i];
+  }
   return s;
 }
 

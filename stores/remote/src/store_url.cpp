@@ -26,23 +26,6 @@ std::optional<std::pair<std::size_t, std::size_t>> user_information(std::string_
   return std::pair(start, at);
 }
 
-/// The URL with its whole query (from the first '?') replaced by "***", and cut to
-/// `longest_quoted_url`; a URL with user information is shown as its scheme and "***"
-/// alone, since a '/' or '?' pasted in the password leaves no telling where the user
-/// information, the host and the query are. Neither a password nor a query parameter's
-/// name or value reaches a message, and a huge URL is not copied into it.
-std::string redacted(std::string_view url) {
-  std::string out(url);
-  const auto query = out.find('?');  // may come before "://" (then no part after it shows)
-  const auto user = user_information(url);
-  if (user && (query == std::string::npos || query > user->first)) {
-    out.replace(user->first, std::string::npos, "***");
-  } else if (query != std::string::npos) {
-    out.replace(query + 1, std::string::npos, "***");
-  }
-  return detail::shortened(out, detail::longest_quoted_url);
-}
-
 [[noreturn]] void bad(std::string_view url, std::string_view why) {
   detail::throw_bad_store_url(url, why);
 }
@@ -64,6 +47,23 @@ bool host_character(char c) {
 }  // namespace
 
 namespace detail {
+
+/// The URL with its whole query (from the first '?') replaced by "***", and cut to
+/// `longest_quoted_url`; a URL with user information is shown as its scheme and "***"
+/// alone, since a '/' or '?' pasted in the password leaves no telling where the user
+/// information, the host and the query are. Neither a password nor a query parameter's
+/// name or value reaches a message, and a huge URL is not copied into it.
+std::string redacted_url(std::string_view url) {
+  std::string out(url);
+  const auto query = out.find('?');  // may come before "://" (then no part after it shows)
+  const auto user = user_information(url);
+  if (user && (query == std::string::npos || query > user->first)) {
+    out.replace(user->first, std::string::npos, "***");
+  } else if (query != std::string::npos) {
+    out.replace(query + 1, std::string::npos, "***");
+  }
+  return detail::shortened(out, detail::longest_quoted_url);
+}
 
 std::string shortened(std::string_view text, std::size_t longest) {
   if (text.size() <= longest) return std::string(text);
@@ -181,7 +181,8 @@ std::string_view url_after_scheme(std::string_view url, std::string_view scheme)
 }
 
 void throw_bad_store_url(std::string_view url, std::string_view why) {
-  throw std::invalid_argument(fmt::format("gencache: bad store URL '{}': {}", redacted(url), why));
+  throw std::invalid_argument(
+      fmt::format("gencache: bad store URL '{}': {}", redacted_url(url), why));
 }
 
 void throw_unknown_scheme(std::string_view url, std::string_view known) {

@@ -152,13 +152,13 @@ class thread_counter {
 /// One thread's counts for one store, on its own cache lines.
 struct alignas(64) store_counters {
   // `evictions` counts entries dropped for the entry bound; `evictions_for_bytes` those
-  // dropped for the bytes bound (store_stats::evictions is their sum).
-  thread_counter hits, misses, sets, evictions, expirations, errors, invalidations;
+  // dropped for the bytes bound (store_stats::evictions is their sum). Errors are counted
+  // by kind only; store_stats::errors is their sum.
+  thread_counter hits, misses, sets, evictions, expirations, invalidations;
   thread_counter evictions_for_bytes;
   std::array<thread_counter, errc_count> errors_by_kind;
 
   void count_error(errc kind) noexcept {
-    errors.increment();
     errors_by_kind[static_cast<std::size_t>(kind)].increment();
   }
   /// Adds this block's counts to `out`.
@@ -180,10 +180,12 @@ struct alignas(64) store_counters {
     out.evictions += read(self.evictions) + for_bytes;
     out.evictions_for_bytes += for_bytes;
     out.expirations += read(self.expirations);
-    out.errors += read(self.errors);
     out.invalidations += read(self.invalidations);
-    for (std::size_t i = 0; i < errc_count; ++i)
-      out.errors_by_kind[i] += read(self.errors_by_kind[i]);
+    for (std::size_t i = 0; i < errc_count; ++i) {
+      const std::uint64_t kind = read(self.errors_by_kind[i]);  // read once: summed
+      out.errors_by_kind[i] += kind;
+      out.errors += kind;
+    }
   }
 };
 

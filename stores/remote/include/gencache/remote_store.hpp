@@ -278,8 +278,8 @@ class remote_store {
   mutable std::mutex remembered_mutex_;
   boost::unordered_flat_map<std::string, remembered, text_hash, std::equal_to<>> remembered_;
 
-  detail::striped_counter hits_, misses_, sets_, invalidations_, errors_;
-  std::array<detail::striped_counter, errc_count> errors_by_kind_;
+  detail::striped_counter hits_, misses_, sets_, invalidations_;
+  std::array<detail::striped_counter, errc_count> errors_by_kind_;  // errors: their sum
 };
 
 static_assert(batching_store<remote_store>);

@@ -61,6 +61,9 @@ struct url_credentials {
 /// `part` of `url` as `host[:port]` or `[IPv6][:port]`, `default_port` if it has none.
 [[nodiscard]] server_address parse_server_address(std::string_view url, std::string_view part,
                                                   std::uint16_t default_port);
+/// `url` as a message may quote it: a URL with user information as its scheme and "***"
+/// alone, else its query replaced by "***"; cut to `longest_quoted_url`.
+[[nodiscard]] std::string redacted_url(std::string_view url);
 /// std::invalid_argument "gencache: bad store URL '<url>': <why>", with the URL's user
 /// information and its query replaced by "***", cut to `longest_quoted_url`.
 [[noreturn]] void throw_bad_store_url(std::string_view url, std::string_view why);
